@@ -1,0 +1,1 @@
+"""Data files shipped with ShopAI (icons, the sample shop), found through importlib.resources."""

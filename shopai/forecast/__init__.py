@@ -1,0 +1,1 @@
+"""Price and sales forecasts with intervals, chosen per series by rolling-origin backtest."""

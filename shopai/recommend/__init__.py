@@ -1,0 +1,1 @@
+"""Recommendations: what to offer a customer next, what goes with or resembles a product."""

@@ -1,0 +1,1 @@
+"""Data safety: backups, integrity checks and restore."""

@@ -1,0 +1,94 @@
+"""Order and customer queries for the Orders tab and the CLI."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import sqlite_utils
+
+ORDER_COLUMNS = ("id", "external_id", "customer", "ordered_at", "status", "lines", "total", "country")
+SORTABLE = {"external_id": "o.external_id", "customer": "c.external_id", "ordered_at": "o.ordered_at",
+            "status": "o.status", "total": "o.total", "id": "o.id", "country": "o.country"}
+
+
+def order_ids(
+    db: sqlite_utils.Database,
+    text: str = "",
+    customer_id: int | None = None,
+    order_by: str = "ordered_at",
+    descending: bool = True,
+) -> list[int]:
+    """Order ids, filtered by order number / customer id prefix or one customer, sorted in SQL."""
+    if order_by not in SORTABLE:
+        raise ValueError(f"cannot sort by {order_by!r}")
+    where, params = [], []
+    if text.strip():
+        where.append("(o.external_id LIKE ? OR c.external_id LIKE ? OR c.name LIKE ?)")
+        t = text.strip()
+        params += [t + "%", t + "%", "%" + t + "%"]
+    if customer_id is not None:
+        where.append("o.customer_id = ?")
+        params.append(customer_id)
+    sql = "SELECT o.id FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    direction = "DESC" if descending else "ASC"
+    sql += f" ORDER BY {SORTABLE[order_by]} {direction}, o.id {direction}"
+    return [r[0] for r in db.conn.execute(sql, params)]
+
+
+def fetch_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = list(ids)
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        cur = db.conn.execute(
+            "SELECT o.id, o.external_id, c.external_id, o.ordered_at, o.status, "
+            "(SELECT count(*) FROM order_lines l WHERE l.order_id = o.id), o.total, o.country "
+            f"FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE o.id IN ({marks})",
+            chunk,
+        )
+        for row in cur:
+            out[row[0]] = dict(zip(ORDER_COLUMNS, row))
+    return out
+
+
+def lines(db: sqlite_utils.Database, order_id: int) -> list[dict[str, Any]]:
+    cur = db.conn.execute(
+        "SELECT l.id, p.sku, coalesce(p.title, '(deleted product)'), l.quantity, l.unit_price, "
+        "l.quantity * l.unit_price FROM order_lines l LEFT JOIN products p ON p.id = l.product_id "
+        "WHERE l.order_id = ? ORDER BY l.id",
+        (order_id,),
+    )
+    cols = ("id", "sku", "title", "quantity", "unit_price", "amount")
+    return [dict(zip(cols, r)) for r in cur]
+
+
+def customer_summary(db: sqlite_utils.Database, customer_id: int) -> dict[str, Any] | None:
+    row = db.conn.execute(
+        "SELECT c.id, c.external_id, c.name, c.country, count(o.id), coalesce(sum(o.total), 0), "
+        "min(o.ordered_at), max(o.ordered_at) FROM customers c LEFT JOIN orders o "
+        "ON o.customer_id = c.id AND o.status = 'paid' WHERE c.id = ? GROUP BY c.id",
+        (customer_id,),
+    ).fetchone()
+    if not row:
+        return None
+    cols = ("id", "external_id", "name", "country", "orders", "spend", "first_order", "last_order")
+    return dict(zip(cols, row))
+
+
+def customer_id_for(db: sqlite_utils.Database, external_id: str) -> int | None:
+    row = db.conn.execute("SELECT id FROM customers WHERE external_id = ?", (str(external_id),)).fetchone()
+    return row[0] if row else None
+
+
+def stats(db: sqlite_utils.Database) -> dict[str, int]:
+    """How much the shop holds: products, customers, orders, order lines."""
+    out = {}
+    for table in ("products", "customers", "orders", "order_lines"):
+        out[table] = db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return out
+
+
+def last_order_date(db: sqlite_utils.Database) -> str | None:
+    return db.conn.execute("SELECT max(ordered_at) FROM orders").fetchone()[0]

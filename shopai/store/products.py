@@ -1,0 +1,195 @@
+"""Catalog queries: search (FTS5), ordered ids for lazy tables, row fetches, add/edit/delete."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from shopai.jobs import UserError
+from shopai.store.db import transaction
+
+PRODUCT_COLUMNS = (
+    "id", "sku", "title", "description", "category", "price", "cost", "stock", "image_path",
+    "created_at", "updated_at",
+)
+EDITABLE = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path")
+SORTABLE = {"sku", "title", "category", "price", "cost", "stock", "created_at", "updated_at", "id"}
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def now_iso() -> str:
+    return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what a person typed into a safe FTS5 query: every word must match, the last as a prefix."""
+    tokens = _TOKEN.findall(text or "")
+    if not tokens:
+        return None
+    parts = [f'"{t}"' for t in tokens]
+    parts[-1] += "*"
+    return " AND ".join(parts)
+
+
+def search_ids(
+    db: sqlite_utils.Database,
+    text: str = "",
+    order_by: str = "title",
+    descending: bool = False,
+    category: str | None = None,
+    limit: int | None = None,
+) -> list[int]:
+    """Product ids matching ``text`` (FTS5) and ``category``, sorted in SQL."""
+    if order_by not in SORTABLE:
+        raise ValueError(f"cannot sort by {order_by!r}")
+    where, params = [], []
+    query = fts_query(text)
+    if query:
+        where.append("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)")
+        params.append(query)
+    if category:
+        where.append("p.category = ?")
+        params.append(category)
+    sql = "SELECT p.id FROM products p"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    collate = " COLLATE NOCASE" if order_by in {"sku", "title", "category"} else ""
+    direction = "DESC" if descending else "ASC"
+    sql += f" ORDER BY p.{order_by}{collate} {direction}, p.id {direction}"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [r[0] for r in db.conn.execute(sql, params)]
+
+
+def search(db: sqlite_utils.Database, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Best matches for ``text``, ranked by FTS5's bm25 (title weighted highest)."""
+    query = fts_query(text)
+    if not query:
+        return []
+    sql = (
+        "SELECT p.*, bm25(products_fts, 2.0, 10.0, 1.0, 3.0) AS rank FROM products_fts "
+        "JOIN products p ON p.id = products_fts.rowid WHERE products_fts MATCH ? ORDER BY rank LIMIT ?"
+    )
+    cur = db.conn.execute(sql, (query, limit))
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row)) for row in cur]
+
+
+def fetch_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Rows for ``ids`` keyed by id (ids that no longer exist are simply missing)."""
+    ids = list(ids)
+    out: dict[int, dict[str, Any]] = {}
+    cols = ", ".join(PRODUCT_COLUMNS)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        cur = db.conn.execute(f"SELECT {cols} FROM products WHERE id IN ({marks})", chunk)
+        for row in cur:
+            out[row[0]] = dict(zip(PRODUCT_COLUMNS, row))
+    return out
+
+
+def get(db: sqlite_utils.Database, product_id: int | None = None, sku: str | None = None) -> dict | None:
+    cols = ", ".join(PRODUCT_COLUMNS)
+    if product_id is not None:
+        row = db.conn.execute(f"SELECT {cols} FROM products WHERE id = ?", (product_id,)).fetchone()
+    else:
+        row = db.conn.execute(f"SELECT {cols} FROM products WHERE sku = ?", (sku,)).fetchone()
+    return dict(zip(PRODUCT_COLUMNS, row)) if row else None
+
+
+def validate(fields: dict[str, Any]) -> dict[str, Any]:
+    """Clean and check product fields a person entered; raises UserError in plain words."""
+    clean = {k: v for k, v in fields.items() if k in EDITABLE}
+    for key in ("sku", "title"):
+        if key in clean:
+            clean[key] = (clean[key] or "").strip()
+            if not clean[key]:
+                raise UserError(f"A product needs a {key.upper() if key == 'sku' else key}.")
+    for key in ("price", "cost"):
+        if key in clean and clean[key] not in (None, ""):
+            try:
+                clean[key] = float(clean[key])
+            except (TypeError, ValueError):
+                raise UserError(f"The {key} must be a number.") from None
+            if clean[key] < 0:
+                raise UserError(f"The {key} cannot be negative.")
+        elif key in clean:
+            clean[key] = None
+    if "stock" in clean and clean["stock"] not in (None, ""):
+        try:
+            clean["stock"] = int(clean["stock"])
+        except (TypeError, ValueError):
+            raise UserError("Stock must be a whole number.") from None
+    elif "stock" in clean:
+        clean["stock"] = None
+    if "description" in clean and clean["description"] is None:
+        clean["description"] = ""
+    return clean
+
+
+def add(db: sqlite_utils.Database, **fields: Any) -> int:
+    """Add a product; returns its id. Raises UserError for a duplicate SKU or bad values."""
+    clean = validate(fields)
+    if "sku" not in clean or "title" not in clean:
+        raise UserError("A product needs a SKU and a title.")
+    if get(db, sku=clean["sku"]):
+        raise UserError(f"There is already a product with SKU {clean['sku']}.")
+    cols = ", ".join(clean)
+    marks = ", ".join("?" * len(clean))
+    with transaction(db) as conn:
+        cur = conn.execute(f"INSERT INTO products ({cols}) VALUES ({marks})", list(clean.values()))
+        product_id = cur.lastrowid
+        if clean.get("price") is not None:
+            conn.execute(
+                "INSERT INTO price_history (product_id, price, changed_at, source) VALUES (?, ?, ?, 'edit')",
+                (product_id, clean["price"], now_iso()),
+            )
+    return product_id
+
+
+def update(db: sqlite_utils.Database, product_id: int, **fields: Any) -> None:
+    """Change a product's fields; a price change is recorded in price_history."""
+    clean = validate(fields)
+    before = get(db, product_id=product_id)
+    if before is None:
+        raise UserError("That product no longer exists.")
+    if "sku" in clean and clean["sku"] != before["sku"] and get(db, sku=clean["sku"]):
+        raise UserError(f"There is already a product with SKU {clean['sku']}.")
+    if not clean:
+        return
+    sets = ", ".join(f"{k} = ?" for k in clean)
+    with transaction(db) as conn:
+        conn.execute(
+            f"UPDATE products SET {sets}, updated_at = ? WHERE id = ?",
+            [*clean.values(), now_iso(), product_id],
+        )
+        if "price" in clean and clean["price"] is not None and clean["price"] != before["price"]:
+            conn.execute(
+                "INSERT INTO price_history (product_id, price, changed_at, source) VALUES (?, ?, ?, 'edit')",
+                (product_id, clean["price"], now_iso()),
+            )
+
+
+def delete(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int:
+    """Delete products; their order lines keep their history with no product. Returns how many."""
+    ids = list(product_ids)
+    with transaction(db) as conn:
+        n = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            n += conn.execute(f"DELETE FROM products WHERE id IN ({marks})", chunk).rowcount
+    return n
+
+
+def categories(db: sqlite_utils.Database) -> list[str]:
+    """Category names in use by products or defined in the category tree."""
+    rows = db.conn.execute(
+        "SELECT name FROM categories UNION SELECT DISTINCT category FROM products "
+        "WHERE category IS NOT NULL AND category != '' ORDER BY 1 COLLATE NOCASE"
+    )
+    return [r[0] for r in rows]

@@ -1,0 +1,178 @@
+"""Schema and migrations. ``PRAGMA user_version`` is the number of migrations applied.
+
+Migrations are append-only: never edit one that has shipped, add a new entry at the end.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+CORE_0001 = """
+CREATE TABLE categories (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    parent_id INTEGER REFERENCES categories(id) ON DELETE SET NULL,
+    source TEXT NOT NULL DEFAULT 'shop'
+);
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    format TEXT,
+    started_at TEXT NOT NULL,
+    rows_ok INTEGER NOT NULL DEFAULT 0,
+    rows_skipped INTEGER NOT NULL DEFAULT 0,
+    undone_at TEXT
+);
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    category TEXT,
+    price REAL,
+    cost REAL,
+    stock INTEGER,
+    image_path TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S', 'now')),
+    import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL
+);
+CREATE INDEX products_category ON products(category);
+CREATE INDEX products_title ON products(title COLLATE NOCASE);
+CREATE INDEX products_price ON products(price);
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    external_id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    email TEXT,
+    country TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S', 'now')),
+    import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL
+);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY,
+    external_id TEXT NOT NULL UNIQUE,
+    customer_id INTEGER REFERENCES customers(id) ON DELETE SET NULL,
+    ordered_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'paid' CHECK (status IN ('paid', 'cancelled', 'returned')),
+    total REAL NOT NULL DEFAULT 0,
+    country TEXT,
+    import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL
+);
+CREATE INDEX orders_customer ON orders(customer_id, ordered_at);
+CREATE INDEX orders_date ON orders(ordered_at);
+CREATE TABLE order_lines (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    product_id INTEGER REFERENCES products(id) ON DELETE SET NULL,
+    quantity REAL NOT NULL,
+    unit_price REAL NOT NULL,
+    ordered_at TEXT NOT NULL
+);
+CREATE INDEX order_lines_order ON order_lines(order_id);
+CREATE INDEX order_lines_product ON order_lines(product_id, ordered_at);
+CREATE TABLE price_history (
+    id INTEGER PRIMARY KEY,
+    product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    price REAL NOT NULL,
+    changed_at TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'edit'
+);
+CREATE INDEX price_history_product ON price_history(product_id, changed_at);
+-- Rows an import changed (not created), with their values before, so the import can be undone.
+CREATE TABLE import_changes (
+    import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+    table_name TEXT NOT NULL,
+    row_id INTEGER NOT NULL,
+    before_json TEXT NOT NULL
+);
+CREATE INDEX import_changes_import ON import_changes(import_id);
+-- Trained models and other app state, as JSON.
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE products_fts USING fts5(
+    sku, title, description, category,
+    content='products', content_rowid='id',
+    tokenize="unicode61 remove_diacritics 2", prefix='2 3'
+);
+CREATE TRIGGER products_ai AFTER INSERT ON products BEGIN
+    INSERT INTO products_fts(rowid, sku, title, description, category)
+    VALUES (new.id, new.sku, new.title, new.description, coalesce(new.category, ''));
+END;
+CREATE TRIGGER products_ad AFTER DELETE ON products BEGIN
+    INSERT INTO products_fts(products_fts, rowid, sku, title, description, category)
+    VALUES ('delete', old.id, old.sku, old.title, old.description, coalesce(old.category, ''));
+END;
+CREATE TRIGGER products_au AFTER UPDATE OF sku, title, description, category ON products BEGIN
+    INSERT INTO products_fts(products_fts, rowid, sku, title, description, category)
+    VALUES ('delete', old.id, old.sku, old.title, old.description, coalesce(old.category, ''));
+    INSERT INTO products_fts(rowid, sku, title, description, category)
+    VALUES (new.id, new.sku, new.title, new.description, coalesce(new.category, ''));
+END;
+"""
+
+# (name, sql) in the order they apply. Append new migrations at the end; each capability that needs
+# tables of its own adds one entry named after it (e.g. "recommend_0001").
+MIGRATIONS: list[tuple[str, str]] = [
+    ("core_0001", CORE_0001),
+    # -- new migrations go above this line --
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer ShopAI than this one."""
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def pending_migrations(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    version = schema_version(db)
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"This shop was saved by a newer ShopAI (schema {version}, this version knows {SCHEMA_VERSION})."
+        )
+    return MIGRATIONS[version:]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply every pending migration, each in its own transaction. Returns the number applied."""
+    pending = pending_migrations(db)
+    version = schema_version(db)
+    for name, sql in pending:
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # executescript would COMMIT first; run statement by statement inside our transaction.
+            for statement in _split_sql(sql):
+                conn.execute(statement)
+            version += 1
+            conn.execute(f"PRAGMA user_version = {version}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return len(pending)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a script into complete statements (triggers hold semicolons inside BEGIN … END)."""
+    import sqlite3
+
+    statements, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buf and line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements

@@ -1,0 +1,1 @@
+"""Offline voice search: audio capture, recognition against the catalog, fuzzy product matching."""
