@@ -1,0 +1,1 @@
+"""``shopai-cli``: a thin command line over the core. One module per command group."""

@@ -1,0 +1,57 @@
+"""Helpers every CLI command module uses: adding a subcommand, opening the db, printing, progress."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import sqlite_utils
+
+from shopai.jobs import Job, Progress, run_job
+
+COMMON = argparse.ArgumentParser(add_help=False)
+COMMON.add_argument("--db", metavar="PATH", help="shop database (default: the user data folder, or $SHOPAI_DATA_DIR)")
+COMMON.add_argument("--json", action="store_true", help="machine-readable output")
+COMMON.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """Add a subcommand that takes the common options (--db, --json, --quiet) too."""
+    return sub.add_parser(name, help=help, description=help, parents=[COMMON], **kwargs)
+
+
+def db_path(args: argparse.Namespace) -> str:
+    from shopai.paths import default_db_path
+
+    return str(getattr(args, "db", None) or default_db_path())
+
+
+def open_db(args: argparse.Namespace) -> sqlite_utils.Database:
+    from shopai.store import open_store
+
+    return open_store(db_path(args))
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def drive(job: Job, args: argparse.Namespace) -> Any:
+    """Run a job to its end, drawing its progress on stderr unless --quiet."""
+    quiet = getattr(args, "quiet", False) or not sys.stderr.isatty()
+
+    def show(p: Progress) -> None:
+        if quiet:
+            return
+        frac = p.fraction
+        pct = f"{frac * 100:5.1f}% " if frac is not None else ""
+        sys.stderr.write(f"\r{pct}{p.message[:70]:<70}")
+        sys.stderr.flush()
+
+    try:
+        return run_job(job, on_progress=show)
+    finally:
+        if not quiet:
+            sys.stderr.write("\n")

@@ -1,0 +1,35 @@
+"""Fixtures shared by core and UI tests: a fresh shop database and the shared real data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory, monkeypatch):
+    """Never touch the real user data folder from a test."""
+    monkeypatch.setenv("SHOPAI_DATA_DIR", str(tmp_path_factory.mktemp("shopai-data")))
+
+
+@pytest.fixture
+def db_path(tmp_path) -> str:
+    """A fresh, migrated, empty shop database."""
+    from shopai.store import open_store
+
+    path = tmp_path / "shop.sqlite"
+    open_store(path).conn.close()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data beside the checkout; tests that need it skip where it is missing."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
