@@ -1,0 +1,86 @@
+"""The store: migrations, pragmas, FTS search, product edits and price history."""
+from __future__ import annotations
+
+import pytest
+
+from shopai.jobs import Cancelled, Progress, UserError, run_job
+from shopai.store import SCHEMA_VERSION, connect, open_store, products, transaction
+from shopai.store.schema import SchemaTooNew, schema_version
+
+
+def test_migrations_bring_a_new_db_to_the_current_version(tmp_path):
+    db = open_store(tmp_path / "s.sqlite")
+    assert schema_version(db) == SCHEMA_VERSION
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert {"products", "orders", "order_lines", "customers", "price_history", "products_fts"} <= set(
+        db.table_names())
+
+
+def test_a_newer_schema_is_refused_plainly(tmp_path):
+    db = open_store(tmp_path / "s.sqlite")
+    db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    with pytest.raises(SchemaTooNew, match="newer ShopAI"):
+        open_store(tmp_path / "s.sqlite")
+
+
+def test_search_finds_words_prefixes_and_chinese(db_path):
+    db = connect(db_path)
+    products.add(db, sku="85123A", title="White hanging heart T-light holder", price=2.55)
+    products.add(db, sku="CN1", title="红色 手提包", price=10)
+    products.add(db, sku="X9", title="Blue denim jeans", category="Bottoms", price=30)
+    assert [r["sku"] for r in products.search(db, "hanging hea")] == ["85123A"]
+    assert [r["sku"] for r in products.search(db, "手提包")] == ["CN1"]
+    assert products.search(db, "85123") and products.search(db, "85123")[0]["sku"] == "85123A"
+    assert products.search(db, "\"'*") == []
+    ids = products.search_ids(db, "", order_by="price", descending=True)
+    assert [products.get(db, product_id=i)["sku"] for i in ids] == ["X9", "CN1", "85123A"]
+    assert products.search_ids(db, "", category="Bottoms") == [products.get(db, sku="X9")["id"]]
+
+
+def test_edits_keep_search_and_price_history_in_step(db_path):
+    db = connect(db_path)
+    pid = products.add(db, sku="A", title="Red mug", price=5)
+    products.update(db, pid, title="Green mug", price=6)
+    assert products.search(db, "red") == []
+    assert products.search(db, "green")[0]["id"] == pid
+    prices = [r[0] for r in db.conn.execute("SELECT price FROM price_history WHERE product_id=? ORDER BY id", (pid,))]
+    assert prices == [5, 6]
+    products.delete(db, [pid])
+    assert products.search(db, "green") == []
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"sku": "", "title": "x"}, "SKU"),
+    ({"sku": "a", "title": "  "}, "title"),
+    ({"sku": "a", "title": "x", "price": -1}, "negative"),
+    ({"sku": "a", "title": "x", "price": "abc"}, "number"),
+    ({"sku": "a", "title": "x", "stock": "1.5x"}, "whole number"),
+])
+def test_bad_product_values_are_refused_in_plain_words(db_path, fields, message):
+    db = connect(db_path)
+    with pytest.raises(UserError, match=message):
+        products.add(db, **fields)
+    assert db.conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+
+
+def test_duplicate_sku_is_refused(db_path):
+    db = connect(db_path)
+    products.add(db, sku="A", title="One")
+    with pytest.raises(UserError, match="already a product"):
+        products.add(db, sku="A", title="Two")
+
+
+def test_transaction_rolls_back_when_a_job_is_cancelled(db_path):
+    def job():
+        db = connect(db_path)
+        with transaction(db) as conn:
+            for i in range(10):
+                conn.execute("INSERT INTO products (sku, title) VALUES (?, ?)", (f"S{i}", f"T{i}"))
+                yield Progress(i, 10)
+
+    with pytest.raises(Cancelled):
+        run_job(job(), should_stop=lambda: True)
+    assert connect(db_path).conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+    assert run_job(job()) is None
+    assert connect(db_path).conn.execute("SELECT count(*) FROM products").fetchone()[0] == 10

@@ -1,0 +1,135 @@
+"""The one job runner: results, plain-words errors, silent cancel that closes the job, newest wins."""
+from __future__ import annotations
+
+import threading
+import time
+
+from shopai.jobs import Progress, UserError
+from shopai_ui.widgets.progress import ProgressPanel, format_eta
+from shopai_ui.worker import JobRunner
+
+
+def _wait_idle(qtbot, runner):
+    qtbot.waitUntil(lambda: not runner.running, timeout=5000)
+    assert runner.wait(5000)
+
+
+def test_result_and_progress_reach_the_gui_thread(qtbot):
+    runner = JobRunner()
+    seen, results = [], []
+    runner.progressed.connect(seen.append)
+
+    def job():
+        for i in range(3):
+            yield Progress(i + 1, 3, f"step {i}")
+        return "done"
+
+    runner.start(job, on_result=results.append)
+    _wait_idle(qtbot, runner)
+    qtbot.waitUntil(lambda: results == ["done"], timeout=2000)
+    assert [p.done for p in seen] == [1, 2, 3]
+
+
+def test_user_error_goes_to_the_tab_in_plain_words(qtbot):
+    runner = JobRunner()
+    errors = []
+
+    def job():
+        yield Progress(0, 1)
+        raise UserError("There are no orders yet.")
+
+    runner.start(job, on_error=errors.append)
+    qtbot.waitUntil(lambda: errors == ["There are no orders yet."], timeout=5000)
+
+
+def test_cancel_closes_the_generator_in_the_worker_thread_and_is_silent(qtbot):
+    runner = JobRunner()
+    closed_in, results, errors = [], [], []
+    gate = threading.Event()
+
+    def job():
+        try:
+            while True:
+                gate.wait(0.01)
+                yield Progress(0, None)
+        finally:
+            closed_in.append(threading.current_thread())
+
+    runner.start(job, on_result=results.append, on_error=errors.append)
+    qtbot.wait(50)
+    runner.cancel()
+    assert not runner.running
+    assert runner.wait(5000)
+    assert closed_in and closed_in[0] is not threading.main_thread()
+    assert results == [] and errors == []
+
+
+def test_newest_job_wins(qtbot):
+    runner = JobRunner()
+    results = []
+
+    def slow():
+        for _ in range(100):
+            time.sleep(0.01)
+            yield Progress(0, None)
+        return "slow"
+
+    def fast():
+        yield Progress(1, 1)
+        return "fast"
+
+    runner.start(slow, on_result=results.append)
+    runner.start(fast, on_result=results.append)
+    qtbot.waitUntil(lambda: results == ["fast"], timeout=5000)
+    assert runner.wait(5000)
+    qtbot.wait(50)
+    assert results == ["fast"]
+
+
+def test_unexpected_errors_go_to_the_error_dialog(qtbot, monkeypatch):
+    import shopai_ui.errors as errors
+
+    reported = []
+    monkeypatch.setattr(errors, "report_exception", lambda exc, details=None: reported.append((exc, details)))
+    runner = JobRunner()
+
+    def job():
+        yield Progress(0, 1)
+        raise ZeroDivisionError("boom")
+
+    runner.start(job)
+    qtbot.waitUntil(lambda: len(reported) == 1, timeout=5000)
+    assert isinstance(reported[0][0], ZeroDivisionError)
+    assert "ZeroDivisionError" in reported[0][1]
+
+
+def test_progress_panel_appears_only_for_slow_jobs(qtbot):
+    runner = JobRunner()
+    panel = ProgressPanel(runner)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.hide()
+
+    def quick():
+        yield Progress(1, 1)
+
+    runner.start(quick)
+    _wait_idle(qtbot, runner)
+    qtbot.wait(600)
+    assert not panel.isVisible()
+
+    def slow():
+        for i in range(100):
+            time.sleep(0.02)
+            yield Progress(i, 100, "working")
+
+    runner.start(slow)
+    qtbot.waitUntil(panel.isVisible, timeout=3000)
+    panel.cancel_button.click()
+    assert not panel.isVisible()
+    assert runner.wait(5000)
+
+
+def test_eta_reads_naturally():
+    assert format_eta(5) == "5 s left"
+    assert format_eta(150) == "2 min left"

@@ -1,0 +1,42 @@
+"""What every tab gets: the open shop, a change signal, a status line and error reporting.
+
+Tabs never talk to each other; they read the shared store and announce their writes here.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import sqlite_utils
+from PySide6.QtCore import QObject, Signal
+
+from shopai.store import open_store
+
+
+class ShopContext(QObject):
+    """The shop a window shows. ``dataChanged`` carries the set of table names that changed."""
+
+    dataChanged = Signal(object)
+
+    def __init__(self, db_path: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.db_path = str(db_path)
+        self.db: sqlite_utils.Database = open_store(self.db_path)
+        self._status: Callable[[str], None] | None = None
+
+    def notify_changed(self, tables: Iterable[str]) -> None:
+        self.dataChanged.emit(set(tables))
+
+    def set_status_sink(self, sink: Callable[[str], None]) -> None:
+        self._status = sink
+
+    def show_status(self, text: str) -> None:
+        if self._status is not None:
+            self._status(text)
+
+    def report_error(self, exc: BaseException) -> None:
+        from shopai_ui.errors import report_exception
+
+        report_exception(exc)
+
+    def close(self) -> None:
+        self.db.conn.close()

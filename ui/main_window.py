@@ -1,0 +1,193 @@
+"""The main window: a tab per capability, menus, drag-and-drop of CSV files, status bar.
+
+The window wires tabs to the shared ShopContext; it holds no feature logic of its own.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from shopai.store import orders as order_queries
+from shopai_ui.coming_soon import ComingSoonPage
+from shopai_ui.context import ShopContext
+from shopai_ui.tabs import TABS
+
+log = logging.getLogger(__name__)
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
+
+
+def load_tab(title: str, spec: str, ctx: ShopContext) -> QWidget:
+    """Build one tab from its "module:Class" spec; a module that doesn't exist yet shows "coming soon"."""
+    module_name, _, class_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return ComingSoonPage(title)
+        raise
+    return getattr(module, class_name)(ctx)
+
+
+class MainWindow(QMainWindow):
+    """One open shop. ``shopRequested(path)`` asks the application to open another shop."""
+
+    shopRequested = Signal(str)
+
+    def __init__(self, ctx: ShopContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(self.tr("ShopAI — {0}").format(Path(ctx.db_path).parent.name))
+        self.setAcceptDrops(True)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.tab_widgets: dict[str, QWidget] = {}
+        for title, spec in TABS:
+            try:
+                widget = load_tab(title, spec, ctx)
+            except Exception as exc:  # one broken tab must not keep the shop from opening
+                log.exception("tab %s failed to load", title)
+                widget = QLabel(self.tr("This tab could not be opened: {0}").format(exc))
+                widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.tab_widgets[title] = widget
+            self.tabs.addTab(widget, self.tr(title))
+        self._counts = QLabel()
+        self.statusBar().addPermanentWidget(self._counts)
+        ctx.set_status_sink(lambda text: self.statusBar().showMessage(text, 8000))
+        ctx.dataChanged.connect(self._update_counts)
+        self._build_menus()
+        self._update_counts()
+        self._restore_geometry()
+
+    # --- menus ---
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self._action(file_menu, self.tr("&Open shop…"), self.open_shop, QKeySequence.StandardKey.Open)
+        self._action(file_menu, self.tr("New &empty shop…"), self.new_shop, QKeySequence.StandardKey.New)
+        self._action(file_menu, self.tr("Open &sample shop"), self.open_sample_shop)
+        file_menu.addSeparator()
+        self._action(file_menu, self.tr("&Import catalog…"), lambda: self.import_file(kind="catalog"), "Ctrl+I")
+        self._action(file_menu, self.tr("Import &orders…"), lambda: self.import_file(kind="orders"), "Ctrl+Shift+I")
+        self._action(file_menu, self.tr("&Export catalog…"), lambda: self.export_file("catalog"), "Ctrl+E")
+        self._action(file_menu, self.tr("Export o&rders…"), lambda: self.export_file("orders"))
+        file_menu.addSeparator()
+        self._backup_menu_anchor = file_menu.addSeparator()
+        self._action(file_menu, self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.file_menu = file_menu
+
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self._action(help_menu, self.tr("Open the shop's &folder"), self.open_data_folder)
+        self._action(help_menu, self.tr("Show the &log file"), self.open_log)
+        self._action(help_menu, self.tr("&About ShopAI"), self.about)
+
+    # --- shop switching ---
+    def open_shop(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open shop"), str(Path(self.ctx.db_path).parent),
+                                              self.tr("ShopAI shops (*.sqlite *.db);;All files (*)"))
+        if path:
+            self.shopRequested.emit(path)
+
+    def new_shop(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose an empty folder for the new shop"))
+        if folder:
+            self.shopRequested.emit(str(Path(folder) / "shop.sqlite"))
+
+    def open_sample_shop(self) -> None:
+        self.shopRequested.emit("::sample::")
+
+    # --- import / export ---
+    def import_file(self, path: str | None = None, kind: str | None = None) -> None:
+        from shopai_ui.import_dialog import open_import_dialog
+
+        open_import_dialog(self.ctx, self, path=path, kind=kind)
+
+    def export_file(self, what: str) -> None:
+        from shopai.io import export
+        from shopai.jobs import UserError
+
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export {0}").format(what),
+                                              str(Path.home() / f"{what}.csv"), self.tr("CSV files (*.csv)"))
+        if not path:
+            return
+        try:
+            count = getattr(export, f"export_{what}")(self.ctx.db, path)
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(self, self.tr("Export"), str(exc))
+            return
+        self.ctx.show_status(self.tr("Exported {0} rows to {1}").format(count, path))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(Path(u.toLocalFile()).suffix.lower() in TABLE_SUFFIXES for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if Path(url.toLocalFile()).suffix.lower() in TABLE_SUFFIXES:
+                event.acceptProposedAction()
+                self.import_file(path=url.toLocalFile())
+                return
+
+    # --- help ---
+    def open_data_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.ctx.db_path).parent)))
+
+    def open_log(self) -> None:
+        from shopai_ui.errors import log_file
+
+        path = log_file()
+        if path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def about(self) -> None:
+        from shopai import __version__
+
+        QMessageBox.about(self, self.tr("About ShopAI"), self.tr(
+            "<b>ShopAI {0}</b><p>AI tools for a small shop, running entirely on your own computer.</p>"
+            "<p>Shop file: {1}</p>").format(__version__, self.ctx.db_path))
+
+    # --- state ---
+    def _update_counts(self, _tables: object = None) -> None:
+        counts = order_queries.stats(self.ctx.db)
+        self._counts.setText(self.tr("{0:,} products · {1:,} customers · {2:,} orders").format(
+            counts["products"], counts["customers"], counts["orders"]))
+
+    def _restore_geometry(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        index = settings.value("window/tab", 0, type=int)
+        if 0 <= index < self.tabs.count():
+            self.tabs.setCurrentIndex(index)
+
+    def shutdown(self) -> None:
+        """Stop every tab's background work and wait for it."""
+        for widget in self.tab_widgets.values():
+            stop = getattr(widget, "shutdown", None)
+            if callable(stop):
+                try:
+                    stop()
+                except Exception:
+                    log.exception("tab shutdown failed")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/tab", self.tabs.currentIndex())
+        self.shutdown()
+        super().closeEvent(event)
