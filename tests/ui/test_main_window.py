@@ -1,0 +1,71 @@
+"""The main window: every tab present, broken or missing tabs don't stop the shop opening, state kept."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from shopai.store import connect, products
+from shopai_ui import main_window
+from shopai_ui.coming_soon import ComingSoonPage
+from shopai_ui.main_window import MainWindow
+from shopai_ui.tabs import TABS
+
+
+def test_window_has_every_tab_in_order(qtbot, ctx):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == [t for t, _ in TABS]
+
+
+def test_a_missing_tab_module_shows_coming_soon(qtbot, ctx, monkeypatch):
+    monkeypatch.setattr(main_window, "TABS", [("Later", "shopai_ui.tabs.not_written_yet:Nope")])
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    assert isinstance(window.tabs.widget(0), ComingSoonPage)
+
+
+def test_a_tab_that_fails_to_build_does_not_stop_the_window(qtbot, ctx, monkeypatch):
+    monkeypatch.setattr(main_window, "TABS", [("Broken", "shopai_ui.coming_soon:NoSuchClass")])
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    assert "could not be opened" in window.tabs.widget(0).text()
+
+
+def test_status_bar_counts_follow_data_changes(qtbot, ctx):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    assert window._counts.text().startswith("0 products")
+    products.add(connect(ctx.db_path), sku="A", title="Mug")
+    ctx.notify_changed({"products"})
+    assert window._counts.text().startswith("1 products")
+
+
+def test_dropping_a_csv_opens_the_import_dialog(qtbot, ctx, monkeypatch, tmp_path):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    opened = []
+    monkeypatch.setattr(window, "import_file", lambda path=None, kind=None: opened.append(path))
+    csv = tmp_path / "catalog.csv"
+    csv.write_text("sku,title\nA,Mug\n")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(csv))])
+    event = QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert opened == [str(csv)]
+
+
+def test_app_starts_fast_without_torch(tmp_path):
+    env = {"QT_QPA_PLATFORM": "offscreen", "SHOPAI_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "shopai_ui.app", "--db", str(tmp_path / "shop.sqlite"), "--quit-after-shown"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "torch_imported=False" in result.stdout
+    assert Path(tmp_path / "logs" / "shopai.log").exists()
