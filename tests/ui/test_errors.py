@@ -1,0 +1,39 @@
+"""Unexpected errors: one dialog with copyable details, and the log file gets them too."""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QApplication
+
+from shopai_ui import errors
+from shopai_ui.widgets.message import MessageBar
+
+
+def test_error_dialog_shows_and_copies_details(qtbot, tmp_path):
+    path = errors.setup_logging(tmp_path / "logs")
+    try:
+        raise ValueError("disk on fire")
+    except ValueError as exc:
+        errors.report_exception(exc)
+    dialog = errors._open_dialogs[-1]
+    qtbot.addWidget(dialog)
+    assert "disk on fire" in dialog.details.toPlainText()
+    from PySide6.QtWidgets import QPushButton
+
+    [button] = [b for b in dialog.findChildren(QPushButton) if "Copy" in b.text()]
+    button.click()
+    assert "ValueError: disk on fire" in QApplication.clipboard().text()
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert "disk on fire" in path.read_text(encoding="utf-8")
+    dialog.close()
+
+
+def test_message_bar_says_and_hides(qtbot):
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    bar.show_error("That file is not a table.")
+    assert bar.isVisibleTo(bar.parentWidget() or bar) or bar.kind == "error"
+    assert bar.text() == "That file is not a table."
+    bar.clear()
+    assert bar.text() == "" and bar.isHidden()
