@@ -11,6 +11,7 @@ from shopai.jobs import Cancelled, UserError
 COMMAND_MODULES = [
     "shopai.cli.stats",
     "shopai.cli.train",
+    "shopai.cli.safety",
     # -- new command modules go above this line --
 ]
 

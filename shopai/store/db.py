@@ -33,9 +33,17 @@ def connect(path: str | os.PathLike) -> sqlite_utils.Database:
 
 def open_store(path: str | os.PathLike) -> sqlite_utils.Database:
     """Open and migrate the shop database at ``path``."""
-    from shopai.store.schema import migrate
+    from shopai.store.schema import migrate, pending_migrations, schema_version
 
     db = connect(path)
+    if schema_version(db) > 0 and pending_migrations(db):
+        from shopai.safety.backup import backup_before_migration
+
+        try:
+            backup_before_migration(path, conn=db.conn)
+        except BaseException:  # no migration without a backup (e.g. disk full): say so, change nothing
+            db.conn.close()
+            raise
     migrate(db)
     return db
 
