@@ -117,6 +117,8 @@ END;
 # tables of its own adds one entry named after it (e.g. "recommend_0001").
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
+    ("io_0001", "ALTER TABLE price_history ADD COLUMN import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL;\n"
+                "CREATE INDEX price_history_import ON price_history(import_id);"),
     # -- new migrations go above this line --
 ]
 
