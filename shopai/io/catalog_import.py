@@ -1,0 +1,342 @@
+"""Catalog import: products from a Shopify, WooCommerce, Square or any spreadsheet CSV.
+
+Rows are checked first (missing title, bad or negative price, duplicate SKU in the file), then every valid
+row is written in ONE transaction: new SKUs inserted, known SKUs updated (their old values kept in
+``import_changes`` so the import can be undone), prices recorded in ``price_history`` (source 'import').
+Image cells holding a local file path (relative to the CSV's folder) are copied into the shop's images folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from shopai.io import common, formats
+from shopai.io.common import ImportPreview, ImportReport, RowProblem
+from shopai.io.values import parse_number
+from shopai.jobs import Job, Progress, UserError
+from shopai.store.db import open_store, transaction
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+_SLUG = re.compile(r"[^0-9a-zA-Z\u4e00-\u9fff]+")
+_NO_VARIANT = {"", "default title", "regular", "default", "-"}
+PRODUCT_FIELDS = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path")
+
+
+def _text(html_or_text: str) -> str:
+    if "<" in html_or_text and ">" in html_or_text:
+        html_or_text = _TAG.sub(" ", html_or_text)
+    if "&" in html_or_text:
+        html_or_text = html.unescape(html_or_text)
+    return _SPACE.sub(" ", html_or_text).strip()
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("-", text.strip().lower()).strip("-")[:60] or "item"
+
+
+def _category_path(text: str) -> list[str]:
+    """WooCommerce "A > B, C" and Shopify "A > B > C": the first category's path, root first."""
+    first = text.split(",")[0] if ">" in text or "," in text else text
+    parts = [p.strip() for p in re.split(r"\s*(?:>|/|\|)\s*", first) if p.strip()]
+    return parts
+
+
+class _Parsed:
+    def __init__(self) -> None:
+        self.products: list[dict[str, Any]] = []
+        self.problems: list[RowProblem] = []
+        self.rows_total = 0
+        self.rows_merged = 0
+        self.notes: list[str] = []
+        self.categories: list[list[str]] = []
+
+
+def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
+    out = _Parsed()
+    idx = src.index
+    folder = src.table.path.resolve().parent
+
+    def col(name: str):
+        i = idx.get(name)
+        return (lambda v: v[i].strip()) if i is not None else (lambda v: "")
+
+    get = {f: col(f) for f in formats.CATALOG_FIELDS}
+    groups: dict[str, dict[str, Any]] = {}
+    seen_sku: dict[str, int] = {}
+    made_sku = web_images = missing_images = 0
+    variants_per_group: dict[str, int] = {}
+    category_paths: dict[tuple[str, ...], None] = {}
+    estimate = max(1, src.table.text.count("\n"))
+    for n, (row, v) in enumerate(src.table.records(), 1):
+        out.rows_total += 1
+        if n % progress_every == 0:
+            yield Progress(n, estimate, f"Reading row {n:,}")
+        group = get["group"](v)
+        title = get["title"](v)
+        base = groups.get(group) if group else None
+        sku = get["sku"](v)
+        price_text = get["price"](v)
+        variant = get["variant"](v)
+        image = get["image"](v)
+        if base is not None and not title:
+            if not sku and not price_text and variant.lower() in _NO_VARIANT:
+                # an extra image row of a Shopify product
+                if image and base["product"] is not None and not base["product"].get("image"):
+                    base["product"]["image"] = image
+                out.rows_merged += 1
+                continue
+            title = base["title"]
+        description = get["description"](v) or (base["description"] if base and not get["title"](v) else "")
+        category = get["category"](v) or (base["category"] if base and not get["title"](v) else "")
+        if not title:
+            out.problems.append(RowProblem(row, "no title; skipped"))
+            continue
+        if variant and variant.lower() not in _NO_VARIANT and variant.lower() not in title.lower():
+            title = f"{title} - {variant}"
+        if not sku:
+            key = group or title
+            sku = _slug(key)
+            if group:
+                variants_per_group[group] = variants_per_group.get(group, 0) + 1
+                if variants_per_group[group] > 1 or (variant and variant.lower() not in _NO_VARIANT):
+                    sku = f"{sku}-{_slug(variant or str(variants_per_group[group]))}"
+            made_sku += 1
+        price = None
+        if price_text:
+            price = parse_number(price_text)
+            if price is None:
+                out.problems.append(RowProblem(row, f"price {price_text!r} is not a number; skipped"))
+                continue
+            if price < 0:
+                out.problems.append(RowProblem(row, f"price {price_text} is negative; skipped"))
+                continue
+        if sku in seen_sku:
+            out.problems.append(RowProblem(row, f"duplicate SKU {sku} (first on row {seen_sku[sku]}); skipped"))
+            continue
+        seen_sku[sku] = row
+        cost = parse_number(get["cost"](v)) if get["cost"](v) else None
+        if cost is not None and cost < 0:
+            cost = None
+        stock_text = get["stock"](v)
+        stock = None
+        if stock_text:
+            num = parse_number(stock_text)
+            if num is None:
+                out.problems.append(RowProblem(row, f"stock {stock_text!r} is not a number; left empty", False))
+            else:
+                stock = int(num)
+        image_path = None
+        if image:
+            first = image.split(",")[0].strip() if "," in image and "://" in image else image.strip()
+            if "://" in first:
+                web_images += 1
+            else:
+                candidate = Path(first) if Path(first).is_absolute() else folder / first
+                if candidate.is_file():
+                    image_path = str(candidate)
+                else:
+                    missing_images += 1
+                    out.problems.append(RowProblem(row, f"image {first!r} not found next to the file; "
+                                                        "imported without a photo", False))
+        cat_path = _category_path(category) if category else []
+        if cat_path:
+            category_paths.setdefault(tuple(cat_path), None)
+        product = {
+            "row": row, "sku": sku, "title": title, "description": _text(description) if description else "",
+            "category": cat_path[-1] if cat_path else None, "price": price, "cost": cost, "stock": stock,
+            "image": image_path,
+        }
+        out.products.append(product)
+        if group and group not in groups:
+            groups[group] = {"title": get["title"](v) or title, "description": description,
+                             "category": category, "product": product}
+    if made_sku:
+        out.notes.append(f"{made_sku:,} products had no SKU; one was made from the product's name.")
+    if web_images:
+        out.notes.append(f"{web_images:,} image links are web addresses; photos are not downloaded.")
+    if missing_images:
+        out.notes.append(f"{missing_images:,} image files were not found.")
+    if out.rows_merged:
+        out.notes.append(f"{out.rows_merged:,} extra image rows were merged into their product.")
+    out.categories = [list(p) for p in category_paths]
+    out.problems.extend(src.table.problems)
+    out.problems.sort(key=lambda p: p.row)
+    return out
+
+
+def _existing(conn, skus: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    cols = ("id",) + PRODUCT_FIELDS
+    for start in range(0, len(skus), 900):
+        chunk = skus[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(f"SELECT {', '.join(cols)} FROM products WHERE sku IN ({marks})", chunk):
+            found[r[1]] = dict(zip(cols, r))
+    return found
+
+
+def _changes(product: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """Fields the file sets to a new value (an empty cell leaves the shop's value alone)."""
+    out = {}
+    for key in ("title", "description", "category", "price", "cost", "stock"):
+        value = product[key]
+        if value in (None, ""):
+            continue
+        if value != before[key]:
+            out[key] = value
+    return out
+
+
+def preview(db: sqlite_utils.Database, path: str | os.PathLike,
+            mapping: dict[str, str | None] | None = None) -> ImportPreview:
+    """Dry run of a catalog import: mapping, counts, per-row problems, the first rows as they would be."""
+    src = common.open_source(path, "catalog", mapping)
+    fields, required = formats.fields_for("catalog")
+    pv = ImportPreview(kind="catalog", format=src.format, encoding=src.table.encoding,
+                       delimiter=src.table.delimiter, columns=list(src.table.header), mapping=src.mapping,
+                       fields=fields, required_fields=required)
+    missing = common.missing_fields("catalog", src.mapping)
+    if missing:
+        pv.rows_total = sum(1 for _ in src.table.records())
+        pv.problems = [RowProblem(0, "no column chosen for " + ", ".join(formats.FIELD_LABELS[f]
+                                                                         for f in missing))]
+        return pv
+    parsed = _drain(_parse(src))
+    pv.rows_total = parsed.rows_total
+    pv.rows_ok = len(parsed.products) + parsed.rows_merged
+    pv.problems = parsed.problems
+    pv.notes = parsed.notes
+    pv.sample = [{k: p[k] for k in ("sku", "title", "description", "category", "price", "cost", "stock",
+                                    "image")} for p in parsed.products[:common.SAMPLE_ROWS]]
+    existing = _existing(db.conn, [p["sku"] for p in parsed.products])
+    pv.would_update = sum(1 for p in parsed.products if p["sku"] in existing
+                          and _changes(p, existing[p["sku"]]))
+    pv.would_create = sum(1 for p in parsed.products if p["sku"] not in existing)
+    return pv
+
+
+def _drain(job):
+    try:
+        while True:
+            next(job)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _copy_image(source: str, images_dir: Path, created: list[Path]) -> str:
+    src = Path(source)
+    digest = hashlib.sha1(src.read_bytes()).hexdigest()[:12]
+    dest = images_dir / f"{_slug(src.stem)[:40]}-{digest}{src.suffix.lower()}"
+    if not dest.exists():
+        shutil.copyfile(src, dest)
+        created.append(dest)
+    return str(dest)
+
+
+def import_job(db_path: str, path: str | os.PathLike,
+               mapping: dict[str, str | None] | None = None) -> Job[ImportReport]:
+    """Import a catalog CSV into the shop at ``db_path``; all valid rows in one transaction."""
+    yield Progress(0, None, "Reading the file")
+    src = common.open_source(path, "catalog", mapping)
+    common.require_mapping(src)
+    parsed = yield from _parse(src)
+    if not parsed.products:
+        reasons = "; ".join(f"row {p.row}: {p.message}" for p in parsed.problems[:3])
+        raise UserError(f"{src.table.path.name}: no product could be imported ({reasons or 'no rows'}).")
+    db = open_store(db_path)
+    copied: list[Path] = []
+    try:
+        report = yield from _write(db, db_path, src, parsed, copied)
+    except BaseException:
+        for f in copied:
+            f.unlink(missing_ok=True)
+        raise
+    finally:
+        db.conn.close()
+    return report
+
+
+def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportReport]:
+    products = parsed.products
+    total = len(products)
+    images_dir = None
+    now = common.now_iso()
+    with transaction(db) as conn:
+        import_id = common.start_import(conn, "catalog", src.table.path, src.format)
+        report = ImportReport(import_id=import_id, kind="catalog", format=src.format,
+                              problems=parsed.problems, notes=list(parsed.notes))
+        existing = _existing(conn, [p["sku"] for p in products])
+        # categories (with their parents), new ones only
+        known = {r[0]: r[1] for r in conn.execute("SELECT name, id FROM categories")}
+        for path_parts in parsed.categories:
+            parent = None
+            for name in path_parts:
+                if name not in known:
+                    cur = conn.execute("INSERT INTO categories (name, parent_id, source) VALUES (?, ?, 'import')",
+                                       (name, parent))
+                    known[name] = cur.lastrowid
+                    common.record_change(conn, import_id, "categories", cur.lastrowid, None)
+                parent = known[name]
+        new_rows, done = [], 0
+        for p in products:
+            if p["image"]:
+                images_dir = images_dir or _images_dir(db_path)
+                p["image_path"] = _copy_image(p["image"], images_dir, copied)
+            else:
+                p["image_path"] = None
+            before = existing.get(p["sku"])
+            if before is None:
+                new_rows.append((p["sku"], p["title"], p["description"], p["category"], p["price"], p["cost"],
+                                 p["stock"], p["image_path"], now, now, import_id))
+            else:
+                change = _changes(p, before)
+                if p["image_path"] and p["image_path"] != before["image_path"]:
+                    change["image_path"] = p["image_path"]
+                if change:
+                    common.record_change(conn, import_id, "products", before["id"], before)
+                    sets = ", ".join(f"{k} = ?" for k in change)
+                    conn.execute(f"UPDATE products SET {sets}, updated_at = ? WHERE id = ?",
+                                 [*change.values(), now, before["id"]])
+                    if "price" in change:
+                        conn.execute("INSERT INTO price_history (product_id, price, changed_at, source, import_id)"
+                                     " VALUES (?, ?, ?, 'import', ?)", (before["id"], change["price"], now,
+                                                                        import_id))
+                    report.updated += 1
+            if len(new_rows) >= common.BATCH:
+                _insert(conn, new_rows)
+                done += len(new_rows)
+                report.created += len(new_rows)
+                new_rows = []
+                yield Progress(done, total, f"Saving products: {done:,} of {total:,}")
+        if new_rows:
+            _insert(conn, new_rows)
+            report.created += len(new_rows)
+        conn.execute("INSERT INTO price_history (product_id, price, changed_at, source, import_id) "
+                     "SELECT id, price, ?, 'import', ? FROM products WHERE import_id = ? AND price IS NOT NULL",
+                     (now, import_id, import_id))
+        report.skipped = sum(1 for p in parsed.problems if p.skipped)
+        common.finish_import(conn, import_id, report.created + report.updated, report.skipped)
+        yield Progress(total, total, "Finishing")
+    report.details = {"products_created": report.created, "products_updated": report.updated,
+                      "unchanged": total - report.created - report.updated}
+    return report
+
+
+def _images_dir(db_path: str) -> Path:
+    from shopai.paths import subdir
+
+    return subdir(db_path, "images")
+
+
+def _insert(conn, rows: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO products (sku, title, description, category, price, cost, stock, image_path, created_at, "
+        "updated_at, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

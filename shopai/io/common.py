@@ -1,0 +1,196 @@
+"""What the catalog and orders imports share: the preview and report records, opening a file with its
+mapping, the imports table, and undo."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from shopai.io import formats
+from shopai.io.sniff import RowProblem, Table, read_table
+from shopai.jobs import UserError
+from shopai.store.db import transaction
+
+SAMPLE_ROWS = 20
+BATCH = 5000
+MAX_PROBLEMS = 10_000
+
+
+@dataclass
+class ImportPreview:
+    """A dry run: what an import of this file would do. Nothing is written."""
+
+    kind: str
+    format: str
+    encoding: str
+    delimiter: str
+    columns: list[str]
+    mapping: dict[str, str | None]
+    fields: list[str]
+    required_fields: list[str]
+    rows_total: int = 0
+    rows_ok: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    would_create: int = 0
+    would_update: int = 0
+    day_first: bool | None = None
+
+    @property
+    def missing_required(self) -> list[str]:
+        return [f for f in self.required_fields if not self.mapping.get(f)] if self.kind != "orders" else \
+            _missing_orders(self.mapping)
+
+
+@dataclass
+class ImportReport:
+    """What an import did. ``problems`` hold plain-words reasons for each skipped (or noted) row."""
+
+    import_id: int
+    kind: str
+    format: str
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"{self.created:,} created", f"{self.updated:,} updated", f"{self.skipped:,} skipped"]
+        return f"Import {self.import_id} ({self.format} {self.kind}): " + ", ".join(parts) + "."
+
+
+def _missing_orders(mapping: dict[str, str | None]) -> list[str]:
+    missing = [f for f in ("order_id", "ordered_at", "quantity") if not mapping.get(f)]
+    if not mapping.get("unit_price") and not mapping.get("line_total"):
+        missing.append("unit_price")
+    if not mapping.get("sku") and not mapping.get("title"):
+        missing.append("sku")
+    return missing
+
+
+def missing_fields(kind: str, mapping: dict[str, str | None]) -> list[str]:
+    if kind == "orders":
+        return _missing_orders(mapping)
+    _, required = formats.fields_for(kind)
+    return [f for f in required if not mapping.get(f)]
+
+
+@dataclass
+class Source:
+    """A file opened for import: its table, format and mapping, and column indexes per field."""
+
+    table: Table
+    kind: str
+    format: str
+    mapping: dict[str, str | None]
+    index: dict[str, int | None]
+
+    def getter(self, name: str):
+        i = self.index.get(name)
+        if i is None:
+            return lambda values: ""
+        return lambda values: values[i]
+
+
+def open_source(path: str | os.PathLike, kind: str, mapping: dict[str, str | None] | None = None) -> Source:
+    if kind not in ("catalog", "orders"):
+        raise UserError(f"Unknown import kind {kind!r}: use 'catalog' or 'orders'.")
+    table = read_table(path)
+    samples = table.sample(200)
+    if not samples:
+        raise UserError(f"{Path(path).name} has a header but no rows.")
+    try:
+        fmt, resolved = formats.resolve_mapping(table.header, samples, kind, mapping)
+    except ValueError as exc:
+        raise UserError(f"Column mapping: {exc}.") from None
+    index = {f: (table.header.index(c) if c else None) for f, c in resolved.items()}
+    return Source(table, kind, fmt, resolved, index)
+
+
+def require_mapping(src: Source) -> None:
+    missing = missing_fields(src.kind, src.mapping)
+    if missing:
+        labels = ", ".join(formats.FIELD_LABELS.get(f, f) for f in missing)
+        raise UserError(f"{src.table.path.name}: no column found for {labels}; choose one with "
+                        f"--map {missing[0]}=COLUMN (columns: {', '.join(src.table.header[:12])}).")
+
+
+def now_iso() -> str:
+    return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def start_import(conn, kind: str, path: str | os.PathLike, fmt: str) -> int:
+    cur = conn.execute("INSERT INTO imports (kind, file, format, started_at) VALUES (?, ?, ?, ?)",
+                       (kind, str(Path(path).resolve()), fmt, now_iso()))
+    return cur.lastrowid
+
+
+def finish_import(conn, import_id: int, rows_ok: int, rows_skipped: int) -> None:
+    conn.execute("UPDATE imports SET rows_ok = ?, rows_skipped = ? WHERE id = ?",
+                 (rows_ok, rows_skipped, import_id))
+
+
+def list_imports(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every import, newest first: id, kind, file, format, started_at, rows_ok, rows_skipped, undone_at."""
+    cur = db.conn.execute("SELECT id, kind, file, format, started_at, rows_ok, rows_skipped, undone_at "
+                          "FROM imports ORDER BY id DESC")
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur]
+
+
+_RESTORABLE = {"products": ("sku", "title", "description", "category", "price", "cost", "stock", "image_path",
+                            "updated_at"),
+               "customers": ("name", "email", "country")}
+
+
+def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
+    """Take back everything an import did: rows it created are deleted, rows it changed get their old
+    values back. Returns counts per table. Raises UserError if there is no such import or it was undone."""
+    row = db.conn.execute("SELECT kind, undone_at FROM imports WHERE id = ?", (import_id,)).fetchone()
+    if row is None:
+        raise UserError(f"There is no import number {import_id}.")
+    if row[1]:
+        raise UserError(f"Import {import_id} was already undone on {row[1].replace('T', ' ')}.")
+    counts: dict[str, int] = {}
+    with transaction(db) as conn:
+        changes = conn.execute("SELECT table_name, row_id, before_json FROM import_changes WHERE import_id = ? "
+                               "ORDER BY rowid DESC", (import_id,)).fetchall()
+        restored = 0
+        for table, row_id, before_json in changes:
+            before = json.loads(before_json)
+            if before is None:
+                if table in ("price_history", "categories"):
+                    conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+                    counts[f"{table}_deleted"] = counts.get(f"{table}_deleted", 0) + 1
+                continue
+            cols = [c for c in _RESTORABLE.get(table, ()) if c in before]
+            if cols:
+                conn.execute(f"UPDATE {table} SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?",
+                             [before[c] for c in cols] + [row_id])
+                restored += 1
+        counts["restored"] = restored
+        counts["orders_deleted"] = conn.execute("DELETE FROM orders WHERE import_id = ?", (import_id,)).rowcount
+        counts["customers_deleted"] = conn.execute(
+            "DELETE FROM customers WHERE import_id = ? AND id NOT IN "
+            "(SELECT customer_id FROM orders WHERE customer_id IS NOT NULL)", (import_id,)).rowcount
+        counts["products_deleted"] = conn.execute("DELETE FROM products WHERE import_id = ?",
+                                                  (import_id,)).rowcount
+        conn.execute("UPDATE imports SET undone_at = ? WHERE id = ?", (now_iso(), import_id))
+    return counts
+
+
+def record_change(conn, import_id: int, table: str, row_id: int, before: dict[str, Any] | None) -> None:
+    conn.execute("INSERT INTO import_changes (import_id, table_name, row_id, before_json) VALUES (?, ?, ?, ?)",
+                 (import_id, table, row_id, json.dumps(before, ensure_ascii=False)))
+
+
+def sample_dicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows[:SAMPLE_ROWS]]

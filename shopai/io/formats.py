@@ -1,0 +1,305 @@
+"""Which shop system wrote a CSV file, and which of its columns feed which field of ours.
+
+Shopify, WooCommerce and Square exports are recognised by their headers. Anything else (a spreadsheet, a
+transaction log) gets a guess from its header names, then from its values for the fields still missing (a
+column of dates is the order date, whole numbers the quantity, decimals the unit price...). A mapping
+override ``{field: column}`` always wins.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from shopai.io import values as V
+
+CATALOG_FIELDS = ["sku", "title", "description", "category", "price", "cost", "stock", "image",
+                  "group", "variant", "vendor"]
+CATALOG_REQUIRED = ["title"]
+ORDER_FIELDS = ["order_id", "ordered_at", "time", "sku", "title", "quantity", "unit_price", "line_total",
+                "customer_id", "customer_name", "email", "country", "status"]
+ORDER_REQUIRED = ["order_id", "ordered_at", "quantity", "unit_price"]
+
+FIELD_LABELS = {
+    "sku": "SKU / product code", "title": "Title / product name", "description": "Description",
+    "category": "Category", "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image file",
+    "group": "Product group (variants)", "variant": "Variant name", "vendor": "Vendor",
+    "order_id": "Order / invoice number", "ordered_at": "Order date", "time": "Order time",
+    "quantity": "Quantity", "unit_price": "Unit price", "line_total": "Line total",
+    "customer_id": "Customer id", "customer_name": "Customer name", "email": "Customer email",
+    "country": "Country", "status": "Order status",
+}
+
+
+def fields_for(kind: str) -> tuple[list[str], list[str]]:
+    if kind == "catalog":
+        return list(CATALOG_FIELDS), list(CATALOG_REQUIRED)
+    if kind == "orders":
+        return list(ORDER_FIELDS), list(ORDER_REQUIRED)
+    raise ValueError(f"unknown import kind {kind!r}")
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "", name.lower())
+
+
+# Exact mappings of known exports: (format, kind, signature columns (all must be present), mapping).
+# Mapping values may list alternatives (first present wins).
+KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
+    ("shopify", "catalog", ("Handle", "Title", "Variant SKU"), {
+        "group": ("Handle",), "title": ("Title",), "description": ("Body (HTML)",),
+        "vendor": ("Vendor",), "category": ("Product Category", "Type"), "sku": ("Variant SKU",),
+        "price": ("Variant Price",), "cost": ("Cost per item",), "stock": ("Variant Inventory Qty",),
+        "image": ("Variant Image", "Image Src"), "variant": ("Option1 Value",),
+    }),
+    ("shopify", "orders", ("Name", "Created at", "Lineitem quantity", "Lineitem name"), {
+        "order_id": ("Name",), "ordered_at": ("Created at",), "quantity": ("Lineitem quantity",),
+        "title": ("Lineitem name",), "unit_price": ("Lineitem price",), "sku": ("Lineitem sku",),
+        "email": ("Email",), "customer_id": ("Email",), "customer_name": ("Billing Name",),
+        "country": ("Billing Country", "Shipping Country"), "status": ("Cancelled at", "Financial Status"),
+    }),
+    ("woocommerce", "catalog", ("ID", "Type", "SKU", "Name", "Regular price"), {
+        "sku": ("SKU",), "title": ("Name",),
+        "description": ("Short description", "Description"), "category": ("Categories",),
+        "price": ("Sale price", "Regular price"), "stock": ("Stock",), "image": ("Images",),
+    }),
+    ("woocommerce", "orders", ("Order Number", "Order Date", "Order Status"), {
+        "order_id": ("Order Number", "Order ID"), "ordered_at": ("Order Date",), "status": ("Order Status",),
+        "sku": ("SKU", "Item SKU"), "title": ("Item Name", "Product Name"),
+        "quantity": ("Quantity", "Quantity (- Refund)", "Item Quantity"),
+        "unit_price": ("Item Cost", "Item Price", "Cost"), "line_total": ("Item Total", "Line Total"),
+        "customer_id": ("Customer User ID", "Customer ID", "Billing Email Address", "Billing Email"),
+        "email": ("Billing Email Address", "Billing Email"),
+        "customer_name": ("Billing First Name",), "country": ("Billing Country", "Country Code (Billing)"),
+    }),
+    ("woocommerce", "orders", ("Order ID", "Order Date", "Order Status"), {
+        "order_id": ("Order ID",), "ordered_at": ("Order Date",), "status": ("Order Status",),
+        "sku": ("SKU", "Item SKU"), "title": ("Item Name", "Product Name"),
+        "quantity": ("Quantity", "Quantity (- Refund)", "Item Quantity"),
+        "unit_price": ("Item Cost", "Item Price", "Cost"), "line_total": ("Item Total", "Line Total"),
+        "customer_id": ("Customer User ID", "Customer ID", "Billing Email Address", "Billing Email"),
+        "email": ("Billing Email Address", "Billing Email"),
+        "customer_name": ("Billing First Name",), "country": ("Billing Country", "Country Code (Billing)"),
+    }),
+    ("square", "catalog", ("Token", "Item Name", "Variation Name"), {
+        "group": ("Token",), "title": ("Item Name",), "variant": ("Variation Name",), "sku": ("SKU",),
+        "description": ("Description",), "category": ("Category", "Reporting Category", "Categories"),
+        "price": ("Price",), "stock": ("Current Quantity",), "image": ("Image",),
+    }),
+    ("square", "orders", ("Date", "Time", "Item", "Qty", "Transaction ID"), {
+        "order_id": ("Transaction ID",), "ordered_at": ("Date",), "time": ("Time",), "title": ("Item",),
+        "sku": ("SKU",), "quantity": ("Qty",), "line_total": ("Gross Sales",), "unit_price": ("Price",),
+        "customer_id": ("Customer ID",), "customer_name": ("Customer Name",), "status": ("Event Type",),
+        "variant": ("Price Point Name",),
+    }),
+]
+
+# Header-name guesses for anything else: normalised names, most specific first.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "catalog": {
+        "sku": ("sku", "variantsku", "stockcode", "productcode", "itemcode", "code", "articlenumber", "article",
+                "barcode", "ean", "upc", "partnumber", "货号", "编码", "商品编码"),
+        "title": ("title", "name", "productname", "itemname", "product", "item", "productitle", "description",
+                  "商品名称", "名称", "品名"),
+        "description": ("description", "longdescription", "bodyhtml", "body", "details", "shortdescription",
+                        "描述", "详情"),
+        "category": ("category", "categories", "productcategory", "type", "producttype", "department",
+                     "group", "分类", "类别"),
+        "price": ("price", "unitprice", "saleprice", "retailprice", "regularprice", "variantprice", "sellprice",
+                  "priceinclvat", "售价", "价格", "单价"),
+        "cost": ("cost", "costprice", "costperitem", "purchaseprice", "成本"),
+        "stock": ("stock", "qty", "quantity", "inventory", "onhand", "instock", "stockqty", "库存", "数量"),
+        "image": ("image", "images", "imagepath", "imagefile", "photo", "picture", "imagesrc", "图片"),
+        "group": (),
+        "variant": (),
+        "vendor": ("vendor", "brand", "manufacturer", "supplier", "品牌"),
+    },
+    "orders": {
+        "order_id": ("orderid", "ordernumber", "invoice", "invoiceno", "invoicenumber", "orderno", "order",
+                     "transactionid", "receipt", "receiptnumber", "name", "订单号", "单号"),
+        "ordered_at": ("orderdate", "invoicedate", "date", "createdat", "ordered", "orderedat", "datetime",
+                       "timestamp", "saledate", "transactiondate", "日期", "下单时间", "时间"),
+        "time": ("time",),
+        "sku": ("sku", "stockcode", "productcode", "itemcode", "code", "lineitemsku", "itemsku", "货号",
+                "编码"),
+        "title": ("description", "productname", "itemname", "product", "item", "lineitemname", "title",
+                  "商品名称", "品名", "商品"),
+        "quantity": ("quantity", "qty", "units", "count", "lineitemquantity", "数量"),
+        "unit_price": ("unitprice", "price", "itemprice", "lineitemprice", "itemcost", "单价", "价格"),
+        "line_total": ("total", "linetotal", "amount", "grosssales", "subtotal", "金额"),
+        "customer_id": ("customerid", "customer", "customerno", "customernumber", "clientid", "buyerid",
+                        "客户", "客户编号"),
+        "customer_name": ("customername", "billingname", "buyername", "客户名称"),
+        "email": ("email", "customeremail", "billingemail"),
+        "country": ("country", "billingcountry", "shippingcountry", "国家"),
+        "status": ("status", "orderstatus", "financialstatus", "eventtype", "状态"),
+    },
+}
+
+
+def _pick(columns: list[str], options: Iterable[str]) -> str | None:
+    by_name = {c.strip().lower(): c for c in columns}
+    for option in options:
+        hit = by_name.get(option.lower())
+        if hit is not None:
+            return hit
+    # Square and Shopify add location names: "Price Main Street", "Current Quantity Main Street"
+    for option in options:
+        for c in columns:
+            if c.lower().startswith(option.lower() + " "):
+                return c
+    return None
+
+
+def detect_format(columns: list[str], kind: str) -> tuple[str, dict[str, str | None]] | None:
+    """(format name, mapping) for a known export of this kind, else None."""
+    names = {c.strip().lower() for c in columns}
+    for fmt, k, signature, mapping in KNOWN:
+        if k != kind:
+            continue
+        if all(s.lower() in names for s in signature):
+            out = {f: _pick(columns, opts) for f, opts in mapping.items()}
+            return fmt, out
+    return None
+
+
+def detect_kind(columns: list[str]) -> str | None:
+    """'catalog' or 'orders' when the header alone says so (used for drag-and-drop)."""
+    for fmt, kind, signature, _ in KNOWN:
+        if detect_format(columns, kind) is not None:
+            return kind
+    normed = {norm(c) for c in columns}
+    order_words = {"orderid", "ordernumber", "invoice", "invoiceno", "invoicedate", "orderdate",
+                   "transactionid", "customerid", "quantity", "qty"}
+    if len(normed & order_words) >= 2:
+        return "orders"
+    if normed & {"title", "name", "productname", "sku"}:
+        return "catalog"
+    return None
+
+
+def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> dict[str, str | None]:
+    """Guess a mapping for an unknown layout from header names, then from sample values."""
+    fields, required = fields_for(kind)
+    aliases = ALIASES[kind]
+    normed = [norm(c) for c in columns]
+    col_values = {c: [row[i] for row in samples if i < len(row)] for i, c in enumerate(columns)}
+    mapping: dict[str, str | None] = {f: None for f in fields}
+    used: set[str] = set()
+
+    def fits(field: str, column: str) -> bool:
+        vals = col_values[column]
+        if not any(v.strip() for v in vals):
+            return True  # an empty column cannot contradict its name
+        if field in ("price", "cost", "unit_price", "line_total"):
+            return V.numeric_share(vals)[0] >= 0.8
+        if field in ("quantity", "stock"):
+            share, whole = V.numeric_share(vals)
+            return share >= 0.8 and whole >= 0.8
+        if field == "ordered_at":
+            return V.looks_like_date(vals[:50]) >= 0.8
+        if field == "title":
+            share, _ = V.numeric_share(vals)
+            return share < 0.5
+        return True
+
+    # pass 1: exact alias matches, in the order of the alias lists (the most specific first)
+    for field in fields:
+        for alias in aliases.get(field, ()):
+            for column, n in zip(columns, normed):
+                if column in used or n != alias:
+                    continue
+                if field == "title" and kind == "catalog" and n == "description" and any(
+                        m in ("title", "name", "productname", "itemname") for m in normed):
+                    continue
+                if fits(field, column):
+                    mapping[field] = column
+                    used.add(column)
+                    break
+            if mapping[field]:
+                break
+    # pass 2: a header that contains an alias ("Unit Price (GBP)", "Customer ID number")
+    for field in fields:
+        if mapping[field]:
+            continue
+        for alias in aliases.get(field, ()):
+            if len(alias) < 4:
+                continue
+            hit = next((c for c, n in zip(columns, normed) if c not in used and alias in n and fits(field, c)),
+                       None)
+            if hit:
+                mapping[field] = hit
+                used.add(hit)
+                break
+    # pass 3: required fields still missing, from the values of the columns left
+    free = [c for c in columns if c not in used and any(v.strip() for v in col_values[c])]
+    if kind == "orders":
+        if not mapping["ordered_at"]:
+            hit = next((c for c in free if V.looks_like_date(col_values[c][:50]) >= 0.9), None)
+            if hit:
+                mapping["ordered_at"] = hit
+                free.remove(hit)
+        numeric = [(c, *V.numeric_share(col_values[c])) for c in free]
+        if not mapping["quantity"]:
+            hit = next((c for c, share, whole in numeric if share >= 0.95 and whole >= 0.95
+                        and _small_ints(col_values[c])), None)
+            if hit:
+                mapping["quantity"] = hit
+                free.remove(hit)
+        if not mapping["unit_price"]:
+            hit = next((c for c, share, whole in numeric if c in free and share >= 0.95 and whole < 0.9), None)
+            if hit:
+                mapping["unit_price"] = hit
+                free.remove(hit)
+    else:
+        if not mapping["price"]:
+            hit = next((c for c in free if V.numeric_share(col_values[c]) >= (0.95, 0.0)
+                        and V.numeric_share(col_values[c])[1] < 0.9), None)
+            if hit:
+                mapping["price"] = hit
+                free.remove(hit)
+        if not mapping["title"]:
+            hit = next((c for c in free if V.numeric_share(col_values[c])[0] < 0.2
+                        and _mostly_words(col_values[c])), None)
+            if hit:
+                mapping["title"] = hit
+                free.remove(hit)
+    return mapping
+
+
+def _small_ints(vals: list[str]) -> bool:
+    nums = [V.parse_number(v) for v in vals if v.strip()]
+    nums = [n for n in nums if n is not None]
+    return bool(nums) and sorted(abs(n) for n in nums)[len(nums) // 2] < 10_000
+
+
+def _mostly_words(vals: list[str]) -> bool:
+    vals = [v for v in vals if v.strip()]
+    return bool(vals) and sum(1 for v in vals if " " in v.strip()) / len(vals) >= 0.3
+
+
+def resolve_mapping(columns: list[str], samples: list[list[str]], kind: str,
+                    override: dict[str, str | None] | None = None) -> tuple[str, dict[str, str | None]]:
+    """(format, mapping) for a file: a known export, else a guess; then the override applied.
+
+    An override naming a column the file lacks raises ValueError with a plain-words message.
+    """
+    fields, _ = fields_for(kind)
+    known = detect_format(columns, kind)
+    if known:
+        fmt, mapping = known
+    else:
+        fmt, mapping = "generic", guess_mapping(columns, samples, kind)
+    mapping = {f: mapping.get(f) for f in fields}
+    for field, column in (override or {}).items():
+        if field not in mapping:
+            raise ValueError(f"unknown field {field!r} (fields: {', '.join(fields)})")
+        if column in (None, ""):
+            mapping[field] = None
+            continue
+        if column not in columns:
+            match = [c for c in columns if c.lower() == str(column).lower()]
+            if not match:
+                raise ValueError(f"the file has no column named {column!r}")
+            column = match[0]
+        mapping[field] = column
+    return fmt, mapping

@@ -1,0 +1,162 @@
+"""Turning CSV text into numbers and ISO dates, with the guesses a shop export needs.
+
+Numbers may carry a currency sign, thousands separators or a decimal comma. Dates come as ISO, with a
+time-zone offset (kept as the shop's local time), or as ``d/m/y`` vs ``m/d/y``: :func:`date_parser` decides
+which from the values themselves (a first part above 12 means day-first, a second part above 12 month-first).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Callable, Iterable
+
+_CURRENCY = re.compile(r"[\s$£€¥₹]|USD|EUR|GBP|CNY|RMB|AUD|CAD|元|(?<=\d)[a-zA-Z]+$")
+_THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
+
+
+def parse_number(text: str) -> float | None:
+    """A number from a cell, or None when the cell is empty or not a number."""
+    if text is None:
+        return None
+    s = text.strip()
+    if not s:
+        return None
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1]
+    s = _CURRENCY.sub("", s)
+    if s.startswith("-"):
+        negative, s = not negative, s[1:]
+    if not s:
+        return None
+    if "," in s and "." in s:
+        if s.rfind(",") > s.rfind("."):
+            s = s.replace(".", "").replace(",", ".")
+        else:
+            s = s.replace(",", "")
+    elif "," in s:
+        s = s.replace(",", "") if _THOUSANDS_COMMA.match(s) else s.replace(",", ".")
+    elif _THOUSANDS_DOT.match(s) and s.count(".") > 1:
+        s = s.replace(".", "")
+    try:
+        value = float(s)
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return -value if negative else value
+
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?")
+_SLASH = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{2,4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
+_TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%d-%b-%Y", "%d-%b-%y")
+
+
+def _iso(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> str | None:
+    try:
+        return datetime(y, mo, d, h, mi, s).strftime("%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _year(text: str) -> int:
+    y = int(text)
+    return y + 2000 if y < 70 else y + 1900 if y < 100 else y
+
+
+def day_first_from(values: Iterable[str]) -> bool | None:
+    """True (d/m/y), False (m/d/y) or None (no slash dates, or never told apart) from sample values."""
+    day_first = month_first = False
+    for v in values:
+        m = _SLASH.match(v.strip())
+        if not m or len(m.group(1)) == 4:
+            continue
+        a, b = int(m.group(1)), int(m.group(2))
+        if a > 12 >= b:
+            day_first = True
+        elif b > 12 >= a:
+            month_first = True
+    if day_first and not month_first:
+        return True
+    if month_first and not day_first:
+        return False
+    return None
+
+
+def parse_date(text: str, day_first: bool = True) -> str | None:
+    """ISO ``YYYY-MM-DDTHH:MM:SS`` for a date cell, or None."""
+    s = (text or "").strip()
+    if not s:
+        return None
+    m = _ISO.match(s)
+    if m:
+        y, mo, d, h, mi, sec = m.groups()
+        if h is None and len(s) == 19 and s[10] in " T":
+            pass
+        return _iso(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+    m = _SLASH.match(s)
+    if m:
+        a, b, c, h, mi, sec, ampm = m.groups()
+        if len(a) == 4:  # y/m/d
+            y, mo, d = int(a), int(b), int(c)
+        else:
+            y = _year(c)
+            d, mo = (int(a), int(b)) if day_first else (int(b), int(a))
+        hour = int(h or 0)
+        if ampm:
+            hour = hour % 12 + (12 if ampm.lower() == "pm" else 0)
+        return _iso(y, mo, d, hour, int(mi or 0), int(sec or 0))
+    for fmt in _TEXT_FORMATS:
+        try:
+            return datetime.strptime(s.split(" at ")[0].strip(), fmt).strftime("%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            continue
+    return None
+
+
+def date_parser(samples: Iterable[str]) -> tuple[Callable[[str], str | None], bool | None]:
+    """A fast parser for one date column, decided from its values; also returns the day-first verdict."""
+    samples = [s for s in samples if s and s.strip()]
+    verdict = day_first_from(samples)
+    day_first = True if verdict is None else verdict
+    iso_fast = all(len(s) == 19 and s[4] == "-" and s[7] == "-" and s[10] in " T" for s in samples[:200]) \
+        and bool(samples)
+    cache: dict[str, str | None] = {}
+
+    def parse(text: str) -> str | None:
+        if iso_fast and len(text) == 19 and text[4] == "-" and text[10] in " T" and text[13] == ":":
+            return text[:10] + "T" + text[11:]
+        hit = cache.get(text)
+        if hit is None and text not in cache:
+            hit = parse_date(text, day_first)
+            if len(cache) < 200_000:
+                cache[text] = hit
+        return hit
+
+    return parse, verdict
+
+
+def looks_like_date(values: list[str]) -> float:
+    vals = [v for v in values if v.strip()]
+    if not vals:
+        return 0.0
+    return sum(1 for v in vals if parse_date(v) is not None) / len(vals)
+
+
+def numeric_share(values: list[str]) -> tuple[float, float]:
+    """(share of non-empty cells that are numbers, share of those that are whole numbers)."""
+    vals = [v for v in values if v.strip()]
+    if not vals:
+        return 0.0, 0.0
+    nums = [parse_number(v) for v in vals]
+    ok = [n for n in nums if n is not None]
+    if not ok:
+        return 0.0, 0.0
+    whole = sum(1 for v, n in zip(vals, nums) if n is not None and float(n).is_integer() and "." not in v
+                and "," not in v)
+    return len(ok) / len(vals), whole / len(ok)
