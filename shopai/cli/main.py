@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "shopai.cli.stats",
     "shopai.cli.train",
     "shopai.cli.safety",
+    "shopai.cli.recommend",
     # -- new command modules go above this line --
 ]
 
