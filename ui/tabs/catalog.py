@@ -1,0 +1,390 @@
+"""The Catalog tab: search-as-you-type over the products, a lazy table, photo and details, editing.
+
+The table is a :class:`SqlTableModel`: the search box and category filter only change the ids
+query (FTS5 in SQL), so it stays smooth with 100,000 products. ``search_bar_layout`` is where a
+microphone button can sit beside the search box; ``set_search_text`` fills the box from outside.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+    QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+)
+
+from shopai.jobs import UserError
+from shopai.store import products
+from shopai_ui.context import ShopContext
+from shopai_ui.product_editor import ProductEditorDialog, load_thumbnail, resolve_image
+from shopai_ui.widgets.message import MessageBar
+from shopai_ui.widgets.sql_table import (
+    ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money,
+)
+
+SEARCH_DEBOUNCE_MS = 150
+PRODUCT_TABLES = {"products", "categories", "imports"}
+
+
+class CatalogTab(QWidget):
+    """Browse, search and edit the catalog. ``selectionChangedTo(ids)`` tells what is selected."""
+
+    selectionChangedTo = Signal(object)
+
+    def __init__(self, ctx: ShopContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.editor: ProductEditorDialog | None = None
+        self._text = ""
+        self._category: str | None = None
+
+        # -- search bar: [search box][mic slot][category][count] ... [Add][Edit][Delete][Import]
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search products by title, SKU, description… (Ctrl+F)"))
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_text_changed)
+        self.category = QComboBox()
+        self.category.setMinimumContentsLength(14)
+        self.category.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.category.currentIndexChanged.connect(self._on_category_changed)
+        self.count_label = QLabel()
+        self.add_button = QPushButton(self.tr("&Add…"))
+        self.add_button.setToolTip(self.tr("Add a product (Ctrl+N)"))
+        self.add_button.clicked.connect(self.add_product)
+        self.edit_button = QPushButton(self.tr("&Edit…"))
+        self.edit_button.setToolTip(self.tr("Edit the selected product (Enter)"))
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.delete_button = QPushButton(self.tr("&Delete"))
+        self.delete_button.setToolTip(self.tr("Delete the selected products (Del)"))
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.import_button = QPushButton(self.tr("&Import…"))
+        self.import_button.setToolTip(self.tr("Import a catalog from a CSV file"))
+        self.import_button.clicked.connect(self.import_catalog)
+
+        #: The search box's row. A microphone button goes right after the search box:
+        #: ``tab.search_bar_layout.insertWidget(tab.mic_slot_index, MicButton(...))``.
+        self.search_bar_layout = QHBoxLayout()
+        self.search_bar_layout.addWidget(self.search, 1)
+        self.mic_slot_index = 1
+        self.search_bar_layout.addWidget(self.category)
+        self.search_bar_layout.addWidget(self.count_label)
+        self.search_bar_layout.addSpacing(12)
+        for button in (self.add_button, self.edit_button, self.delete_button, self.import_button):
+            self.search_bar_layout.addWidget(button)
+
+        self.message = MessageBar(self)
+
+        # -- the table
+        self.model = SqlTableModel(
+            [
+                Column("sku", self.tr("SKU")),
+                Column("title", self.tr("Title")),
+                Column("category", self.tr("Category")),
+                Column("price", self.tr("Price"), fmt_money, ALIGN_RIGHT),
+                Column("stock", self.tr("Stock"), fmt_int, ALIGN_RIGHT),
+                Column("updated_at", self.tr("Updated"), fmt_datetime),
+            ],
+            self._query_ids,
+            lambda ids: products.fetch_rows(self.ctx.db, ids),
+            sort_key="title",
+            parent=self,
+        )
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setSortIndicator(1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)  # runs the first ids query (sorted by title)
+        self.table.verticalHeader().hide()
+        # Fixed row heights: the view never measures rows, so it never fetches rows it doesn't show.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 110), (2, 150), (3, 80), (4, 64), (5, 130)):
+            self.table.setColumnWidth(col, width)
+        self.table.doubleClicked.connect(lambda _index: self.edit_selected())
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.model.modelReset.connect(self._on_selection_changed)
+
+        # -- side panel: photo + details of the current product
+        self.photo = QLabel(self.tr("No product selected"))
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setFixedSize(240, 240)
+        self.photo.setStyleSheet("QLabel { border: 1px solid #ddd; color: #777; background: #fafafa; }")
+        self.details: dict[str, QLabel] = {}
+        details_form = QFormLayout()
+        for key, label in (("sku", self.tr("SKU")), ("title", self.tr("Title")), ("category", self.tr("Category")),
+                           ("price", self.tr("Price")), ("cost", self.tr("Cost")), ("stock", self.tr("Stock")),
+                           ("updated_at", self.tr("Updated")), ("description", self.tr("Description"))):
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.details[key] = value
+            details_form.addRow(f"<b>{label}</b>", value)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
+        side_layout.addLayout(details_form)
+        side_layout.addStretch(1)
+        side.setMinimumWidth(260)
+        side.setMaximumWidth(380)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.search_bar_layout)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+
+        # -- debounce and keys
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.apply_search)
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            QShortcut(QKeySequence(key), self.table, self.edit_selected,
+                      context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table, self.delete_selected,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        self.search.returnPressed.connect(self._search_enter)
+
+        ctx.dataChanged.connect(self._on_data_changed)
+        self._reload_categories()
+        self._update_count()
+        self._on_selection_changed()
+
+    # -- keys that the window also uses (Ctrl+N is "new shop" there): the tab wins while it has focus
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self._tab_key(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        action = self._tab_key(event)
+        if action is not None:
+            action()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _tab_key(self, event):
+        if event.matches(QKeySequence.StandardKey.New):
+            return self.add_product
+        if event.matches(QKeySequence.StandardKey.Find):
+            return self.focus_search
+        return None
+
+    # -- searching ------------------------------------------------------------------------
+    def _query_ids(self, sort_key: str, descending: bool) -> list[int]:
+        return products.search_ids(self.ctx.db, self._text, order_by=sort_key, descending=descending,
+                                   category=self._category)
+
+    def set_search_text(self, text: str) -> None:
+        """Put ``text`` in the search box and search now (used by voice search)."""
+        self.search.setText(text)
+        self.apply_search()
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _on_text_changed(self, text: str) -> None:
+        # One letter matches half the catalog and costs the most: wait a little longer for the next one.
+        short = len(text.strip()) == 1
+        self._debounce.start(SEARCH_DEBOUNCE_MS * 3 if short else SEARCH_DEBOUNCE_MS)
+
+    def _search_enter(self) -> None:
+        self.apply_search()
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+
+    def _on_category_changed(self, _index: int) -> None:
+        self._category = self.category.currentData()
+        self.apply_search()
+
+    def apply_search(self) -> None:
+        """Re-run the ids query for the current search text and category."""
+        self._debounce.stop()
+        self._text = self.search.text()
+        self.model.refresh()
+        self._update_count()
+        if self.model.rowCount():
+            self.table.scrollToTop()
+
+    def _update_count(self) -> None:
+        n = self.model.rowCount()
+        filtered = bool(self._text.strip() or self._category)
+        if filtered:
+            self.count_label.setText(self.tr("{0:,} found").format(n))
+        else:
+            self.count_label.setText(self.tr("{0:,} products").format(n))
+
+    def _reload_categories(self) -> None:
+        current = self._category
+        self.category.blockSignals(True)
+        self.category.clear()
+        self.category.addItem(self.tr("All categories"), None)
+        for name in products.categories(self.ctx.db):
+            self.category.addItem(name, name)
+        index = self.category.findData(current) if current else 0
+        if index < 0:  # the category is gone: show everything again
+            index, self._category = 0, None
+        self.category.setCurrentIndex(index)
+        self.category.blockSignals(False)
+
+    def _on_data_changed(self, tables: object) -> None:
+        if tables and not (set(tables) & PRODUCT_TABLES):
+            return
+        selected = self.selected_ids()
+        self._reload_categories()
+        self.model.refresh()
+        self._update_count()
+        self.select_ids(selected, scroll=False)
+        self._on_selection_changed()
+
+    # -- selection ------------------------------------------------------------------------------
+    def selected_ids(self) -> list[int]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [i for i in (self.model.id_at(r) for r in rows) if i is not None]
+
+    def current_id(self) -> int | None:
+        index = self.table.currentIndex()
+        if index.isValid() and self.table.selectionModel().isRowSelected(index.row()):
+            return self.model.id_at(index.row())
+        ids = self.selected_ids()
+        return ids[0] if ids else None
+
+    def select_ids(self, ids: list[int], scroll: bool = True) -> None:
+        selection = self.table.selectionModel()
+        rows = [r for r in (self.model.row_of(i) for i in ids) if r is not None]
+        if not rows:
+            return
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        selection.clearSelection()
+        for row in rows:
+            selection.select(self.model.index(row, 0), flags)
+        selection.setCurrentIndex(self.model.index(rows[0], 0), QItemSelectionModel.SelectionFlag.NoUpdate)
+        if scroll:
+            self.table.scrollTo(self.model.index(rows[0], 0))
+
+    def _on_selection_changed(self, *_args) -> None:
+        ids = self.selected_ids()
+        self.edit_button.setEnabled(len(ids) == 1)
+        self.delete_button.setEnabled(bool(ids))
+        self._show_details(self.current_id())
+        self.selectionChangedTo.emit(ids)
+
+    def _show_details(self, product_id: int | None) -> None:
+        row = products.get(self.ctx.db, product_id=product_id) if product_id is not None else None
+        self.photo.clear()
+        if row is None:
+            self.photo.setText(self.tr("No product selected"))
+            for label in self.details.values():
+                label.clear()
+            return
+        values = {
+            "sku": row["sku"], "title": row["title"], "category": row["category"] or "—",
+            "price": fmt_money(row["price"]) or "—", "cost": fmt_money(row["cost"]) or "—",
+            "stock": fmt_int(row["stock"]) or "—", "updated_at": fmt_datetime(row["updated_at"]),
+            "description": (row["description"] or "")[:600],
+        }
+        for key, label in self.details.items():
+            label.setText(str(values[key]))
+        pixmap, problem = load_thumbnail(resolve_image(self.ctx.db_path, row["image_path"]), self.photo.size())
+        if pixmap is not None:
+            self.photo.setPixmap(pixmap)
+        else:
+            self.photo.setText(problem or self.tr("No photo"))
+            self.photo.setWordWrap(True)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def add_product(self) -> ProductEditorDialog:
+        return self._open_editor(None)
+
+    def edit_selected(self) -> ProductEditorDialog | None:
+        product_id = self.current_id()
+        if product_id is None:
+            return None
+        return self._open_editor(product_id)
+
+    def _open_editor(self, product_id: int | None) -> ProductEditorDialog:
+        if self.editor is not None:
+            self.editor.close()
+        self.editor = ProductEditorDialog(self.ctx, product_id, self)
+        self.editor.saved.connect(self._on_saved)
+        self.editor.finished.connect(self._on_editor_closed)
+        self.editor.open()
+        return self.editor
+
+    def _on_editor_closed(self, _result: int) -> None:
+        editor, self.editor = self.editor, None
+        if editor is not None:
+            editor.deleteLater()
+        self.table.setFocus()
+
+    def _on_saved(self, product_id: int) -> None:
+        self.message.clear()
+        if self.model.row_of(product_id) is None and (self._text or self._category):
+            # A new product hidden by the search: clear the search so the owner sees it.
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+            self._text = ""
+            self._category = None
+            self._reload_categories()
+            self.model.refresh()
+            self._update_count()
+        self.select_ids([product_id])
+
+    def confirm_delete(self, count: int, title: str) -> bool:
+        """Ask before deleting (tests replace this)."""
+        if count == 1:
+            text = self.tr("Delete “{0}”?\n\nIts past orders are kept.").format(title)
+        else:
+            text = self.tr("Delete {0:,} products?\n\nTheir past orders are kept.").format(count)
+        answer = QMessageBox.question(self, self.tr("Delete products"), text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def delete_selected(self) -> int:
+        ids = self.selected_ids()
+        if not ids:
+            return 0
+        first = self.model.row_dict(self.model.row_of(ids[0]) or 0) or {}
+        if not self.confirm_delete(len(ids), first.get("title", "")):
+            return 0
+        next_row = min(self.model.row_of(i) for i in ids)
+        try:
+            n = products.delete(self.ctx.db, ids)
+        except UserError as exc:
+            self.message.show_error(str(exc))
+            return 0
+        self.ctx.notify_changed({"products"})
+        self.ctx.show_status(self.tr("Deleted {0:,} products").format(n) if n != 1 else self.tr("Deleted 1 product"))
+        if self.model.rowCount():
+            self.table.selectRow(min(next_row, self.model.rowCount() - 1))
+        return n
+
+    def import_catalog(self) -> None:
+        from shopai_ui.import_dialog import open_import_dialog
+
+        open_import_dialog(self.ctx, self, kind="catalog")
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        if self.editor is not None:
+            self.editor.close()
