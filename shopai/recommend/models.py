@@ -78,6 +78,15 @@ def neighbour_mean(q: sp.csr_matrix, base: sp.csr_matrix, base_norm: sp.csr_matr
     return np.asarray((w @ base).todense(), dtype=np.float32)
 
 
+def _norm(model) -> sp.csr_matrix:
+    """The model's ``base`` with unit rows, computed once (queries for one customer stay fast)."""
+    cached = getattr(model, "_base_norm", None)
+    if cached is None or cached[0] is not model.base:
+        cached = (model.base, l2_rows(model.base))
+        model._base_norm = cached
+    return cached[1]
+
+
 def sparse_to_arrays(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
     m = sp.csr_matrix(m)
     return {f"{prefix}.data": m.data.astype(np.float32), f"{prefix}.indices": m.indices.astype(np.int32),
@@ -206,7 +215,7 @@ class UserKNN(Model):
         yield Progress(1, 1, self.label)
 
     def score(self, hist):
-        return neighbour_mean(hist.binary(), self.base, l2_rows(self.base), self.k, hist.user_index, True)
+        return neighbour_mean(hist.binary(), self.base, _norm(self), self.k, hist.user_index, True)
 
     def params(self):
         return {"k": self.k}
@@ -353,7 +362,7 @@ class TIFU(Model):
 
     def score(self, hist):
         own = hist.decayed(self.half_life)
-        nb = neighbour_mean(own, self.base, l2_rows(self.base), self.k, hist.user_index, False)
+        nb = neighbour_mean(own, self.base, _norm(self), self.k, hist.user_index, False)
         return self.alpha * own.toarray() + (1.0 - self.alpha) * nb
 
     def params(self):

@@ -1,0 +1,348 @@
+"""The Recommendations tab: train (in the background, cancellable), see how every model scored on
+the last weeks, and ask what to offer a customer or what goes with / resembles a product.
+
+The saved model is loaded at start in the worker. When orders change, retraining is offered, not
+forced. Pins and blocks (right-click a suggestion) are kept in the shop's settings table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QCompleter, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMenu,
+    QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from shopai.jobs import Progress, UserError
+from shopai_ui.context import ShopContext
+from shopai_ui.widgets.message import MessageBar
+from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.worker import JobRunner
+
+THUMB = QSize(40, 40)
+K = 10
+
+
+def _load_job(db_path: str):
+    """Load the saved model and the catalog's text index in the worker thread."""
+    from shopai.recommend.query import Recommender, catalog_tfidf
+    from shopai.store import open_store
+
+    yield Progress(0, 2, "loading the recommendation model")
+    db = open_store(db_path)
+    try:
+        content = catalog_tfidf(db)
+    finally:
+        db.conn.close()
+    try:
+        rec = Recommender.load(db_path)
+        problem = ""
+    except UserError as exc:
+        rec, problem = None, str(exc)
+    return {"rec": rec, "content": content, "problem": problem}
+
+
+class RecommendTab(QWidget):
+    """Train, compare, and ask: what to offer a customer; what goes with or resembles a product."""
+
+    def __init__(self, ctx: ShopContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.rec = None
+        self.content = None
+        self.runner = JobRunner(self)
+        self.loader = JobRunner(self)
+
+        # -- top bar
+        self.train_button = QPushButton(self.tr("&Train"))
+        self.train_button.setToolTip(self.tr("Learn from the order history and compare every model (runs in the background)"))
+        self.train_button.clicked.connect(self.train)
+        self.retrain_button = QPushButton(self.tr("&Retrain with the new orders"))
+        self.retrain_button.clicked.connect(self.train)
+        self.retrain_button.hide()
+        self.in_stock = QCheckBox(self.tr("Hide out-of-stock products"))
+        self.in_stock.toggled.connect(self.refresh_lists)
+        self.model_label = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(self.train_button)
+        top.addWidget(self.retrain_button)
+        top.addWidget(self.model_label, 1)
+        top.addWidget(self.in_stock)
+        self.progress = ProgressPanel(self.runner, self)
+        self.message = MessageBar(self)
+
+        # -- evaluation table
+        self.results = QTableWidget(0, 5)
+        self.results.setHorizontalHeaderLabels(
+            [self.tr("Model"), self.tr("Recall@10"), self.tr("NDCG@10"), self.tr("Train s"), self.tr("Used")])
+        _setup_table(self.results)
+        self.results.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        eval_box = QGroupBox(self.tr("How each model did on the last weeks of orders"))
+        eval_layout = QVBoxLayout(eval_box)
+        eval_layout.addWidget(self.results)
+        eval_layout.addWidget(self.verdict)
+
+        # -- customer side
+        self.customer = _search_combo(self.tr("Type a customer id or name…"))
+        self.customer.activated.connect(lambda _i: self.show_customer())
+        self.customer_list = self._suggestion_table()
+        cust_box = QGroupBox(self.tr("Offer this customer"))
+        cl = QVBoxLayout(cust_box)
+        cl.addWidget(self.customer)
+        cl.addWidget(self.customer_list)
+
+        # -- product side
+        self.product = _search_combo(self.tr("Type a SKU or product name…"))
+        self.product.activated.connect(lambda _i: self.show_product())
+        self.with_list = self._suggestion_table()
+        self.similar_list = self._suggestion_table()
+        prod_box = QGroupBox(self.tr("For this product"))
+        pl = QVBoxLayout(prod_box)
+        pl.addWidget(self.product)
+        pl.addWidget(QLabel(self.tr("<b>Bought with it</b>")))
+        pl.addWidget(self.with_list)
+        pl.addWidget(QLabel(self.tr("<b>Similar description</b>")))
+        pl.addWidget(self.similar_list)
+
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(cust_box)
+        lower.addWidget(prod_box)
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.addWidget(eval_box)
+        outer.addWidget(lower)
+        outer.setStretchFactor(0, 1)
+        outer.setStretchFactor(1, 3)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(outer, 1)
+
+        self.runner.started.connect(lambda: self.train_button.setEnabled(False))
+        self.runner.finished.connect(lambda: self.train_button.setEnabled(True))
+        ctx.dataChanged.connect(self._on_data_changed)
+        self.fill_pickers()
+        self.load_model()
+
+    # ---------------------------------------------------------------- model
+
+    def load_model(self) -> None:
+        self.loader.start(lambda: _load_job(self.ctx.db_path), on_result=self._on_loaded,
+                          on_error=self.message.show_error)
+
+    def _on_loaded(self, result: dict) -> None:
+        self.rec, self.content = result["rec"], result["content"]
+        if result["problem"]:
+            self.message.show_error(result["problem"])
+        self.show_evaluation()
+        self.check_stale()
+        self.refresh_lists()
+
+    def train(self) -> None:
+        from shopai.recommend.train import train_job
+
+        self.message.clear()
+        self.retrain_button.hide()
+        path = self.ctx.db_path
+        self.runner.start(lambda: train_job(path), on_result=self._on_trained, on_error=self.message.show_error)
+
+    def _on_trained(self, summary: dict) -> None:
+        self.ctx.show_status(self.tr("Recommendations trained: {0}").format(summary.get("note", "")))
+        self.load_model()
+
+    def show_evaluation(self) -> None:
+        meta = self.rec.meta if self.rec else None
+        self.results.setRowCount(0)
+        if meta is None:
+            self.model_label.setText(self.tr("No model yet: press Train to learn from the order history."))
+            self.verdict.clear()
+            return
+        self.model_label.setText(self.tr("Using {0}, trained {1} on {2:,} purchases of {3:,} customers").format(
+            meta["label"], meta["trained_at"].replace("T", " ")[:16], meta["purchases"], meta["customers_count"]))
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for r in sorted(meta["results"], key=lambda r: -r["ndcg"]):
+            row = self.results.rowCount()
+            self.results.insertRow(row)
+            chosen = r["key"] == meta["chosen"]
+            cells = [r["label"], f"{r['recall']:.3f}", f"{r['ndcg']:.3f}", f"{r['train_s']:.2f}",
+                     "✔" if chosen else ""]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if chosen:
+                    item.setFont(bold)
+                self.results.setItem(row, col, item)
+        self.verdict.setText(meta["note"])
+
+    def check_stale(self) -> None:
+        """Offer (not force) a retrain when the orders differ from those the model learnt from."""
+        if self.rec is None or self.runner.running:
+            self.retrain_button.hide()
+            return
+        row = self.ctx.db.conn.execute("SELECT count(*), max(ordered_at) FROM orders").fetchone()
+        stale = (row[0], row[1]) != (self.rec.meta.get("orders"), self.rec.meta.get("last_order"))
+        self.retrain_button.setVisible(stale)
+        if stale:
+            self.retrain_button.setToolTip(self.tr("Orders changed since the model was trained."))
+
+    def _on_data_changed(self, tables: Any) -> None:
+        tables = set(tables or ())
+        if "customers" in tables or "orders" in tables or "products" in tables:
+            self.fill_pickers()
+        if "orders" in tables:
+            self.check_stale()
+        if "products" in tables:
+            self.content = None
+            self.refresh_lists()
+
+    # ---------------------------------------------------------------- pickers
+
+    def fill_pickers(self) -> None:
+        conn = self.ctx.db.conn
+        keep_c, keep_p = self.customer.currentData(), self.product.currentData()
+        self.customer.blockSignals(True)
+        self.customer.clear()
+        for cid, ext, name, n in conn.execute(
+                "SELECT c.id, c.external_id, coalesce(c.name, ''), count(o.id) FROM customers c "
+                "LEFT JOIN orders o ON o.customer_id = c.id AND o.status = 'paid' "
+                "GROUP BY c.id ORDER BY count(o.id) DESC, c.external_id"):
+            label = f"{ext}  {name}".strip() + "  " + self.tr("({0} orders)").format(n)
+            self.customer.addItem(label, ext)
+        self.customer.setCurrentIndex(max(0, self.customer.findData(keep_c)) if self.customer.count() else -1)
+        self.customer.blockSignals(False)
+        self.product.blockSignals(True)
+        self.product.clear()
+        for sku, title in conn.execute("SELECT sku, title FROM products ORDER BY title COLLATE NOCASE"):
+            self.product.addItem(f"{title}  [{sku}]", sku)
+        self.product.setCurrentIndex(max(0, self.product.findData(keep_p)) if self.product.count() else -1)
+        self.product.blockSignals(False)
+
+    def refresh_lists(self) -> None:
+        self.show_customer()
+        self.show_product()
+
+    def show_customer(self) -> None:
+        ext = self.customer.currentData()
+        rows: list[dict] = []
+        if self.rec is not None and ext is not None:
+            try:
+                rows = self.rec.for_customer(self.ctx.db, ext, K, hide_out_of_stock=self.in_stock.isChecked())
+            except UserError as exc:
+                self.message.show_error(str(exc))
+        _fill(self.customer_list, rows, self.ctx.db_path)
+
+    def show_product(self) -> None:
+        from shopai.recommend.query import catalog_tfidf, similar
+
+        sku = self.product.currentData()
+        with_rows: list[dict] = []
+        sim_rows: list[dict] = []
+        if sku is not None:
+            hide = self.in_stock.isChecked()
+            try:
+                if self.rec is not None:
+                    with_rows = self.rec.bought_with(self.ctx.db, sku, K, hide_out_of_stock=hide)
+                if self.content is None:
+                    self.content = catalog_tfidf(self.ctx.db)
+                sim_rows = similar(self.ctx.db, sku, K, hide_out_of_stock=hide, content=self.content)
+            except (UserError, ValueError) as exc:
+                self.message.show_error(str(exc))
+        _fill(self.with_list, with_rows, self.ctx.db_path)
+        _fill(self.similar_list, sim_rows, self.ctx.db_path)
+
+    # ---------------------------------------------------------------- pin / block
+
+    def _suggestion_table(self) -> QTableWidget:
+        t = QTableWidget(0, 4)
+        t.setHorizontalHeaderLabels([self.tr("Product"), self.tr("SKU"), self.tr("Stock"), self.tr("Why")])
+        _setup_table(t)
+        t.setIconSize(THUMB)
+        t.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
+        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        t.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        t.customContextMenuRequested.connect(lambda pos, table=t: self._context_menu(table, pos))
+        return t
+
+    def _context_menu(self, table: QTableWidget, pos) -> None:
+        item = table.itemAt(pos)
+        if item is None:
+            return
+        sku = table.item(item.row(), 1).text()
+        menu = self.rule_menu(sku)
+        menu.exec(table.viewport().mapToGlobal(pos))
+
+    def rule_menu(self, sku: str) -> QMenu:
+        from shopai.recommend.query import rules
+
+        current = rules(self.ctx.db)
+        menu = QMenu(self)
+        pin = menu.addAction(self.tr("Pin {0} to the top for every customer").format(sku))
+        block = menu.addAction(self.tr("Never suggest {0}").format(sku))
+        clear = menu.addAction(self.tr("Suggest {0} normally again").format(sku))
+        clear.setEnabled(sku in current["pinned"] or sku in current["blocked"])
+        pin.triggered.connect(lambda: self.set_rule(sku, "pinned"))
+        block.triggered.connect(lambda: self.set_rule(sku, "blocked"))
+        clear.triggered.connect(lambda: self.set_rule(sku, None))
+        return menu
+
+    def set_rule(self, sku: str, rule: str | None) -> None:
+        from shopai.recommend.query import set_rule
+
+        try:
+            set_rule(self.ctx.db, sku, rule)
+        except UserError as exc:
+            self.message.show_error(str(exc))
+            return
+        self.ctx.notify_changed({"settings"})
+        self.refresh_lists()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+        self.loader.shutdown()
+
+
+def _setup_table(t: QTableWidget) -> None:
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setAlternatingRowColors(True)
+    t.verticalHeader().hide()
+    t.setWordWrap(False)
+
+
+def _search_combo(placeholder: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    combo.lineEdit().setPlaceholderText(placeholder)
+    completer = combo.completer()
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    combo.setMaxVisibleItems(20)
+    return combo
+
+
+def _fill(table: QTableWidget, rows: list[dict], db_path: str) -> None:
+    from shopai_ui.product_editor import load_thumbnail, resolve_image
+
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        title = QTableWidgetItem(str(row["title"]))
+        pixmap, _ = load_thumbnail(resolve_image(db_path, row.get("image_path")), THUMB)
+        if pixmap is not None:
+            title.setIcon(QIcon(pixmap))
+        title.setToolTip(f"{row['title']} — score {row['score']:.3f}")
+        stock = row.get("stock")
+        cells = [title, QTableWidgetItem(row["sku"]), QTableWidgetItem("" if stock is None else str(stock)),
+                 QTableWidgetItem(row["reason"])]
+        if row.get("pinned"):
+            cells[3].setText("📌 " + row["reason"])
+        for c, item in enumerate(cells):
+            table.setItem(r, c, item)
