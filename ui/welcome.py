@@ -78,6 +78,7 @@ class WelcomeDialog(QDialog):
             self.tr("Add products by hand now; import files later from the File menu."),
             self.EMPTY)
         self.sample_button.setDefault(True)
+        self.sample_button.setFocus()
 
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
