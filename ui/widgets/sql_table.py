@@ -100,6 +100,7 @@ class SqlTableModel(QAbstractTableModel):
         descending: bool = False,
         page_size: int = 200,
         cache_pages: int = 16,
+        foreground: Callable[[dict[str, Any]], Any] | None = None,
         parent=None,
     ) -> None:
         super().__init__(parent)
@@ -114,6 +115,8 @@ class SqlTableModel(QAbstractTableModel):
         self._row_of: dict[int, int] | None = None
         self._pages: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
         self.pages_fetched = 0
+        #: Optional ``row dict → QColor | None`` for the text colour of a whole row (e.g. cancelled orders).
+        self.foreground = foreground
 
     # -- querying -------------------------------------------------------------------------
     @property
@@ -217,6 +220,11 @@ class SqlTableModel(QAbstractTableModel):
             return self.id_at(row)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return self.columns[col].alignment
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if self.foreground is None:
+                return None
+            record = self.row_dict(row)
+            return None if record is None else self.foreground(record)
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, RawValueRole, RowRole):
             return None
         record = self.row_dict(row)
