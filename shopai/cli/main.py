@@ -13,6 +13,9 @@ COMMAND_MODULES = [
     "shopai.cli.train",
     "shopai.cli.safety",
     "shopai.cli.recommend",
+    "shopai.cli.imports",
+    "shopai.cli.export",
+    "shopai.cli.search",
     # -- new command modules go above this line --
 ]
 

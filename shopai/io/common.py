@@ -177,6 +177,11 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
                              [before[c] for c in cols] + [row_id])
                 restored += 1
         counts["restored"] = restored
+        counts["price_history_deleted"] = counts.get("price_history_deleted", 0) + conn.execute(
+            "DELETE FROM price_history WHERE import_id = ?", (import_id,)).rowcount
+        counts["order_lines_deleted"] = conn.execute(
+            "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE import_id = ?)",
+            (import_id,)).rowcount
         counts["orders_deleted"] = conn.execute("DELETE FROM orders WHERE import_id = ?", (import_id,)).rowcount
         counts["customers_deleted"] = conn.execute(
             "DELETE FROM customers WHERE import_id = ? AND id NOT IN "

@@ -59,8 +59,47 @@ class Table:
         ``self.problems`` (once per full pass) and skipped."""
         self.problems = []
         width = len(self.header)
-        for row, values in _records(self.text[self.body_start:], self.delimiter, width, self.problems,
-                                    first_line=self.header_lines + 1):
+        body = self.text[self.body_start:]
+        first = self.header_lines + 1
+        # Fast path: the csv module straight over the text. At the first row that runs over several lines
+        # with the wrong width (a quote never closed) or that csv rejects, switch to the careful reader
+        # from that row on.
+        reader = csv.reader(io.StringIO(body, newline=""), delimiter=self.delimiter)
+        resume_at = None
+        prev = 0
+        try:
+            for values in reader:
+                line = reader.line_num
+                if len(values) != width:
+                    if line - prev > 1 or not values:
+                        if not values or (len(values) == 1 and not values[0].strip()):
+                            prev = line
+                            continue
+                        resume_at = prev
+                        break
+                    if len(values) > width:
+                        if any(v.strip() for v in values[width:]):
+                            self.problems.append(RowProblem(first + prev, f"has {len(values)} values but the "
+                                                            f"header has {width} columns; skipped"))
+                            prev = line
+                            continue
+                        values = values[:width]
+                    elif len(values) == 1 and not values[0].strip():
+                        prev = line
+                        continue
+                    else:
+                        values = values + [""] * (width - len(values))
+                yield first + prev, values
+                prev = line
+        except csv.Error:
+            resume_at = prev
+        if resume_at is None:
+            return
+        rest = io.StringIO(body, newline="")
+        for _ in range(resume_at):
+            next(rest)
+        for row, values in _records(rest.read(), self.delimiter, width, self.problems,
+                                    first_line=first + resume_at):
             yield row, values
 
     def sample(self, n: int = 200) -> list[list[str]]:
