@@ -113,12 +113,33 @@ CREATE TRIGGER products_au AFTER UPDATE OF sku, title, description, category ON 
 END;
 """
 
+CUSTOMERS_0001 = """
+-- Scores of the last 'train customers' run, one row per customer (see shopai.customers.train).
+CREATE TABLE customer_scores (
+    customer_id INTEGER PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,
+    last_order TEXT NOT NULL,
+    orders INTEGER NOT NULL,
+    visits INTEGER NOT NULL,
+    spend REAL NOT NULL,
+    recency_days INTEGER NOT NULL,
+    p_return_30d REAL,
+    p_return_90d REAL,
+    expected_spend_90d REAL,
+    regular INTEGER NOT NULL DEFAULT 0,
+    at_risk INTEGER NOT NULL DEFAULT 0,
+    rfm TEXT,
+    history TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX customer_scores_risk ON customer_scores(at_risk, p_return_30d);
+"""
+
 # (name, sql) in the order they apply. Append new migrations at the end; each capability that needs
 # tables of its own adds one entry named after it (e.g. "recommend_0001").
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("io_0001", "ALTER TABLE price_history ADD COLUMN import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL;\n"
                 "CREATE INDEX price_history_import ON price_history(import_id);"),
+    ("customers_0001", CUSTOMERS_0001),
     # -- new migrations go above this line --
 ]
 
