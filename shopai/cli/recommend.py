@@ -11,6 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--customer", required=True, metavar="ID", help="the customer's id as in the imported orders")
     p.add_argument("-k", type=int, default=10, help="how many suggestions (default 10)")
     p.add_argument("--in-stock", action="store_true", help="leave out products with no stock")
+    p.add_argument("--new-only", action="store_true", help="leave out what the customer already bought")
     p.set_defaults(func=run_recommend)
     p = add_command(sub, "similar", "products bought with a product, then products with a similar description")
     p.add_argument("--product", required=True, metavar="SKU")
@@ -36,7 +37,8 @@ def run_recommend(args: argparse.Namespace) -> int:
 
     db = open_db(args)
     rec = load_or_explain(db_path(args))
-    _print(rec.for_customer(db, args.customer, args.k, hide_out_of_stock=args.in_stock), args)
+    _print(rec.for_customer(db, args.customer, args.k, hide_out_of_stock=args.in_stock,
+                                    new_only=args.new_only), args)
     return 0
 
 

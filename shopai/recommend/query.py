@@ -47,8 +47,11 @@ class Recommender:
     # ---------------------------------------------------------------- customers
 
     def for_customer(self, db, customer: str | int, k: int = 10, hide_out_of_stock: bool = False,
-                     by_external_id: bool = True) -> list[dict[str, Any]]:
-        """Top ``k`` products for a customer (their id as in the imported orders), each with a reason."""
+                     by_external_id: bool = True, new_only: bool = False) -> list[dict[str, Any]]:
+        """Top ``k`` products for a customer (their id as in the imported orders), each with a reason.
+
+        ``new_only`` leaves out what the customer already bought (to suggest something new to them).
+        """
         k = _check_k(k)
         cid = _customer_id(db, customer, by_external_id)
         rows = db.conn.execute(
@@ -72,6 +75,9 @@ class Recommender:
             generic = ("customers who buy like you bought it" if self.meta["model"] in ("user_knn", "tifu", "hybrid")
                        else "popular with customers lately")
         hist_items = [self.pos[p] for p in times if p in self.pos]
+        if new_only and hist_items:
+            scores = scores.copy()
+            scores[hist_items] = 0.0
         candidates = self._rank(scores, 4 * k + 20)
         products = _products(db, [self.items[i] for i in candidates] + list(times))
         out = []

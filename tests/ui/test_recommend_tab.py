@@ -40,6 +40,9 @@ def test_train_then_suggestions_with_reasons(qtbot, tab):
     tab.show_customer()
     assert tab.customer_list.rowCount() == 10
     assert all(tab.customer_list.item(r, 3).text() for r in range(10))
+    tab.new_only.setChecked(True)
+    reasons = [tab.customer_list.item(r, 3).text() for r in range(tab.customer_list.rowCount())]
+    assert reasons and not any(r.startswith("you bought") for r in reasons)
     tab.product.setCurrentIndex(tab.product.findData("P00"))
     tab.show_product()
     assert tab.with_list.item(0, 3).text().startswith("bought together in")

@@ -79,6 +79,9 @@ class RecommendTab(QWidget):
             [self.tr("Model"), self.tr("Recall@10"), self.tr("NDCG@10"), self.tr("Train s"), self.tr("Used")])
         _setup_table(self.results)
         self.results.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        row_h = self.fontMetrics().height() + 8
+        self.results.verticalHeader().setDefaultSectionSize(row_h)
+        self.results.setMinimumHeight(row_h * 9 + 6)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         eval_box = QGroupBox(self.tr("How each model did on the last weeks of orders"))
@@ -90,9 +93,14 @@ class RecommendTab(QWidget):
         self.customer = _search_combo(self.tr("Type a customer id or name…"))
         self.customer.activated.connect(lambda _i: self.show_customer())
         self.customer_list = self._suggestion_table()
+        self.new_only = QCheckBox(self.tr("Only products new to this customer"))
+        self.new_only.toggled.connect(lambda _on: self.show_customer())
         cust_box = QGroupBox(self.tr("Offer this customer"))
         cl = QVBoxLayout(cust_box)
-        cl.addWidget(self.customer)
+        row = QHBoxLayout()
+        row.addWidget(self.customer, 1)
+        row.addWidget(self.new_only)
+        cl.addLayout(row)
         cl.addWidget(self.customer_list)
 
         # -- product side
@@ -114,8 +122,8 @@ class RecommendTab(QWidget):
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(eval_box)
         outer.addWidget(lower)
-        outer.setStretchFactor(0, 1)
-        outer.setStretchFactor(1, 3)
+        outer.setStretchFactor(0, 0)
+        outer.setStretchFactor(1, 1)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -233,7 +241,8 @@ class RecommendTab(QWidget):
         rows: list[dict] = []
         if self.rec is not None and ext is not None:
             try:
-                rows = self.rec.for_customer(self.ctx.db, ext, K, hide_out_of_stock=self.in_stock.isChecked())
+                rows = self.rec.for_customer(self.ctx.db, ext, K, hide_out_of_stock=self.in_stock.isChecked(),
+                                             new_only=self.new_only.isChecked())
             except UserError as exc:
                 self.message.show_error(str(exc))
         _fill(self.customer_list, rows, self.ctx.db_path)
@@ -264,9 +273,11 @@ class RecommendTab(QWidget):
         t.setHorizontalHeaderLabels([self.tr("Product"), self.tr("SKU"), self.tr("Stock"), self.tr("Why")])
         _setup_table(t)
         t.setIconSize(THUMB)
-        t.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
-        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        t.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header = t.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 230), (1, 70), (2, 50)):
+            t.setColumnWidth(col, width)
         t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         t.customContextMenuRequested.connect(lambda pos, table=t: self._context_menu(table, pos))
         return t
@@ -333,11 +344,13 @@ def _fill(table: QTableWidget, rows: list[dict], db_path: str) -> None:
     from shopai_ui.product_editor import load_thumbnail, resolve_image
 
     table.setRowCount(len(rows))
+    has_photo = False
     for r, row in enumerate(rows):
         title = QTableWidgetItem(str(row["title"]))
         pixmap, _ = load_thumbnail(resolve_image(db_path, row.get("image_path")), THUMB)
         if pixmap is not None:
             title.setIcon(QIcon(pixmap))
+            has_photo = True
         title.setToolTip(f"{row['title']} — score {row['score']:.3f}")
         stock = row.get("stock")
         cells = [title, QTableWidgetItem(row["sku"]), QTableWidgetItem("" if stock is None else str(stock)),
@@ -346,3 +359,6 @@ def _fill(table: QTableWidget, rows: list[dict], db_path: str) -> None:
             cells[3].setText("📌 " + row["reason"])
         for c, item in enumerate(cells):
             table.setItem(r, c, item)
+    # Tall rows only when there are photos to show.
+    height = THUMB.height() + 4 if has_photo else table.fontMetrics().height() + 8
+    table.verticalHeader().setDefaultSectionSize(height)
