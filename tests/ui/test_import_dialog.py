@@ -1,0 +1,224 @@
+"""Import dialog end to end on small files: detection, mapping, dry run, import, cancel, undo, bad files."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtGui import QColor, QImage
+
+import shopai.io
+from shopai.store import orders, products
+from shopai_ui.import_dialog import ImportDialog, open_import_dialog
+
+CATALOG = """SKU,Title,Category,Price,Stock,Image
+A1,Red lantern,Home,3.50,10,lantern.png
+A2,Blue mug,Kitchen,2.25,5,
+A3,,Kitchen,1.00,1,
+A4,Green cup,Kitchen,-2,3,
+B1,景德镇 青花 瓷杯,Kitchen,12.00,4,
+"""
+
+ORDERS = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
+536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom
+536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850,United Kingdom
+C536379,22633,HAND WARMER UNION JACK,-2,12/1/2010 9:41,1.85,17850,United Kingdom
+536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/1/2010 8:34,1.69,13047,United Kingdom
+"""
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return str(path)
+
+
+def settle(qtbot, dialog, timeout=10_000):
+    qtbot.waitUntil(lambda: not dialog.runner.running and dialog.phase not in ("previewing", "importing", "undoing"),
+                    timeout=timeout)
+    qtbot.wait(5)  # let the deferred "finished" check run
+
+
+@pytest.fixture
+def make_dialog(ctx, qtbot):
+    made = []
+
+    def make(**kw):
+        dialog = ImportDialog(ctx, **kw)
+        qtbot.addWidget(dialog)
+        made.append(dialog)
+        return dialog
+
+    yield make
+    for d in made:
+        d.runner.shutdown()
+
+
+def test_catalog_preview_import_and_undo(ctx, make_dialog, qtbot, tmp_path):
+    image = QImage(32, 32, QImage.Format.Format_RGB32)
+    image.fill(QColor("red"))
+    image.save(str(tmp_path / "lantern.png"))
+    path = write(tmp_path, "catalog.csv", CATALOG)
+    dialog = make_dialog(path=path)
+    settle(qtbot, dialog)
+    pv = dialog.preview
+    assert pv is not None and pv.kind == "catalog" and dialog.kind == "catalog"
+    assert "Catalog" in dialog.detected.text() and "comma-separated" in dialog.detected.text()
+    assert "UTF-8" in dialog.detected.text()
+    # mapping prefilled with the guess
+    assert dialog._combos["title"].currentText() == "Title"
+    assert dialog._combos["price"].currentText() == "Price"
+    assert dialog._combos["image"].currentText() == "Image"
+    # the dry run: sample and per-row problems with counts, nothing written
+    assert dialog.sample.rowCount() == pv.rows_ok == 3
+    assert "5 rows in the file; 3 ready to import, 2 will be skipped" in dialog.counts.text()
+    listed = [dialog.problems.item(i).text() for i in range(dialog.problems.count())]
+    assert any(t.startswith("Row 4:") for t in listed) and any(t.startswith("Row 5:") for t in listed)
+    assert "2 problems" in dialog.problems_label.text()
+    assert orders.stats(ctx.db)["products"] == 0
+    assert dialog.import_button.isEnabled()
+
+    changed = []
+    ctx.dataChanged.connect(changed.append)
+    with qtbot.waitSignal(dialog.imported, timeout=10_000):
+        dialog.import_button.click()
+    settle(qtbot, dialog)
+    assert dialog.report.created == 3 and dialog.report.skipped == 2
+    assert "3 products created" in dialog.summary.text()
+    assert changed and "products" in changed[-1]
+    assert products.get(ctx.db, sku="B1")["title"] == "景德镇 青花 瓷杯"
+    assert products.get(ctx.db, sku="A1")["image_path"]
+    assert not dialog.import_button.isEnabled() and dialog.undo_button.isEnabled()
+
+    dialog.undo_button.click()
+    settle(qtbot, dialog)
+    assert orders.stats(ctx.db)["products"] == 0
+    assert "was undone" in dialog.summary.text()
+    assert not dialog.undo_button.isEnabled()
+    assert dialog.import_button.isEnabled()  # the dry run ran again; importing again is possible
+
+
+def test_orders_log_guessed_and_imported(ctx, make_dialog, qtbot, tmp_path):
+    path = write(tmp_path, "Online Retail.csv", ORDERS)
+    dialog = make_dialog(path=path)  # kind guessed from the header
+    settle(qtbot, dialog)
+    assert dialog.preview.kind == "orders"
+    assert dialog._combos["order_id"].currentText() == "InvoiceNo"
+    assert dialog._combos["customer_id"].currentText() == "CustomerID"
+    assert dialog.import_button.isEnabled()
+    dialog.start_import()
+    settle(qtbot, dialog)
+    assert dialog.phase == "done", dialog.message.text()
+    stats = orders.stats(ctx.db)
+    assert stats["orders"] == 4 and stats["customers"] == 2 and stats["order_lines"] == 5
+    assert "orders created" in dialog.summary.text()
+
+
+def test_mapping_step_fixes_a_missing_column(ctx, make_dialog, qtbot, tmp_path):
+    path = write(tmp_path, "odd.csv", "Ref,Zzz,Amount\nX1,Lamp shade,4.20\nX2,Table runner,9.99\n")
+    dialog = make_dialog(path=path, kind="catalog")
+    settle(qtbot, dialog)
+    assert dialog.preview is not None
+    if not dialog.preview.missing_required:
+        dialog._combos["title"].setCurrentIndex(0)  # un-map the guess to reach the fix-it state
+        settle(qtbot, dialog)
+        qtbot.waitUntil(lambda: bool(dialog.preview.missing_required), timeout=5000)
+    assert "Choose a column for: Title" in dialog.message.text()
+    assert not dialog.import_button.isEnabled()
+    for field, column in (("sku", "Ref"), ("title", "Zzz"), ("price", "Amount")):
+        combo = dialog._combos[field]
+        combo.setCurrentIndex(combo.findData(column))
+    qtbot.waitUntil(lambda: dialog.preview is not None and not dialog.preview.missing_required
+                    and dialog.phase == "ready", timeout=5000)
+    assert dialog.import_button.isEnabled()
+    assert dialog.reset_mapping_button.isEnabled()
+    dialog.start_import()
+    settle(qtbot, dialog)
+    assert products.get(ctx.db, sku="X2")["title"] == "Table runner"
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00" * 20, "not a text file"),
+    ("page.csv", "<!DOCTYPE html><html><body><table></table></body></html>".encode(), "web page"),
+    ("empty.csv", b"", "empty"),
+    ("one.csv", b"just one column\nand another line\n", "does not look like a table"),
+])
+def test_files_that_are_not_tables_are_refused_inline(make_dialog, qtbot, tmp_path, name, data, words):
+    path = tmp_path / name
+    path.write_bytes(data)
+    dialog = make_dialog(path=str(path), kind="catalog")
+    settle(qtbot, dialog)
+    assert dialog.preview is None
+    assert words in dialog.message.text()
+    assert dialog.message.kind == "error"
+    assert not dialog.import_button.isEnabled()
+
+
+def test_unknown_kind_asks_the_user(make_dialog, qtbot, tmp_path):
+    path = write(tmp_path, "mystery.csv", "alpha,beta\n1,2\n3,4\n")
+    dialog = make_dialog(path=path)
+    settle(qtbot, dialog)
+    assert "choose the kind" in dialog.message.text()
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("catalog"))
+    settle(qtbot, dialog)
+    assert dialog.preview is not None and dialog.preview.kind == "catalog"
+
+
+def test_windows_1252_semicolon_file(make_dialog, qtbot, tmp_path):
+    path = write(tmp_path, "excel.csv", "sku;title;price\nC1;Café crème;2,50\nC2;Crème brûlée dish;7,00\n",
+                 encoding="cp1252")
+    dialog = make_dialog(path=path, kind="catalog")
+    settle(qtbot, dialog)
+    assert "Windows-1252" in dialog.detected.text() and "semicolon" in dialog.detected.text()
+    texts = [dialog.sample.item(r, c).text() for r in range(dialog.sample.rowCount())
+             for c in range(dialog.sample.columnCount()) if dialog.sample.item(r, c)]
+    assert "Café crème" in texts
+
+
+def test_cancel_midway_leaves_the_shop_unchanged(ctx, make_dialog, qtbot, tmp_path, monkeypatch):
+    rows = "\n".join(f"S{i:05d},Thing number {i},{i % 50 + 0.5}" for i in range(12_000))
+    path = write(tmp_path, "big.csv", "SKU,Title,Price\n" + rows + "\n")
+    products.add(ctx.db, sku="KEEP", title="Already here", price=1)
+    gate = threading.Event()
+    real = shopai.io.import_job
+
+    def slow_job(*args, **kw):
+        job = real(*args, **kw)
+        try:
+            while True:
+                try:
+                    progress = next(job)
+                except StopIteration as stop:
+                    return stop.value
+                yield progress
+                if progress.message.startswith("Saving"):
+                    gate.wait(10)  # hold the open transaction until the test has pressed Cancel
+        finally:
+            job.close()  # the cancel reaches the real job (its transaction rolls back)
+
+    monkeypatch.setattr(shopai.io, "import_job", slow_job)
+    dialog = make_dialog(path=path, kind="catalog")
+    settle(qtbot, dialog)
+    assert dialog.preview.rows_ok == 12_000
+    seen = []
+    dialog.runner.progressed.connect(lambda p: seen.append(p.message))
+    dialog.start_import()
+    qtbot.waitUntil(lambda: any(m.startswith("Saving") for m in seen), timeout=10_000)
+    dialog.progress.cancel_button.click()
+    gate.set()
+    assert dialog.runner.wait(10_000)
+    qtbot.waitUntil(lambda: dialog.phase == "ready", timeout=5000)
+    assert "cancelled" in dialog.message.text() and "nothing was changed" in dialog.message.text()
+    assert orders.stats(ctx.db)["products"] == 1
+    assert ctx.db.conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+    assert dialog.report is None and dialog.import_button.isEnabled()
+
+
+def test_open_import_dialog_with_a_dropped_path(ctx, qtbot, tmp_path):
+    path = write(tmp_path, "drop.csv", CATALOG.replace(",lantern.png", ","))
+    dialog = open_import_dialog(ctx, None, path=path)
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible() and dialog.path == path
+    settle(qtbot, dialog)
+    assert dialog.preview.kind == "catalog"
+    dialog.close()

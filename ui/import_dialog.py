@@ -1,0 +1,520 @@
+"""The import dialog: choose a CSV, check how its columns map, see a dry run, import, undo.
+
+Steps, all on one page so nothing is hidden: the file and its kind (guessed from the header), what
+was detected (format, encoding, separator), a column per field (prefilled with the guess), the dry
+run (sample rows and every row problem), then Import in the background with progress and Cancel
+(cancel leaves the shop as it was), a summary and "Undo this import".
+
+The preview reads the whole file, so it runs in the worker thread too (it can take seconds on a
+500,000-line log).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+    QLineEdit, QListWidget, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget,
+)
+
+from shopai.jobs import Progress
+from shopai_ui.context import ShopContext
+from shopai_ui.widgets.message import MessageBar
+from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.worker import JobRunner
+
+KIND_LABELS = {"catalog": "Catalog (products)", "orders": "Orders (sales)"}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "utf-16-le": "UTF-16 LE",
+             "utf-16-be": "UTF-16 BE", "gbk": "GBK (Chinese)", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+FORMATS = {"generic": "a spreadsheet (columns guessed)", "shopify": "Shopify export",
+           "woocommerce": "WooCommerce export", "square": "Square export"}
+CHANGED_TABLES = {"products", "categories", "customers", "orders", "order_lines", "price_history", "imports"}
+NOT_MAPPED = "—"
+MAX_LISTED_PROBLEMS = 1000
+REPREVIEW_MS = 250
+
+
+def _preview_job(db_path: str, path: str, kind: str | None, mapping: dict[str, str | None] | None):
+    """The dry run as a job: guess the kind if needed, then ``shopai.io.preview`` on this thread's connection."""
+    from shopai import io
+    from shopai.jobs import UserError
+    from shopai.store import connect
+
+    name = Path(path).name
+    yield Progress(0, None, f"Reading {name}…")
+    if kind is None:
+        kind = io.guess_kind(path)
+        if kind is None:
+            raise UserError(f"Can't tell whether {name} holds products or orders: choose the kind above.")
+    db = connect(db_path)
+    try:
+        yield Progress(0, None, f"Checking every row of {name}…")
+        return io.preview(db, path, kind, mapping)
+    finally:
+        db.conn.close()
+
+
+def _undo_job(db_path: str, import_id: int):
+    from shopai import io
+    from shopai.store import connect
+
+    yield Progress(0, None, "Undoing the import…")
+    db = connect(db_path)
+    try:
+        return io.undo_import(db, import_id)
+    finally:
+        db.conn.close()
+
+
+def _field_label(field: str) -> str:
+    from shopai.io import formats
+
+    return formats.FIELD_LABELS.get(field, field)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return ("%.4f" % value).rstrip("0").rstrip(".")
+    return str(value)
+
+
+class ImportDialog(QDialog):
+    """Import a catalog or orders CSV. ``imported(report)`` after a successful import."""
+
+    imported = Signal(object)
+
+    def __init__(self, ctx: ShopContext, kind: str | None = None, path: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(self.tr("Import a CSV file"))
+        self.preview = None  # the latest ImportPreview
+        self.report = None  # the ImportReport once imported
+        self.phase = "idle"  # idle | previewing | ready | importing | done | undoing | undone
+        self._mapping_touched = False
+        self._combos: dict[str, QComboBox] = {}
+        self._combo_columns: tuple[str, tuple[str, ...]] | None = None
+
+        self.runner = JobRunner(self)
+        self.runner.finished.connect(self._on_runner_finished)
+
+        # -- file and kind
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText(self.tr("Choose a CSV file, or drop one on the window"))
+        self.path_edit.returnPressed.connect(lambda: self.set_path(self.path_edit.text()))
+        choose = QPushButton(self.tr("&Choose…"))
+        choose.clicked.connect(self._choose_file)
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem(self.tr("Guess from the file"), None)
+        for key, label in KIND_LABELS.items():
+            self.kind_combo.addItem(self.tr(label), key)
+        if kind in KIND_LABELS:
+            self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
+        self.kind_combo.currentIndexChanged.connect(self._on_kind_changed)
+        self.detected = QLabel()
+        self.detected.setWordWrap(True)
+        self.detected.setStyleSheet("QLabel { color: #444; }")
+        top = QFormLayout()
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path_edit, 1)
+        file_row.addWidget(choose)
+        top.addRow(self.tr("&File"), file_row)
+        top.addRow(self.tr("&Kind"), self.kind_combo)
+        top.addRow(self.tr("Detected"), self.detected)
+
+        self.message = MessageBar(self)
+
+        # -- mapping
+        self.mapping_box = QGroupBox(self.tr("Columns: which column of the file holds each field"))
+        self.mapping_form = QFormLayout()
+        mapping_inner = QWidget()
+        mapping_inner.setLayout(self.mapping_form)
+        scroll = QScrollArea()
+        scroll.setWidget(mapping_inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.reset_mapping_button = QPushButton(self.tr("Use the guess again"))
+        self.reset_mapping_button.clicked.connect(self.reset_mapping)
+        mapping_layout = QVBoxLayout(self.mapping_box)
+        mapping_layout.addWidget(scroll, 1)
+        mapping_layout.addWidget(self.reset_mapping_button)
+        self.mapping_box.setMinimumWidth(330)
+
+        # -- dry run
+        self.preview_box = QGroupBox(self.tr("Dry run: nothing is written yet"))
+        self.counts = QLabel()
+        self.counts.setWordWrap(True)
+        self.sample = QTableWidget(0, 0)
+        self.sample.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.sample.setAlternatingRowColors(True)
+        self.sample.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.sample.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.problems_label = QLabel()
+        self.problems = QListWidget()
+        self.problems.setAlternatingRowColors(True)
+        preview_split = QSplitter(Qt.Orientation.Vertical)
+        preview_split.addWidget(self.sample)
+        problems_widget = QWidget()
+        pl = QVBoxLayout(problems_widget)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.problems_label)
+        pl.addWidget(self.problems, 1)
+        preview_split.addWidget(problems_widget)
+        preview_layout = QVBoxLayout(self.preview_box)
+        preview_layout.addWidget(self.counts)
+        preview_layout.addWidget(preview_split, 1)
+
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.addWidget(self.mapping_box)
+        middle.addWidget(self.preview_box)
+        middle.setStretchFactor(1, 1)
+        middle.setChildrenCollapsible(False)
+
+        # -- result
+        self.summary_box = QGroupBox(self.tr("Imported"))
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.undo_button = QPushButton(self.tr("&Undo this import"))
+        self.undo_button.clicked.connect(self.undo)
+        summary_layout = QHBoxLayout(self.summary_box)
+        summary_layout.addWidget(self.summary, 1)
+        summary_layout.addWidget(self.undo_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.summary_box.hide()
+
+        self.progress = ProgressPanel(self.runner, self)
+
+        self.import_button = QPushButton(self.tr("&Import"))
+        self.import_button.setDefault(True)
+        self.import_button.clicked.connect(self.start_import)
+        self.close_button = QPushButton(self.tr("Close"))
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        buttons.addStretch(0)
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(middle, 1)
+        layout.addWidget(self.summary_box)
+        layout.addLayout(buttons)
+
+        self._repreview = QTimer(self)
+        self._repreview.setSingleShot(True)
+        self._repreview.setInterval(REPREVIEW_MS)
+        self._repreview.timeout.connect(self.run_preview)
+
+        self.resize(1100, 720)
+        self._update_buttons()
+        if path:
+            self.set_path(path)
+
+    # -- inputs -----------------------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return self.path_edit.text().strip()
+
+    @property
+    def kind(self) -> str | None:
+        if self.preview is not None and self.kind_combo.currentData() is None:
+            return self.preview.kind
+        return self.kind_combo.currentData()
+
+    def mapping(self) -> dict[str, str | None] | None:
+        """The mapping the combos show (None while the guess stands untouched)."""
+        if not self._mapping_touched or not self._combos:
+            return None
+        return {f: (c.currentData() or None) for f, c in self._combos.items()}
+
+    def _choose_file(self) -> None:
+        start = str(Path(self.path).parent) if self.path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a CSV file"), start,
+                                              self.tr("Tables (*.csv *.tsv *.txt *.csv.gz);;All files (*)"))
+        if path:
+            self.set_path(path)
+
+    def set_path(self, path: str) -> None:
+        """Use ``path`` and run the dry run (the mapping is guessed afresh)."""
+        self.path_edit.setText(str(path))
+        self._mapping_touched = False
+        self._combo_columns = None
+        self.report = None
+        self.summary_box.hide()
+        self.run_preview()
+
+    def _on_kind_changed(self, _index: int) -> None:
+        self._mapping_touched = False
+        self._combo_columns = None
+        if self.path:
+            self.run_preview()
+
+    def reset_mapping(self) -> None:
+        self._mapping_touched = False
+        self.run_preview()
+
+    def _on_mapping_changed(self) -> None:
+        self._mapping_touched = True
+        self._repreview.start()
+
+    # -- dry run --------------------------------------------------------------------------------
+    def run_preview(self) -> None:
+        self._repreview.stop()
+        self.message.clear()
+        if not self.path:
+            return
+        path, kind, mapping = self.path, self.kind_combo.currentData(), self.mapping()
+        if kind is None and self.preview is not None and self._mapping_touched:
+            kind = self.preview.kind
+        db_path = self.ctx.db_path
+        self.phase = "previewing"
+        self.counts.setText(self.tr("Checking the file…"))
+        self._update_buttons()
+        self.runner.start(lambda: _preview_job(db_path, path, kind, mapping),
+                          on_result=self._show_preview, on_error=self._preview_failed)
+
+    def _preview_failed(self, message: str) -> None:
+        self.phase = "idle"
+        self.preview = None
+        self.message.show_error(message)
+        self.detected.clear()
+        self.counts.clear()
+        self._fill_sample(None)
+        self._fill_problems([])
+        self._update_buttons()
+
+    def _show_preview(self, pv) -> None:
+        self.phase = "ready"
+        self.preview = pv
+        fmt = FORMATS.get(pv.format, pv.format)
+        enc = ENCODINGS.get(pv.encoding, pv.encoding)
+        delim = DELIMITERS.get(pv.delimiter, repr(pv.delimiter))
+        kind = KIND_LABELS.get(pv.kind, pv.kind)
+        self.detected.setText(self.tr("{0} · {1} · {2} encoding · {3}-separated · {4:,} columns").format(
+            kind, fmt, enc, delim, len(pv.columns)))
+        self._fill_mapping(pv)
+        self._fill_sample(pv)
+        self._fill_problems(pv.problems)
+        missing = pv.missing_required
+        skipped = sum(1 for p in pv.problems if p.skipped and p.row > 0)
+        text = self.tr("{0:,} rows in the file; {1:,} ready to import").format(pv.rows_total, pv.rows_ok)
+        if skipped:
+            text += self.tr(", {0:,} will be skipped (see below)").format(skipped)
+        text += "."
+        if pv.would_create or pv.would_update:
+            noun = self.tr("products") if pv.kind == "catalog" else self.tr("orders")
+            text += " " + self.tr("It would add {0:,} new {2} and change {1:,}.").format(
+                pv.would_create, pv.would_update, noun)
+        if getattr(pv, "day_first", None) is not None:
+            text += " " + (self.tr("Dates read as day/month.") if pv.day_first else self.tr("Dates read as month/day."))
+        for note in getattr(pv, "notes", [])[:3]:
+            text += "\n" + note
+        self.counts.setText(text)
+        if missing:
+            self.message.show_error(self.tr("Choose a column for: {0}. Nothing can be imported without it.").format(
+                ", ".join(_field_label(f) for f in missing)))
+        elif pv.rows_ok == 0:
+            self.message.show_error(self.tr("No row of this file can be imported: see the problems below."))
+        self._update_buttons()
+
+    def _fill_mapping(self, pv) -> None:
+        key = (pv.kind, tuple(pv.columns))
+        if self._combo_columns != key:
+            while self.mapping_form.rowCount():
+                self.mapping_form.removeRow(0)
+            self._combos = {}
+            required = set(pv.required_fields)
+            if pv.kind == "orders":
+                required = {"order_id", "ordered_at", "quantity", "unit_price", "sku"}
+            for field in pv.fields:
+                combo = QComboBox()
+                combo.addItem(NOT_MAPPED, None)
+                for column in pv.columns:
+                    combo.addItem(column, column)
+                combo.currentIndexChanged.connect(self._on_mapping_changed)
+                label = _field_label(field) + (" *" if field in required else "")
+                self.mapping_form.addRow(label, combo)
+                self._combos[field] = combo
+            self._combo_columns = key
+        for field, combo in self._combos.items():
+            combo.blockSignals(True)
+            column = pv.mapping.get(field)
+            index = combo.findData(column) if column else 0
+            combo.setCurrentIndex(max(0, index))
+            combo.blockSignals(False)
+        self.reset_mapping_button.setEnabled(self._mapping_touched)
+
+    def _fill_sample(self, pv) -> None:
+        self.sample.clear()
+        if pv is None or not pv.sample:
+            self.sample.setRowCount(0)
+            self.sample.setColumnCount(0)
+            return
+        keys = [k for k in pv.sample[0].keys() if any(r.get(k) not in (None, "") for r in pv.sample)]
+        self.sample.setColumnCount(len(keys))
+        self.sample.setHorizontalHeaderLabels([_field_label(k) for k in keys])
+        self.sample.setRowCount(len(pv.sample))
+        for r, row in enumerate(pv.sample):
+            for c, key in enumerate(keys):
+                value = row.get(key)
+                item = QTableWidgetItem(_cell(value))
+                if isinstance(value, (int, float)):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.sample.setItem(r, c, item)
+        for c in range(len(keys)):
+            self.sample.setColumnWidth(c, 220 if keys[c] in ("title", "description") else 100)
+
+    def _fill_problems(self, problems) -> None:
+        self.problems.clear()
+        skipped = [p for p in problems if p.skipped]
+        notes = [p for p in problems if not p.skipped]
+        if not problems:
+            self.problems_label.setText(self.tr("No problems found.") if self.preview is not None else "")
+            return
+        parts = []
+        if skipped:
+            parts.append(self.tr("{0:,} problems (rows skipped)").format(len(skipped)))
+        if notes:
+            parts.append(self.tr("{0:,} notes (rows imported)").format(len(notes)))
+        by_reason: dict[str, int] = {}
+        for p in problems:
+            reason = p.message.split(":")[0] if len(p.message) > 60 else p.message
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+        common = sorted(by_reason.items(), key=lambda kv: -kv[1])[:3]
+        text = " · ".join(parts)
+        if len(by_reason) > 1:
+            text += " — " + "; ".join(f"{n:,}× {reason}" for reason, n in common)
+        self.problems_label.setText(text)
+        for p in problems[:MAX_LISTED_PROBLEMS]:
+            where = self.tr("Whole file") if p.row == 0 else self.tr("Row {0}").format(p.row)
+            suffix = "" if p.skipped else self.tr(" (imported)")
+            self.problems.addItem(f"{where}: {p.message}{suffix}")
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            self.problems.addItem(self.tr("… and {0:,} more").format(len(problems) - MAX_LISTED_PROBLEMS))
+
+    # -- import / undo --------------------------------------------------------------------------
+    def can_import(self) -> bool:
+        pv = self.preview
+        return (self.phase == "ready" and pv is not None and not pv.missing_required and pv.rows_ok > 0)
+
+    def start_import(self) -> None:
+        if not self.can_import():
+            return
+        from shopai import io
+
+        db_path, path, kind = self.ctx.db_path, self.path, self.preview.kind
+        mapping = dict(self.preview.mapping) if self._mapping_touched else None
+        self.phase = "importing"
+        self.message.clear()
+        self._update_buttons()
+        self.runner.start(lambda: io.import_job(db_path, path, kind, mapping),
+                          on_result=self._imported, on_error=self._import_failed)
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+
+    def _imported(self, report) -> None:
+        self.phase = "done"
+        self.report = report
+        noun = self.tr("products") if report.kind == "catalog" else self.tr("orders")
+        lines = [self.tr("<b>Import {0} done:</b> {1:,} {4} created, {2:,} updated, {3:,} rows skipped.").format(
+            report.import_id, report.created, report.updated, report.skipped, noun)]
+        for key, value in (getattr(report, "details", None) or {}).items():
+            lines.append(f"{key.replace('_', ' ')}: {value:,}")
+        skipped = [p for p in report.problems if p.skipped]
+        if skipped:
+            lines.append(self.tr("Skipped rows are listed on the right; fix them in the file and import it again."))
+            self._fill_problems(report.problems)
+        for note in getattr(report, "notes", [])[:3]:
+            lines.append(note)
+        self.summary.setText("<br>".join(lines))
+        self.summary_box.setTitle(self.tr("Imported"))
+        self.summary_box.show()
+        self.undo_button.setEnabled(True)
+        self.ctx.notify_changed(CHANGED_TABLES)
+        self.ctx.show_status(report.summary() if hasattr(report, "summary") else "")
+        self._update_buttons()
+        self.imported.emit(report)
+
+    def _import_failed(self, message: str) -> None:
+        self.phase = "ready"
+        self.message.show_error(message)
+        self._update_buttons()
+
+    def undo(self) -> None:
+        if self.report is None or self.phase != "done":
+            return
+        db_path, import_id = self.ctx.db_path, self.report.import_id
+        self.phase = "undoing"
+        self._update_buttons()
+        self.runner.start(lambda: _undo_job(db_path, import_id), on_result=self._undone, on_error=self._undo_failed)
+
+    def _undone(self, counts: dict) -> None:
+        self.phase = "ready"
+        self.undo_button.setEnabled(False)
+        self.summary_box.setTitle(self.tr("Undone"))
+        self.summary.setText(self.tr("Import {0} was undone: the shop is back as it was before it.").format(
+            self.report.import_id))
+        self.ctx.notify_changed(CHANGED_TABLES)
+        self.ctx.show_status(self.tr("Import {0} undone").format(self.report.import_id))
+        self.run_preview()  # the dry run again, against the shop as it is now
+
+    def _undo_failed(self, message: str) -> None:
+        self.phase = "done"
+        self.message.show_error(message)
+        self._update_buttons()
+
+    def _on_runner_finished(self) -> None:
+        # The runner says "finished" just before it calls on_result/on_error: look once they have run.
+        # Only a silent cancel leaves the phase as it was.
+        QTimer.singleShot(0, self._after_runner_finished)
+
+    def _after_runner_finished(self) -> None:
+        if self.runner.running:
+            return
+        if self.phase == "importing":
+            self.phase = "ready"
+            self.message.show_info(self.tr("Import cancelled: nothing was changed."))
+        elif self.phase == "previewing":
+            self.phase = "idle" if self.preview is None else "ready"
+            self.counts.setText(self.tr("Check cancelled."))
+        elif self.phase == "undoing":
+            self.phase = "done"
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.import_button.setEnabled(self.can_import())
+        for widget in (self.path_edit, self.kind_combo, self.mapping_box):
+            widget.setEnabled(self.phase not in ("importing", "done", "undoing"))
+        self.undo_button.setEnabled(self.phase == "done")
+
+    # -- closing ----------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self._repreview.stop()
+        self.runner.shutdown()
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        self._repreview.stop()
+        self.runner.shutdown()
+        super().reject()
+
+
+def open_import_dialog(ctx: ShopContext, parent: QWidget | None = None, path: str | None = None,
+                       kind: str | None = None) -> ImportDialog:
+    """Open the import dialog (non-modal for the rest of the app: it works in the background)."""
+    dialog = ImportDialog(ctx, kind=kind, path=path, parent=parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if path is None:
+        QTimer.singleShot(0, dialog._choose_file)
+    dialog.show()
+    dialog.raise_()
+    return dialog
