@@ -1,0 +1,231 @@
+"""The catalog's speech model: vocabulary, pronunciations and an n-gram language model.
+
+Built from product titles, categories, and the colour and size words in them, written as a pocketsphinx
+dictionary (``.dic``) and an ARPA trigram language model (``.lm``) under ``subdir(db_path, "models")``,
+named by a hash of the catalog so a changed catalog gets a new model and an unchanged one is reused.
+A JSON file beside them records the format version; a missing, older or damaged model is rebuilt.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from shopai.jobs import Job, Progress, UserError
+from shopai.paths import subdir
+from shopai.voice.lexicon import cmudict, pronounce, spoken_words
+
+FORMAT_VERSION = 1
+PREFIX = "voice-"
+COLOURS = set(
+    "red blue green white black pink yellow orange purple brown grey gray gold silver cream ivory turquoise "
+    "aqua lilac lavender navy teal beige mint peach coral natural clear multicolour assorted".split()
+)
+SIZES = set("small medium large mini jumbo giant tiny big extra".split())
+_DISCOUNT = 0.5
+_LOADED: dict[str, "CatalogModel"] = {}  # models folder -> the model last loaded from it (this process)
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    sku: str
+    title: str
+    category: str
+    words: tuple[str, ...]  # spoken words of the title
+
+
+@dataclass
+class CatalogModel:
+    """Paths of a built model plus the catalog it was built from."""
+
+    key: str
+    dic_path: Path
+    lm_path: Path
+    products: list[Product]
+    lexicon: dict[str, tuple[str, ...]]
+    guessed: list[str] = field(default_factory=list)  # words pronounced by rules, not the dictionary
+
+
+@lru_cache(maxsize=200_000)
+def _title_words(title: str) -> tuple[str, ...]:
+    return tuple(spoken_words(title))
+
+
+def read_products(conn: sqlite3.Connection) -> list[Product]:
+    rows = conn.execute(
+        "SELECT id, sku, title, coalesce(category, '') FROM products ORDER BY id"
+    ).fetchall()
+    return [Product(r[0], r[1], r[2], r[3], _title_words(r[2])) for r in rows]
+
+
+def catalog_key(products: list[Product]) -> str:
+    h = hashlib.sha1(f"voice-format-{FORMAT_VERSION}".encode())
+    for p in products:
+        h.update(f"\x1e{p.id}\x1f{p.sku}\x1f{p.title}\x1f{p.category}".encode())
+    return h.hexdigest()[:16]
+
+
+def sentences(products: list[Product]) -> list[list[str]]:
+    """What people may say: each title, each category, each colour and size word on its own."""
+    out = [list(p.words) for p in products if p.words]
+    extra = set()
+    for p in products:
+        cat = tuple(spoken_words(p.category))
+        if cat:
+            extra.add(cat)
+        for w in p.words:
+            if w in COLOURS or w in SIZES:
+                extra.add((w,))
+    out.extend(list(s) for s in sorted(extra))
+    return out
+
+
+def write_arpa(sents: list[list[str]], path: Path) -> None:
+    """A backoff trigram LM with absolute discounting, in ARPA text format."""
+    counts: list[Counter] = [Counter(), Counter(), Counter()]
+    for s in sents:
+        toks = ["<s>"] + s + ["</s>"]
+        for i in range(1, len(toks)):
+            counts[0][(toks[i],)] += 1
+            counts[1][(toks[i - 1], toks[i])] += 1
+            if i >= 2:
+                counts[2][(toks[i - 2], toks[i - 1], toks[i])] += 1
+    vocab = sorted({w for (w,) in counts[0]} | {"<s>"})
+    total = sum(counts[0].values())
+    n_vocab = len(vocab)
+    uni = {w: (counts[0].get((w,), 0) + 0.5) / (total + 0.5 * n_vocab) for w in vocab}
+    uni["<s>"] = 0.0
+
+    def higher(order: int, lower: dict[tuple[str, ...], float]):
+        ctx_total: Counter = Counter()
+        ctx_types: Counter = Counter()
+        for gram, c in counts[order].items():
+            ctx_total[gram[:-1]] += c
+            ctx_types[gram[:-1]] += 1
+        probs = {}
+        for gram, c in counts[order].items():
+            probs[gram] = (c - _DISCOUNT) / ctx_total[gram[:-1]]
+        mass_left = {ctx: _DISCOUNT * ctx_types[ctx] / ctx_total[ctx] for ctx in ctx_total}
+        seen_lower: dict[tuple[str, ...], float] = defaultdict(float)
+        for gram in counts[order]:
+            seen_lower[gram[:-1]] += lower_prob(gram[1:], lower)
+        backoff = {}
+        for ctx, left in mass_left.items():
+            denom = max(1e-9, 1.0 - seen_lower[ctx])
+            backoff[ctx] = left / denom
+        return probs, backoff
+
+    def lower_prob(gram: tuple[str, ...], table: dict) -> float:
+        if gram in table:
+            return table[gram]
+        return uni.get(gram[-1], 1e-9)
+
+    uni_t = {(w,): p for w, p in uni.items()}
+    bi, bo1 = higher(1, uni_t)
+    tri, bo2 = higher(2, bi)
+
+    def lg(p: float) -> str:
+        return "-99" if p <= 0 else f"{math.log10(p):.5f}"
+
+    lines = ["\\data\\", f"ngram 1={len(uni_t)}", f"ngram 2={len(bi)}", f"ngram 3={len(tri)}", "", "\\1-grams:"]
+    for (w,), p in sorted(uni_t.items()):
+        lines.append(f"{lg(p)}\t{w}\t{math.log10(bo1.get((w,), 1.0)):.5f}")
+    lines += ["", "\\2-grams:"]
+    for gram, p in sorted(bi.items()):
+        lines.append(f"{lg(p)}\t{' '.join(gram)}\t{math.log10(bo2.get(gram, 1.0)):.5f}")
+    lines += ["", "\\3-grams:"]
+    for gram, p in sorted(tri.items()):
+        lines.append(f"{lg(p)}\t{' '.join(gram)}")
+    lines += ["", "\\end\\", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _paths(models: Path, key: str) -> tuple[Path, Path, Path]:
+    base = models / f"{PREFIX}{key}"
+    return base.with_suffix(".dic"), base.with_suffix(".lm"), base.with_suffix(".json")
+
+
+def _load_dic(path: Path) -> dict[str, tuple[str, ...]]:
+    lex = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            lex[parts[0]] = tuple(parts[1:])
+    return lex
+
+
+def load_cached(models: Path, key: str, products: list[Product]) -> CatalogModel | None:
+    """The model for ``key`` if it is on disk, complete and of this format; else None (rebuild)."""
+    dic, lm, meta_path = _paths(models, key)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
+            return None
+        lexicon = _load_dic(dic)
+        if not lm.is_file() or lm.stat().st_size == 0 or not lm.read_text(encoding="utf-8").rstrip().endswith("\\end\\"):
+            return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if any(w not in lexicon for p in products for w in p.words):
+        return None
+    return CatalogModel(key, dic, lm, products, lexicon, list(meta.get("guessed", [])))
+
+
+def build_model(db_path: str) -> Job[CatalogModel]:
+    """Job: the catalog's speech model, from the cache when the catalog has not changed."""
+    from shopai.store.db import connect
+
+    yield Progress(0, None, "Reading the catalog")
+    db = connect(db_path)
+    try:
+        products = read_products(db.conn)
+    finally:
+        db.conn.close()
+    if not products:
+        raise UserError("The catalog is empty: add or import products before searching by voice.")
+    key = catalog_key(products)
+    models = subdir(db_path, "models")
+    memo = _LOADED.get(str(models))
+    if memo is not None and memo.key == key and memo.dic_path.is_file() and memo.lm_path.is_file():
+        return memo
+    cached = load_cached(models, key, products)
+    if cached is not None:
+        _LOADED[str(models)] = cached
+        return cached
+    yield Progress(0, len(products), "Building the speech model for the catalog")
+    dic = cmudict()
+    sents = sentences(products)
+    words = sorted({w for s in sents for w in s})
+    lexicon: dict[str, tuple[str, ...]] = {}
+    guessed = []
+    for i, w in enumerate(words):
+        lexicon[w] = pronounce(w, dic)
+        if w not in dic:
+            guessed.append(w)
+        if i % 200 == 0:
+            yield Progress(i, len(words), "Working out pronunciations")
+    dic_path, lm_path, meta_path = _paths(models, key)
+    tmp_dic, tmp_lm = dic_path.with_suffix(".dic.tmp"), lm_path.with_suffix(".lm.tmp")
+    tmp_dic.write_text("".join(f"{w} {' '.join(ph)}\n" for w, ph in sorted(lexicon.items()) if ph), encoding="utf-8")
+    write_arpa(sents, tmp_lm)
+    yield Progress(len(words), len(words), "Saving the speech model")
+    tmp_dic.replace(dic_path)
+    tmp_lm.replace(lm_path)
+    meta = {"format": FORMAT_VERSION, "key": key, "products": len(products), "words": len(lexicon), "guessed": guessed}
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    for old in models.glob(f"{PREFIX}*"):
+        if not old.name.startswith(f"{PREFIX}{key}"):
+            try:
+                old.unlink()
+            except OSError:
+                pass
+    lexicon = {w: ph for w, ph in lexicon.items() if ph}
+    model = CatalogModel(key, dic_path, lm_path, products, lexicon, guessed)
+    _LOADED[str(models)] = model
+    return model

@@ -1,0 +1,151 @@
+"""Voice search end to end: catalog model -> capture (any source) -> recognition -> products.
+
+:func:`voice_search` is the one job the app, the CLI and the bench run; :func:`text_search` re-runs the
+matching for edited text; :func:`prepare` builds the model and warms a decoder ahead of the first query.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopai.jobs import Job, Progress, UserError
+from shopai.voice.audio import AudioSource
+from shopai.voice.capture import LevelProgress, VadConfig, listen
+from shopai.voice.matcher import GOOD_SCORE, MatchIndex
+from shopai.voice.model import CatalogModel, build_model
+from shopai.voice.recognizer import FREE, Recognition, forget_models, recognize
+
+MODES = ("catalog", "free")
+_INDEX: dict[str, MatchIndex] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+@dataclass
+class VoiceResult:
+    heard: str
+    results: list[dict[str, Any]]  # {"id", "sku", "title", "score"} best first
+    recognizer: str = "catalog"  # catalog | free | typed
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def confident(self) -> bool:
+        return bool(self.results) and self.results[0]["score"] >= GOOD_SCORE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "heard": self.heard,
+            "results": [{"sku": r["sku"], "title": r["title"], "score": round(r["score"], 4)} for r in self.results],
+        }
+
+
+def _index(model: CatalogModel) -> MatchIndex:
+    with _INDEX_LOCK:
+        idx = _INDEX.get(model.key)
+        if idx is None:
+            _INDEX.clear()
+            idx = _INDEX[model.key] = MatchIndex(model.products, dict(model.lexicon))
+            forget_models(keep=model.key)
+        return idx
+
+
+def _fts_ids(db_path: str, text: str) -> list[int]:
+    from shopai.store import products
+    from shopai.store.db import connect
+
+    db = connect(db_path)
+    try:
+        return [r["id"] for r in products.search(db, text, limit=20)]
+    except Exception:  # an FTS syntax corner case must not lose the fuzzy results
+        return []
+    finally:
+        db.conn.close()
+
+
+def _results(db_path: str, idx: MatchIndex, text: str, limit: int) -> list[dict[str, Any]]:
+    matches = idx.match(text, limit=limit, fts_ids=_fts_ids(db_path, text) if text.strip() else None)
+    return [{"id": m.product.id, "sku": m.product.sku, "title": m.product.title, "score": m.score} for m in matches]
+
+
+def prepare(db_path: str, warm: bool = True) -> Job[CatalogModel]:
+    """Job: build (or load) the catalog's speech model and load a decoder, so the first query is quick."""
+    model = yield from build_model(db_path)
+    _index(model)
+    import scipy.signal  # noqa: F401  (slow first import: pay it here, not after the first query)
+
+    if warm:
+        yield Progress(1, 2, "Loading the recogniser")
+        Recognition(model.key, model.dic_path, model.lm_path).release()
+    return model
+
+
+def text_search(db_path: str, text: str, limit: int = 10) -> Job[VoiceResult]:
+    """Job: match typed or corrected text the same way as heard text."""
+    model = yield from build_model(db_path)
+    text = (text or "").strip()
+    if not text:
+        return VoiceResult("", [], "typed")
+    return VoiceResult(text, _results(db_path, _index(model), text, limit), "typed")
+
+
+def voice_search(
+    db_path: str,
+    source: AudioSource,
+    mode: str = "catalog",
+    limit: int = 10,
+    max_seconds: float = 15.0,
+    vad: VadConfig | None = None,
+    fallback: bool = True,
+) -> Job[VoiceResult]:
+    """Job: listen to ``source`` for one query and find the products. Yields LevelProgress while listening.
+
+    ``mode`` "catalog" uses the catalog's language model (free dictation as a fallback when nothing
+    matching was heard); "free" uses plain dictation with the general English model.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    vad = vad or VadConfig()
+    model = yield from build_model(db_path)
+    idx = _index(model)
+    t0 = time.perf_counter()
+    if mode == "free":
+        rec = Recognition(FREE)
+    else:
+        rec = Recognition(model.key, model.dic_path, model.lm_path)
+    load_seconds = time.perf_counter() - t0
+    try:
+        utt = yield from listen(source, sink=rec, cfg=vad, max_seconds=max_seconds)
+        yield LevelProgress(1, 1, "Recognising…", 0.0, "recognising")
+        heard = rec.finish()
+    finally:
+        rec.release()
+    results = _results(db_path, idx, heard.text, limit)
+    used = mode
+    decode = heard.decode_seconds
+    if mode == "catalog" and fallback and (not results or results[0]["score"] < GOOD_SCORE):
+        yield LevelProgress(1, 1, "Trying free dictation…", 0.0, "recognising")
+        free = recognize(utt.audio, FREE)
+        decode += free.decode_seconds
+        free_results = _results(db_path, idx, free.text, limit)
+        if free_results and (not results or free_results[0]["score"] > results[0]["score"]):
+            heard, results, used = free, free_results, "free"
+    after_end = time.perf_counter() - utt.end_time
+    audio_seconds = max(utt.heard_seconds, 1e-6)
+    timings = {
+        "audio_seconds": utt.heard_seconds,
+        "speech_seconds": utt.speech_seconds,
+        "decode_seconds": decode,
+        "rtf": decode / audio_seconds,
+        "endpoint_wait": vad.hangover if utt.ended_by == "silence" else 0.0,
+        "after_end_seconds": after_end,
+        "latency": (vad.hangover if utt.ended_by == "silence" else 0.0) + after_end,
+        "load_seconds": load_seconds,
+    }
+    warnings = list(utt.warnings)
+    if not heard.words:
+        raise UserError("Something was heard, but no words could be made out. Try again a little slower.")
+    if not results or results[0]["score"] < GOOD_SCORE:
+        warnings.append("No product matched well; the results below are guesses.")
+    return VoiceResult(heard.text, results, used, warnings, timings)
