@@ -36,6 +36,14 @@ CHANGED_TABLES = {"products", "categories", "customers", "orders", "order_lines"
 NOT_MAPPED = "—"
 MAX_LISTED_PROBLEMS = 1000
 REPREVIEW_MS = 250
+SHORT_LABELS = {"sku": "SKU", "title": "Title", "description": "Description", "category": "Category",
+                "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image", "order_id": "Order no.",
+                "ordered_at": "Date", "quantity": "Qty", "unit_price": "Unit price", "customer_id": "Customer",
+                "country": "Country", "status": "Status"}
+DETAIL_LABELS = {"order_lines": "order lines", "orders": "orders", "customers": "new customers",
+                 "products": "new products named by the log", "price_changes": "price changes recorded",
+                 "cancelled_orders": "cancelled orders", "returned_orders": "returns",
+                 "unchanged": "rows already up to date"}
 
 
 def _preview_job(db_path: str, path: str, kind: str | None, mapping: dict[str, str | None] | None):
@@ -120,12 +128,17 @@ class ImportDialog(QDialog):
         self.detected = QLabel()
         self.detected.setWordWrap(True)
         self.detected.setStyleSheet("QLabel { color: #444; }")
+        self.choose_button = choose
         top = QFormLayout()
         file_row = QHBoxLayout()
         file_row.addWidget(self.path_edit, 1)
         file_row.addWidget(choose)
-        top.addRow(self.tr("&File"), file_row)
-        top.addRow(self.tr("&Kind"), self.kind_combo)
+        file_label = QLabel(self.tr("&File"))
+        file_label.setBuddy(self.path_edit)
+        kind_label = QLabel(self.tr("&Kind"))
+        kind_label.setBuddy(self.kind_combo)
+        top.addRow(file_label, file_row)
+        top.addRow(kind_label, self.kind_combo)
         top.addRow(self.tr("Detected"), self.detected)
 
         self.message = MessageBar(self)
@@ -166,6 +179,7 @@ class ImportDialog(QDialog):
         pl.addWidget(self.problems_label)
         pl.addWidget(self.problems, 1)
         preview_split.addWidget(problems_widget)
+        preview_split.setSizes([380, 160])
         preview_layout = QVBoxLayout(self.preview_box)
         preview_layout.addWidget(self.counts)
         preview_layout.addWidget(preview_split, 1)
@@ -293,6 +307,7 @@ class ImportDialog(QDialog):
 
     def _show_preview(self, pv) -> None:
         self.phase = "ready"
+        self.preview_box.setTitle(self.tr("Dry run: nothing is written yet"))
         self.preview = pv
         fmt = FORMATS.get(pv.format, pv.format)
         enc = ENCODINGS.get(pv.encoding, pv.encoding)
@@ -311,8 +326,10 @@ class ImportDialog(QDialog):
         text += "."
         if pv.would_create or pv.would_update:
             noun = self.tr("products") if pv.kind == "catalog" else self.tr("orders")
-            text += " " + self.tr("It would add {0:,} new {2} and change {1:,}.").format(
-                pv.would_create, pv.would_update, noun)
+            text += " " + self.tr("It would add {0:,} new {1}").format(pv.would_create, noun)
+            if pv.would_update:
+                text += self.tr(" and change {0:,}").format(pv.would_update)
+            text += "."
         if getattr(pv, "day_first", None) is not None:
             text += " " + (self.tr("Dates read as day/month.") if pv.day_first else self.tr("Dates read as month/day."))
         for note in getattr(pv, "notes", [])[:3]:
@@ -360,7 +377,7 @@ class ImportDialog(QDialog):
             return
         keys = [k for k in pv.sample[0].keys() if any(r.get(k) not in (None, "") for r in pv.sample)]
         self.sample.setColumnCount(len(keys))
-        self.sample.setHorizontalHeaderLabels([_field_label(k) for k in keys])
+        self.sample.setHorizontalHeaderLabels([self.tr(SHORT_LABELS.get(k, k)) for k in keys])
         self.sample.setRowCount(len(pv.sample))
         for r, row in enumerate(pv.sample):
             for c, key in enumerate(keys):
@@ -381,9 +398,11 @@ class ImportDialog(QDialog):
             return
         parts = []
         if skipped:
-            parts.append(self.tr("{0:,} problems (rows skipped)").format(len(skipped)))
+            parts.append(self.tr("1 problem (row skipped)") if len(skipped) == 1 else
+                         self.tr("{0:,} problems (rows skipped)").format(len(skipped)))
         if notes:
-            parts.append(self.tr("{0:,} notes (rows imported)").format(len(notes)))
+            parts.append(self.tr("1 note (row imported)") if len(notes) == 1 else
+                         self.tr("{0:,} notes (rows imported)").format(len(notes)))
         by_reason: dict[str, int] = {}
         for p in problems:
             reason = p.message.split(":")[0] if len(p.message) > 60 else p.message
@@ -425,14 +444,19 @@ class ImportDialog(QDialog):
         self.phase = "done"
         self.report = report
         noun = self.tr("products") if report.kind == "catalog" else self.tr("orders")
-        lines = [self.tr("<b>Import {0} done:</b> {1:,} {4} created, {2:,} updated, {3:,} rows skipped.").format(
-            report.import_id, report.created, report.updated, report.skipped, noun)]
-        for key, value in (getattr(report, "details", None) or {}).items():
-            lines.append(f"{key.replace('_', ' ')}: {value:,}")
+        rows = self.tr("1 row") if report.skipped == 1 else self.tr("{0:,} rows").format(report.skipped)
+        lines = [self.tr("<b>Import {0} done:</b> {1:,} {4} created, {2:,} updated, {3} skipped.").format(
+            report.import_id, report.created, report.updated, rows, noun)]
+        details = [f"{self.tr(label)}: {report.details[key]:,}" for key, label in DETAIL_LABELS.items()
+                   if (getattr(report, "details", None) or {}).get(key)]
+        if details:
+            lines.append(" · ".join(details))
         skipped = [p for p in report.problems if p.skipped]
         if skipped:
-            lines.append(self.tr("Skipped rows are listed on the right; fix them in the file and import it again."))
+            lines.append(self.tr("The skipped rows and why are listed above; fix them in the file and import it "
+                                 "again (rows already imported are left as they are)."))
             self._fill_problems(report.problems)
+        self.preview_box.setTitle(self.tr("The file"))
         for note in getattr(report, "notes", [])[:3]:
             lines.append(note)
         self.summary.setText("<br>".join(lines))
@@ -492,7 +516,7 @@ class ImportDialog(QDialog):
 
     def _update_buttons(self) -> None:
         self.import_button.setEnabled(self.can_import())
-        for widget in (self.path_edit, self.kind_combo, self.mapping_box):
+        for widget in (self.path_edit, self.choose_button, self.kind_combo, self.mapping_box):
             widget.setEnabled(self.phase not in ("importing", "done", "undoing"))
         self.undo_button.setEnabled(self.phase == "done")
 

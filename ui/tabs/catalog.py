@@ -299,7 +299,7 @@ class CatalogTab(QWidget):
             "sku": row["sku"], "title": row["title"], "category": row["category"] or "—",
             "price": fmt_money(row["price"]) or "—", "cost": fmt_money(row["cost"]) or "—",
             "stock": fmt_int(row["stock"]) or "—", "updated_at": fmt_datetime(row["updated_at"]),
-            "description": (row["description"] or "")[:600],
+            "description": (row["description"] or "—")[:600],
         }
         for key, label in self.details.items():
             label.setText(str(values[key]))

@@ -165,6 +165,8 @@ class OrdersTab(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
+        split.setSizes([560, 320])  # the order list gets most of the height
+        bottom.setSizes([640, 480])
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
