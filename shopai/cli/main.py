@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "shopai.cli.imports",
     "shopai.cli.export",
     "shopai.cli.search",
+    "shopai.cli.customers",
     "shopai.cli.voice",
     # -- new command modules go above this line --
 ]

@@ -9,6 +9,7 @@ from shopai.cli.common import add_command, db_path, drive, print_json
 # what -> "module:function"; the function is train_job(db_path: str, **opts) -> Job[dict summary].
 TRAINERS: dict[str, str] = {
     "recommend": "shopai.recommend.train:train_job",
+    "customers": "shopai.customers.train:train_job",
     # -- new trainers go above this line --
 }
 

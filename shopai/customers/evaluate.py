@@ -170,10 +170,15 @@ def choose(table: dict) -> tuple[str, str]:
         return best, (f"The sequence model predicted best on the last {HORIZON} days "
                       f"(AUC {seq_auc:.3f} vs {table[peer]['auc_90d']:.3f} for {MODEL_LABELS[peer]}), "
                       "so its scores are used.")
-    return best, (f"A simple baseline won: {MODEL_LABELS[best]} predicted who came back in the last {HORIZON} days "
-                  f"better than the sequence model (AUC {table[best]['auc_90d']:.3f} vs {seq_auc:.3f}, "
-                  f"Brier {table[best]['brier_90d']:.3f} vs {table['sequence']['brier_90d']:.3f}), "
-                  "so its scores are used.")
+    b, q = table[best], table["sequence"]
+    if b["auc_90d"] >= seq_auc:
+        how = (f"predicted who came back in the last {HORIZON} days better than the sequence model "
+               f"(AUC {b['auc_90d']:.3f} vs {seq_auc:.3f}, Brier {b['brier_90d']:.3f} vs {q['brier_90d']:.3f})")
+    else:
+        how = (f"ranked customers about as well as the sequence model on the last {HORIZON} days "
+               f"(AUC {b['auc_90d']:.3f} vs {seq_auc:.3f}) with better-calibrated probabilities "
+               f"(Brier {b['brier_90d']:.3f} vs {q['brier_90d']:.3f})")
+    return best, f"A simple baseline won: {MODEL_LABELS[best]} {how}, so its scores are used."
 
 
 def at_risk(visits, mean_gap, recency, p30) -> tuple[np.ndarray, np.ndarray]:
