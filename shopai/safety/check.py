@@ -47,7 +47,17 @@ class CheckResult:
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Read-only; a WAL-mode file (another shop's live database) may need its -shm made: then read-write."""
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "unable to open" not in str(exc):
+            raise
+    conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn
 

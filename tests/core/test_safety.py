@@ -358,3 +358,15 @@ def test_cli_check_missing_shop(tmp_path, capsys):
     assert main(["check", "--db", str(tmp_path / "nope.sqlite")]) == 1
     assert "no shop database" in capsys.readouterr().err
     assert not (tmp_path / "nope.sqlite").exists()
+
+
+def test_restore_from_another_shops_live_file(db_path, tmp_path):
+    """A WAL-mode shop file (not a backup) can be restored from too."""
+    other = tmp_path / "other" / "shop.sqlite"
+    _fill(str(other), 9)
+    holder = open_store(other)  # keeps other's -wal/-shm in place
+    try:
+        restore(db_path, other)
+    finally:
+        holder.conn.close()
+    assert _count(db_path) == 9
