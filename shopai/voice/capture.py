@@ -208,8 +208,8 @@ def listen(
                             k -= 1
                         lead = int(cfg.lead_in * TARGET_RATE / FRAME)
                         missing = max(0, lead - k)  # speech from the first sample: pad with quiet
-                        k = max(0, k - lead)
                         start_frame = n_frames - (len(history) - k)
+                        k = max(0, k - lead)
                         speech = [_quiet(missing * FRAME)] * (missing > 0) + history[k:]
                         emit(speech)
                         history, history_db = [], []

@@ -1,0 +1,186 @@
+"""Voice search end to end through the WAV path, the catalog model and its cache, the matcher, the CLI."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+from scipy.signal import resample_poly
+
+from shopai.jobs import UserError, run_job
+from shopai.voice import lexicon
+from shopai.voice.audio import StreamSource, WavSource
+from shopai.voice.model import build_model, read_products
+from shopai.voice.search import text_search, voice_search
+
+from voice_shop import DATA, fill  # noqa: E402  (tests/core is on sys.path under pytest's rootdir)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("voiceshop") / "shop.sqlite")
+    fill(path)
+    return path
+
+
+def search_wav(shop, path, **kw):
+    return run_job(voice_search(shop, WavSource(path), **kw))
+
+
+def test_spoken_words_normalise_titles():
+    assert lexicon.spoken_words("SET/20 T-LIGHT HOLDERS 50'S & Xmas") == [
+        "set", "twenty", "t", "light", "holders", "fifties", "and", "christmas"]
+    assert lexicon.spoken_words("Pack of 72") == ["pack", "of", "seventy", "two"]
+    assert lexicon.spoken_words("  ") == []
+
+
+def test_new_words_get_pronunciations():
+    known = set(lexicon.PHONES)
+    for word in ("retrospot", "bakelike", "spaceboy", "zorbly", "hldr"):
+        phones = lexicon.pronounce(word)
+        assert phones and set(phones) <= known, word
+    assert lexicon.pronounce("retrospot") == lexicon.cmudict()["retro"] + lexicon.cmudict()["spot"]
+    assert lexicon.pronounce("hldr")[:2] == ("EY", "CH")  # no vowel: spelled out
+
+
+def test_model_is_cached_and_rebuilt_when_the_catalog_changes(shop, tmp_path):
+    db = str(tmp_path / "s.sqlite")
+    fill(db)
+    m1 = run_job(build_model(db))
+    assert m1.lm_path.read_text().rstrip().endswith("\\end\\")
+    assert "retrospot" in m1.guessed and "retrospot" in m1.lexicon
+    assert run_job(build_model(db)).key == m1.key
+    from shopai.store import open_store, products
+
+    d = open_store(db)
+    products.add(d, sku="NEW1", title="Zebra Striped Umbrella")
+    d.conn.close()
+    m2 = run_job(build_model(db))
+    assert m2.key != m1.key and "zebra" in m2.lexicon
+    assert not m1.lm_path.exists()  # the old model was cleaned up
+
+
+def test_damaged_model_is_rebuilt(tmp_path):
+    from shopai.voice import model as model_mod
+
+    db = str(tmp_path / "s.sqlite")
+    fill(db)
+    m1 = run_job(build_model(db))
+    model_mod._LOADED.clear()
+    m1.lm_path.write_text("garbage")
+    m1.dic_path.with_suffix(".json").write_text("{not json")
+    m2 = run_job(build_model(db))
+    assert m2.lm_path.read_text().rstrip().endswith("\\end\\")
+
+
+def test_empty_catalog_is_a_clear_message(db_path):
+    with pytest.raises(UserError, match="catalog is empty"):
+        run_job(voice_search(db_path, WavSource(DATA / "white_hanging_heart.wav")))
+
+
+@pytest.mark.parametrize(
+    "wav,sku", [("white_hanging_heart.wav", "85123A"), ("alarm_clock_red.wav", "22727")]
+)
+def test_recorded_speech_finds_the_product(shop, wav, sku):
+    res = search_wav(shop, DATA / wav)
+    assert res.results[0]["sku"] == sku, res.heard
+    assert res.confident and res.recognizer == "catalog"
+    assert res.timings["latency"] < 3.0
+    assert set(res.to_json()) == {"heard", "results"}
+
+
+def test_stereo_48k_float_and_8k_take_the_same_path(shop, tmp_path):
+    rate, x = wavfile.read(DATA / "white_hanging_heart.wav")
+    f = x.astype(np.float32) / 32768
+    stereo48 = np.stack([resample_poly(f, 3, 1)] * 2, axis=1).astype(np.float32)
+    wavfile.write(tmp_path / "s48.wav", 48000, stereo48)
+    assert search_wav(shop, tmp_path / "s48.wav").results[0]["sku"] == "85123A"
+    wavfile.write(tmp_path / "n8.wav", 8000, (resample_poly(f, 1, 2) * 32767).astype(np.int16))
+    res = search_wav(shop, tmp_path / "n8.wav")
+    assert any("telephone" in w for w in res.warnings)
+    assert "85123A" in [r["sku"] for r in res.results[:5]]
+
+
+def test_noisy_speech_still_finds_it(shop):
+    """White noise at 10 dB SNR: pocketsphinx is not perfect there, so most (not all) mixes must work."""
+    rate, x = wavfile.read(DATA / "alarm_clock_red.wav")
+    s = x.astype(np.float32) / 32768
+    found = 0
+    for seed in range(3):
+        noise = np.random.default_rng(seed).normal(0, 1, len(s) + rate).astype(np.float32)
+        noise *= np.sqrt(np.mean(s ** 2) / np.mean(noise ** 2)) / np.sqrt(10)  # 10 dB SNR
+        mixed = noise.copy()
+        mixed[rate // 2: rate // 2 + len(s)] += s
+        res = run_job(voice_search(shop, StreamSource(mixed, rate)))
+        found += "22727" in [r["sku"] for r in res.results[:5]]
+    assert found >= 2
+
+
+def test_silence_is_a_clear_message(shop):
+    with pytest.raises(UserError, match="No speech"):
+        run_job(voice_search(shop, StreamSource(np.zeros(32000, np.int16), 16000)))
+
+
+def test_half_right_hearing_still_matches(shop):
+    def top(text):
+        return run_job(text_search(shop, text)).results[0]["sku"]
+
+    assert top("white hanging hard tea light holder") == "85123A"
+    assert top("red hanging heart") == "21733"
+    assert top("alarm clock bake like green") == "22726"
+    assert top("set of seventy two retro spot paper dollies") == "21210"
+    assert top("jumbo bag vintage dolly") == "23203"
+    assert top("candy stand three tier") == "22423"
+    assert run_job(text_search(shop, "   ")).results == []
+
+
+def test_matcher_scores_are_ordered_and_bounded(shop):
+    res = run_job(text_search(shop, "alarm clock"))
+    scores = [r["score"] for r in res.results]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert {r["sku"] for r in res.results[:3]} <= {"22727", "22726", "22728"}
+
+
+def test_products_read_for_the_model(shop):
+    from shopai.store.db import connect
+
+    db = connect(shop)
+    prods = read_products(db.conn)
+    db.conn.close()
+    assert len(prods) == 16 and prods[0].words[:2] == ("white", "hanging")
+
+
+def test_cli_json_and_bad_input(shop, tmp_path, capsys):
+    from shopai.cli.main import main
+
+    assert main(["voice-search", str(DATA / "alarm_clock_red.wav"), "--db", shop, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["heard"] and out["results"][0]["sku"] == "22727"
+    assert set(out["results"][0]) == {"sku", "title", "score"}
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not sound")
+    assert main(["voice-search", str(bad), "--db", shop]) == 2
+    assert "not a WAV" in capsys.readouterr().err
+    assert main(["voice-search", "--db", shop]) == 2
+
+
+def test_cli_listen_without_a_microphone(shop, monkeypatch, capsys):
+    from test_voice_capture import FakeSoundDevice
+
+    from shopai.cli.main import main
+    from shopai.voice import audio
+
+    monkeypatch.setattr(audio, "_sounddevice", lambda: FakeSoundDevice(devices=[]))
+    assert main(["voice-search", "--listen", "--db", shop, "--quiet"]) == 2
+    assert "No microphone" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_freshly_spoken_title_with_another_voice(shop, tmp_path):
+    path = tmp_path / "spoken.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb-x-rp", "-s", "140", "-w", str(path), "Natural Slate Heart Chalkboard"],
+                   check=True, capture_output=True)
+    assert search_wav(shop, path).results[0]["sku"] == "22457"
