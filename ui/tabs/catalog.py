@@ -37,6 +37,8 @@ class CatalogTab(QWidget):
         self.editor: ProductEditorDialog | None = None
         self._text = ""
         self._category: str | None = None
+        # The unfiltered, sorted ids: clearing the search is then instant. Dropped on any product change.
+        self._all_ids: tuple[tuple[str, bool], list[int]] | None = None
 
         # -- search bar: [search box][mic slot][category][count] ... [Add][Edit][Delete][Import]
         self.search = QLineEdit()
@@ -188,8 +190,14 @@ class CatalogTab(QWidget):
 
     # -- searching ------------------------------------------------------------------------
     def _query_ids(self, sort_key: str, descending: bool) -> list[int]:
-        return products.search_ids(self.ctx.db, self._text, order_by=sort_key, descending=descending,
-                                   category=self._category)
+        unfiltered = products.fts_query(self._text) is None and not self._category
+        if unfiltered and self._all_ids is not None and self._all_ids[0] == (sort_key, descending):
+            return self._all_ids[1]
+        ids = products.search_ids(self.ctx.db, self._text, order_by=sort_key, descending=descending,
+                                  category=self._category)
+        if unfiltered:
+            self._all_ids = ((sort_key, descending), ids)
+        return ids
 
     def set_search_text(self, text: str) -> None:
         """Put ``text`` in the search box and search now (used by voice search)."""
@@ -248,6 +256,7 @@ class CatalogTab(QWidget):
     def _on_data_changed(self, tables: object) -> None:
         if tables and not (set(tables) & PRODUCT_TABLES):
             return
+        self._all_ids = None
         selected = self.selected_ids()
         self._reload_categories()
         self.model.refresh()
@@ -333,6 +342,7 @@ class CatalogTab(QWidget):
         editor, self.editor = self.editor, None
         if editor is not None:
             editor.deleteLater()
+        self.window().activateWindow()  # back to the table, ready for the next key
         self.table.setFocus()
 
     def _on_saved(self, product_id: int) -> None:
