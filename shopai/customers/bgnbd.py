@@ -78,6 +78,8 @@ def fit_bgnbd(x, t_x, T) -> BGNBD:
                                 bounds=[(-8, 8)] * 4)
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res
+        if best is not None and best.success:
+            break          # the second start is only for when the first one fails
     if best is None:
         raise UserError("The repeat-buying model could not be fitted on these orders.")
     return BGNBD(*np.exp(best.x).tolist())

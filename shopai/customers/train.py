@@ -173,6 +173,7 @@ def load_model(db_path: str) -> dict:
     if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
         raise UserError("The customer model was saved by another version of ShopAI; train it again.")
     info = doc.get("seq")
+    doc["seq_model"] = None
     if info:
         import torch
 

@@ -1,0 +1,357 @@
+"""Customers: at-risk detection, the time split's no-peeking rule, bad input, model files, CLI shape."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopai.customers import bgnbd, evaluate, scores, synthetic
+from shopai.customers.history import Events, labels, load_events, snapshot
+from shopai.customers.seq import SeqConfig
+from shopai.customers.train import load_model, train_job
+from shopai.jobs import Progress, UserError, run_job
+from shopai.store import open_store
+
+FAST = {"epochs": 4, "seeds": 1}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The synthetic shop (with two orders dated in the future), trained once for the module."""
+    path = str(tmp_path_factory.mktemp("cust") / "shop.sqlite")
+    open_store(path).conn.close()
+    synthetic.build(path, future_orders=2)
+    summary = run_job(train_job(path, **FAST))
+    return path, summary
+
+
+def _rows(path):
+    db = open_store(path)
+    try:
+        return {r["customer_id"]: r for r in scores.all_rows(db)}
+    finally:
+        db.conn.close()
+
+
+def test_planted_regular_who_stopped_is_at_risk(trained):
+    path, summary = trained
+    rows = _rows(path)
+    assert rows["PLANT"]["at_risk"] is True
+    assert rows["PLANT"]["regular"] is True
+    assert rows["STEADY"]["at_risk"] is False
+    assert rows["STEADY"]["p_return_30d"] > rows["PLANT"]["p_return_30d"]
+    assert summary["at_risk"] >= 1
+
+
+def test_summary_and_evaluation_are_honest(trained):
+    path, summary = trained
+    assert summary["customers_scored"] == len(_rows(path))
+    db = open_store(path)
+    info = scores.model_info(db)
+    db.conn.close()
+    assert set(info["evaluation"]) == {"sequence", "rfm_logistic", "bgnbd"}
+    assert info["chosen"] in info["evaluation"]
+    best_auc = max(m["auc_90d"] for m in info["evaluation"].values())
+    assert info["evaluation"][info["chosen"]]["auc_90d"] >= best_auc - 0.005
+    if info["chosen"] != "sequence":
+        assert info["sentence"].startswith("A simple baseline won")
+    assert any("future" in n for n in info["notes"])
+    assert any("guest" in n for n in info["notes"])
+    # measured from the last real order date, not from the orders dated in the future
+    assert info["as_of"] == (synthetic.START + pd.Timedelta(days=330)).strftime("%Y-%m-%d")
+
+
+def test_refunds_lower_spend_and_guests_are_nobody(trained):
+    path, _ = trained
+    rows = _rows(path)
+    db = open_store(path)
+    paid = db.conn.execute("SELECT sum(o.total) FROM orders o JOIN customers c ON c.id = o.customer_id "
+                           "WHERE c.external_id = 'R000' AND o.status = 'paid'").fetchone()[0]
+    db.conn.close()
+    assert rows["R000"]["spend"] == pytest.approx(paid - 25.0, abs=0.01)
+    assert None not in rows and "" not in rows
+
+
+# -- the time split never peeks ------------------------------------------------------------------------
+
+def _events(seed=3, days=330):
+    frame = pd.DataFrame(synthetic.orders(days=days, seed=seed), columns=["no", "customer", "ordered_at", "status", "value"])
+    return Events.from_orders(frame)
+
+
+def test_fit_refuses_events_after_its_cut():
+    ev = _events()
+    with pytest.raises(ValueError):
+        run_job(evaluate.fit_predict_all(ev, ev.last_day - 10, SeqConfig(epochs=1, seeds=1)))
+
+
+def test_time_split_gives_models_only_the_past(monkeypatch):
+    ev = _events()
+    seen = []
+    real = evaluate.fit_predict_all
+
+    def spy(past, cut, cfg=None, supervised=True):
+        seen.append((int(past.day.max()), int(past.refund_day.max()) if len(past.refund_day) else -1, cut))
+        return (yield from real(past, cut, cfg, supervised))
+
+    monkeypatch.setattr(evaluate, "fit_predict_all", spy)
+    run_job(evaluate.time_split(ev, SeqConfig(epochs=1, seeds=1)))
+    (max_day, max_refund, cut), = seen
+    assert cut == ev.last_day - evaluate.HORIZON
+    assert max_day <= cut and max_refund <= cut
+
+
+def test_predictions_do_not_change_when_the_future_does():
+    """Scramble everything after the cut: predictions for the test customers must stay identical."""
+    ev = _events()
+    cfg = SeqConfig(epochs=2, seeds=1)
+    cut = ev.last_day - evaluate.HORIZON
+    fitted_a, truth_a, _ = run_job(evaluate.time_split(ev, cfg))
+    rng = np.random.default_rng(0)
+    after = ev.day > cut
+    changed = Events(ev.ids, ev.cust.copy(), ev.day.copy(), ev.value.copy(), ev.orders, ev.refund_cust,
+                     ev.refund_day, ev.refund_value, ev.last_day, ev.first_day)
+    changed.value[after] = rng.uniform(0, 5000, after.sum())
+    changed.cust[after] = np.sort(rng.integers(0, ev.n_customers, after.sum()))
+    fitted_b, truth_b, _ = run_job(evaluate.time_split(changed, cfg))
+    assert np.array_equal(fitted_a.snap.cust, fitted_b.snap.cust)
+    for model in fitted_a.preds:
+        for key in ("p30", "p90", "spend90"):
+            np.testing.assert_array_equal(fitted_a.preds[model][key], fitted_b.preds[model][key])
+    assert not np.array_equal(truth_a["spend90"], truth_b["spend90"])   # the future did change
+
+
+def test_training_rows_come_from_customers_already_there():
+    """Survivorship: a training cut holds only customers who had bought by then; labels are the window."""
+    ev = _events()
+    for tc in evaluate.training_cuts(ev, ev.last_day - evaluate.HORIZON):
+        snap = snapshot(ev, tc)
+        assert np.all(snap.first <= tc) and np.all(snap.last <= tc)
+        first_day = {c: ev.day[ev.cust == c].min() for c in range(ev.n_customers)}
+        later = {c for c, d in first_day.items() if d > tc}
+        assert later and not (later & set(snap.cust.tolist()))
+        y = labels(ev, snap, 90)
+        for i in np.flatnonzero(y["bought90"])[:20]:
+            c = snap.cust[i]
+            assert np.any((ev.cust == c) & (ev.day > tc) & (ev.day <= tc + 90))
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+def _shop(db_path, rows):
+    db = open_store(db_path)
+    with db.conn:
+        for cust in {r[0] for r in rows if r[0]}:
+            db.conn.execute("INSERT INTO customers (external_id) VALUES (?)", (cust,))
+        for i, (cust, when, status, total) in enumerate(rows):
+            cid = db.conn.execute("SELECT id FROM customers WHERE external_id = ?", (cust,)).fetchone()
+            db.conn.execute("INSERT INTO orders (external_id, customer_id, ordered_at, status, total) VALUES (?,?,?,?,?)",
+                            (f"X{i}", cid[0] if cid else None, when, status, total))
+    db.conn.close()
+
+
+def _unchanged(db_path):
+    db = open_store(db_path)
+    n = db.conn.execute("SELECT count(*) FROM customer_scores").fetchone()[0]
+    s = db.conn.execute("SELECT count(*) FROM settings WHERE key = 'customers.model'").fetchone()[0]
+    db.conn.close()
+    return n == 0 and s == 0
+
+
+def test_empty_shop(db_path):
+    with pytest.raises(UserError, match="no orders"):
+        run_job(train_job(db_path))
+    assert _unchanged(db_path)
+
+
+def test_only_guest_orders(db_path):
+    _shop(db_path, [(None, f"2024-01-{d:02d}T10:00:00", "paid", 10.0) for d in range(1, 28)])
+    with pytest.raises(UserError, match="guest"):
+        run_job(train_job(db_path))
+
+
+def test_a_week_of_history(db_path):
+    _shop(db_path, [(f"C{i}", f"2024-03-0{1 + i % 7}T10:00:00", "paid", 10.0 + i) for i in range(30)])
+    with pytest.raises(UserError, match="only 7 days"):
+        run_job(train_job(db_path))
+    assert _unchanged(db_path)
+
+
+def test_single_order_customers_only(db_path):
+    _shop(db_path, [(f"C{i}", f"2024-{1 + i % 3:02d}-{1 + i % 27:02d}T10:00:00", "paid", 10.0) for i in range(40)])
+    with pytest.raises(UserError, match="two different days"):
+        run_job(train_job(db_path))
+
+
+def test_short_history_falls_back_to_bgnbd(db_path):
+    rows = [(f"C{i % 15}", f"2024-{1 + d // 28:02d}-{1 + d % 28:02d}T10:00:00", "paid", 20.0)
+            for i, d in enumerate(range(0, 80, 2))]
+    rows += [("C1", "2024-02-01T10:00:00", "returned", -20.0), ("C2", "not a date", "paid", 5.0)]
+    _shop(db_path, rows)
+    summary = run_job(train_job(db_path, **FAST))
+    assert "too little" in summary["verdict"] and summary["model"].startswith("BG/NBD")
+    assert summary["customers_scored"] == 15
+    assert any("unreadable date" in n for n in summary["notes"])
+
+
+def test_cancel_leaves_the_shop_unchanged(tmp_path):
+    path = str(tmp_path / "shop.sqlite")
+    open_store(path).conn.close()
+    synthetic.build(path, days=300, regulars=30, occasional=10)
+    job = train_job(path, **FAST)
+    for _ in range(5):
+        assert isinstance(next(job), Progress)
+    job.close()
+    assert _unchanged(path)
+
+
+# -- model files ----------------------------------------------------------------------------------------
+
+def test_model_files_round_trip_and_damage(trained, tmp_path):
+    path, _ = trained
+    doc = load_model(path)
+    assert doc["format_version"] == 1 and doc["chosen"] in doc["evaluation"]
+    assert doc["seq_model"] is None or len(doc["seq_model"].states) == FAST["seeds"]
+    from shopai.paths import subdir
+
+    folder = subdir(path, "models")
+    meta = folder / "customers_model.json"
+    original = meta.read_text()
+    try:
+        meta.write_text(original[: len(original) // 2])
+        with pytest.raises(UserError, match="damaged"):
+            load_model(path)
+        meta.write_text(json.dumps({**json.loads(original), "format_version": 0}))
+        with pytest.raises(UserError, match="another version"):
+            load_model(path)
+        meta.write_text(original)
+        if doc.get("seq"):
+            weights = folder / doc["seq"]["file"]
+            good = weights.read_bytes()
+            weights.write_bytes(good[:100])
+            with pytest.raises(UserError, match="weights"):
+                load_model(path)
+            weights.write_bytes(good)
+    finally:
+        meta.write_text(original)
+
+
+def test_sequence_weights_saved_and_checked(tmp_path, monkeypatch):
+    path = str(tmp_path / "shop.sqlite")
+    open_store(path).conn.close()
+    synthetic.build(path, days=300, regulars=30, occasional=10)
+    monkeypatch.setattr(evaluate, "choose", lambda table: ("sequence", "forced for this test"))
+    summary = run_job(train_job(path, epochs=2, seeds=2))
+    assert summary["model"] == "Sequence model (GRU)"
+    doc = load_model(path)
+    assert len(doc["seq_model"].states) == 2
+    from shopai.customers import seq
+    from shopai.customers.history import snapshot as snap_at
+
+    db = open_store(path)
+    ev = load_events(db)
+    db.conn.close()
+    snap = snap_at(ev, ev.last_day)
+    bg = bgnbd.fit_predict(snap)
+    pred = seq.predict(doc["seq_model"], snap.seq, evaluate._stacked(snap, bg))
+    stored = _rows(path)
+    i = ev.ids.index("STEADY")
+    row = int(np.flatnonzero(snap.cust == i)[0])
+    assert pred["p30"][row] == pytest.approx(stored["STEADY"]["p_return_30d"], abs=1e-3)
+    from shopai.paths import subdir
+
+    weights = subdir(path, "models") / doc["seq"]["file"]
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(UserError, match="weights"):
+        load_model(path)
+
+
+# -- models and metrics --------------------------------------------------------------------------------
+
+def test_bgnbd_recovers_simulated_behaviour():
+    rng = np.random.default_rng(1)
+    n, T = 1500, 40.0
+    lam = rng.gamma(0.8, 1 / 4.0, n)               # r=0.8, alpha=4 (weeks)
+    p = rng.beta(0.6, 3.0, n)                       # a=0.6, b=3
+    x = np.zeros(n)
+    tx = np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T:
+                break
+            x[i] += 1
+            tx[i] = t
+            if rng.random() < p[i]:
+                break
+    m = bgnbd.fit_bgnbd(x, tx, np.full(n, T))
+    assert m.r == pytest.approx(0.8, rel=0.35) and m.alpha == pytest.approx(4.0, rel=0.45)
+    assert m.a / (m.a + m.b) == pytest.approx(0.6 / 3.6, rel=0.4)
+    assert np.all((m.p_alive(x, tx, np.full(n, T)) >= 0) & (m.p_alive(x, tx, np.full(n, T)) <= 1))
+
+
+def test_metrics():
+    y = np.array([0, 0, 1, 1, 1])
+    p = np.array([0.1, 0.6, 0.4, 0.8, 0.9])
+    pairs = [(a, b) for a in p[y == 1] for b in p[y == 0]]
+    assert evaluate.auc(y, p) == pytest.approx(np.mean([a > b for a, b in pairs]))
+    assert evaluate.brier(y, p) == pytest.approx(np.mean((p - y) ** 2))
+    assert np.isnan(evaluate.auc([1, 1], [0.2, 0.3]))
+
+
+def test_at_risk_rule():
+    regular, risk = evaluate.at_risk([10, 10, 2, 10], [14, 14, 14, np.nan], [100, 5, 100, 100], [0.05, 0.9, 0.0, 0.0])
+    assert regular.tolist() == [True, True, False, False]
+    assert risk.tolist() == [True, False, False, False]
+
+
+def test_load_events_from_db_matches_frame(trained):
+    path, _ = trained
+    db = open_store(path)
+    ev = load_events(db)
+    db.conn.close()
+    assert "PLANT" in ev.ids and ev.n_customers > 100
+    assert ev.day.max() <= ev.last_day
+
+
+# -- CLI ---------------------------------------------------------------------------------------------
+
+def test_cli_json_shape(trained, capsys):
+    from shopai.cli.main import main
+
+    path, _ = trained
+    assert main(["customers", "--db", path, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    keys = {"customer_id", "last_order", "orders", "spend", "p_return_30d", "p_return_90d",
+            "expected_spend_90d", "at_risk"}
+    assert len(out) > 100 and all(keys <= set(r) for r in out)
+    plant = next(r for r in out if r["customer_id"] == "PLANT")
+    assert plant["at_risk"] is True and isinstance(plant["orders"], int)
+    assert 0 <= plant["p_return_30d"] <= plant["p_return_90d"] <= 1
+    assert main(["customers", "--db", path, "--json", "--at-risk"]) == 0
+    risky = json.loads(capsys.readouterr().out)
+    assert risky and all(r["at_risk"] for r in risky)
+
+
+def test_cli_before_training_and_bad_shop(db_path, capsys):
+    from shopai.cli.main import main
+
+    _shop(db_path, [("A", "2024-01-01T10:00:00", "paid", 10.0), ("A", "2024-01-03T10:00:00", "paid", 5.0)])
+    assert main(["customers", "--db", db_path, "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out[0]["customer_id"] == "A" and out[0]["orders"] == 2 and out[0]["p_return_30d"] is None
+    assert "train customers" in captured.err
+    assert main(["train", "customers", "--db", db_path]) == 2
+    assert "days" in capsys.readouterr().err
+
+
+def test_no_sqlite_leftovers(trained):
+    path, _ = trained
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
