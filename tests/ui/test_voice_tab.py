@@ -1,0 +1,158 @@
+"""The Voice search tab with a recorded stream standing in for the microphone."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "voice"
+TITLES = [
+    ("85123A", "White Hanging Heart T-light Holder"), ("21733", "Red Hanging Heart T-light Holder"),
+    ("22727", "Alarm Clock Bakelike Red"), ("22726", "Alarm Clock Bakelike Green"),
+    ("21770", "Open Closed Metal Sign"), ("47566", "Party Bunting"), ("20685", "Doormat Red Retrospot"),
+]
+
+
+class PlayedRecording:
+    """A live-like source: plays a WAV in real time-ish blocks, then quiet, until stopped."""
+
+    realtime = True
+
+    def __init__(self, path: Path, speed: float = 4.0):
+        self.sample_rate, self.data = wavfile.read(path)
+        self.data = np.concatenate([np.zeros(self.sample_rate // 4, self.data.dtype), self.data])
+        self.block = self.sample_rate // 20
+        self.speed = speed
+        self.pos = 0
+        self.stopped = False
+        self.closed = False
+
+    def start(self):
+        pass
+
+    def read(self, timeout=0.1):
+        if self.stopped:
+            return None
+        time.sleep(0.05 / self.speed)
+        if self.pos >= len(self.data):
+            return np.zeros(self.block, np.int16)
+        block = self.data[self.pos:self.pos + self.block]
+        self.pos += self.block
+        return block
+
+    def stop(self):
+        self.stopped = True
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def shop_ctx(ctx):
+    ctx.db.conn.executemany("INSERT INTO products (sku, title, price) VALUES (?, ?, 2.5)", TITLES)
+    return ctx
+
+
+@pytest.fixture
+def tab(qtbot, shop_ctx, monkeypatch):
+    from shopai_ui.tabs import voice
+
+    sources = []
+
+    def fake_source(device):
+        sources.append(PlayedRecording(DATA / "white_hanging_heart.wav"))
+        return sources[-1]
+
+    monkeypatch.setattr(voice, "make_source", fake_source)
+    w = voice.VoiceTab(shop_ctx)
+    w.sources = sources
+    qtbot.addWidget(w)
+    w.resize(1100, 600)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def test_hold_talk_release_shows_products_best_first(qtbot, tab):
+    from PySide6.QtCore import Qt
+
+    qtbot.mousePress(tab.talk, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.session.state in ("listening", "speech"), timeout=5000)
+    levels = []
+    tab.session.levelChanged.connect(levels.append)
+    qtbot.waitUntil(lambda: tab.session.state == "speech", timeout=10000)
+    src = tab.sources[0]
+    qtbot.waitUntil(lambda: src.pos >= len(src.data), timeout=10000)  # said it all, then let go
+    qtbot.mouseRelease(tab.talk, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.session.state == "results", timeout=30000)
+    assert tab.results.item(0, 1).text() == "85123A"
+    assert tab.heard.text()
+    assert max(levels) > 0.3
+    assert tab.sources[0].closed
+
+
+def test_editing_what_was_heard_searches_again(qtbot, tab):
+    tab.heard.setText("alarm clock bake like green")
+    tab._on_heard_edited()
+    qtbot.waitUntil(lambda: tab.session.state == "results", timeout=20000)
+    assert tab.results.item(0, 1).text() == "22726"
+    assert tab.results.item(0, 3).text() == "2.50"
+
+
+def test_no_microphone_is_a_message_not_a_crash(qtbot, shop_ctx, monkeypatch):
+    from shopai.voice import audio
+    from shopai_ui.tabs import voice
+
+    class NoDevices:
+        default = type("D", (), {"device": (None, None)})()
+
+        def query_devices(self, device=None, kind=None):
+            if kind:
+                raise ValueError("no device")
+            return []
+
+    monkeypatch.setattr(audio, "_sounddevice", lambda: NoDevices())
+    w = voice.VoiceTab(shop_ctx)
+    qtbot.addWidget(w)
+    assert not w.device.isEnabled() and "No microphone" in w.message.text()
+    w.start_listening()
+    qtbot.waitUntil(lambda: w.message.kind == "error", timeout=20000)
+    assert "No microphone" in w.message.text()
+    assert w.session.state == "idle"
+    w.shutdown()
+
+
+def test_bad_recording_file_is_a_message(qtbot, tab, tmp_path):
+    bad = tmp_path / "x.wav"
+    bad.write_text("hello")
+    tab.search_file(str(bad))
+    assert tab.message.kind == "error" and "not a WAV" in tab.message.text()
+
+
+def test_device_choice_is_saved(qtbot, tab):
+    from shopai_ui.tabs import voice
+
+    voice.save_device(tab.ctx, "USB mic")
+    assert voice.load_device(tab.ctx) == "USB mic"
+
+
+def test_mic_button_gives_the_catalog_box_a_title(qtbot, shop_ctx, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from shopai_ui.tabs import voice
+
+    src = PlayedRecording(DATA / "alarm_clock_red.wav")
+    monkeypatch.setattr(voice, "make_source", lambda device: src)
+    got = []
+    button = voice.MicButton(shop_ctx, got.append)
+    qtbot.addWidget(button)
+    qtbot.mousePress(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: button.session.state == "speech", timeout=10000)
+    qtbot.waitUntil(lambda: src.pos >= len(src.data), timeout=10000)
+    qtbot.mouseRelease(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(got), timeout=30000)
+    assert got == ["Alarm Clock Bakelike Red"]
+    button.shutdown()
