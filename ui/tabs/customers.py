@@ -64,6 +64,8 @@ class CustomersTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.runner = JobRunner(self)
+        #: Extra options for train_job (tests make training short with {"epochs": 2, "seeds": 1}).
+        self.train_options: dict = {}
 
         self.train_button = QPushButton(self.tr("Train"))
         self.train_button.setToolTip(self.tr("Learn from the orders who comes back and for how much (about a minute)"))
@@ -206,8 +208,8 @@ class CustomersTab(QWidget):
         from shopai.customers.train import train_job
 
         self.message.clear()
-        path = self.ctx.db_path
-        self.runner.start(lambda: train_job(path), on_result=self._on_trained, on_error=self.message.show_error)
+        path, options = self.ctx.db_path, dict(self.train_options)
+        self.runner.start(lambda: train_job(path, **options), on_result=self._on_trained, on_error=self.message.show_error)
 
     def _on_trained(self, summary: dict) -> None:
         self.ctx.notify_changed({"customer_scores"})

@@ -1,0 +1,108 @@
+"""Customers tab: scored rows, SQL sorting, the at-risk filter, evaluation table, CSV export, train/cancel."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+from PySide6.QtCore import Qt
+
+from shopai.customers import synthetic
+from shopai.customers.train import train_job
+from shopai.jobs import run_job
+from shopai_ui.widgets.sql_table import RawValueRole
+
+
+@pytest.fixture
+def trained_ctx(qapp, tmp_path):
+    from shopai.store import open_store
+    from shopai_ui.context import ShopContext
+
+    path = str(tmp_path / "shop.sqlite")
+    open_store(path).conn.close()
+    synthetic.build(path, days=300, regulars=40, occasional=20)
+    db = open_store(path)
+    db.conn.execute("UPDATE customers SET name = '=HYPERLINK(\"http://x\")' WHERE external_id = 'PLANT'")
+    db.conn.close()
+    run_job(train_job(path, epochs=2, seeds=1))
+    context = ShopContext(path)
+    yield context
+    context.close()
+
+
+def _column(tab, key):
+    return next(i for i, c in enumerate(tab.model.columns) if c.key == key)
+
+
+def test_rows_sorting_filter_and_evaluation(qtbot, trained_ctx):
+    from shopai_ui.tabs.customers import CustomersTab
+
+    tab = CustomersTab(trained_ctx)
+    qtbot.addWidget(tab)
+    n = tab.model.rowCount()
+    assert n > 50 and "customer" in tab.count_label.text()
+    assert tab.eval_table.rowCount() == 3
+    assert "won" in tab.eval_sentence.text() or "best" in tab.eval_sentence.text()
+    spend = _column(tab, "spend")
+    tab.table.sortByColumn(spend, Qt.SortOrder.DescendingOrder)
+    values = [tab.model.index(r, spend).data(RawValueRole) for r in range(n)]
+    assert values == sorted(values, reverse=True)
+    assert tab.model.pages_fetched <= 2 + n // tab.model.page_size * 3
+    tab.risk_box.setChecked(True)
+    flagged = tab.model.rowCount()
+    assert 0 < flagged < n
+    risk = _column(tab, "at_risk")
+    assert all(tab.model.index(r, risk).data(RawValueRole) is True for r in range(flagged))
+    ids = [tab.model.index(r, 0).data() for r in range(flagged)]
+    assert "PLANT" in ids and "STEADY" not in ids
+    tab.resize(1200, 700)
+    tab.show()
+    assert not tab.table.grab().isNull()      # paints the sparkline delegate
+
+
+def test_export_segment_neutralises_formulas(qtbot, trained_ctx, tmp_path):
+    from shopai_ui.tabs.customers import CustomersTab
+
+    tab = CustomersTab(trained_ctx)
+    qtbot.addWidget(tab)
+    tab.risk_box.setChecked(True)
+    out = tmp_path / "segment.csv"
+    tab.export_csv(str(out))
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == tab.model.rowCount()
+    plant = next(r for r in rows if r["customer_id"] == "PLANT")
+    assert plant["name"].startswith("'=") and plant["at_risk"] == "yes"
+    assert "Exported" in tab.message.label.text()
+
+
+def test_train_error_and_cancel(qtbot, ctx):
+    from shopai.store import open_store
+    from shopai_ui.tabs.customers import CustomersTab
+
+    tab = CustomersTab(ctx)
+    qtbot.addWidget(tab)
+    assert tab.model.rowCount() == 0 and "No predictions yet" in tab.info_label.text()
+    with qtbot.waitSignal(tab.runner.finished, timeout=20000):
+        tab.train()
+    assert tab.message.kind == "error" and "no orders" in tab.message.label.text()
+    synthetic.build(ctx.db_path, days=300, regulars=30, occasional=10)
+    with qtbot.waitSignal(tab.runner.finished, timeout=60000):
+        tab.train()
+        tab.runner.cancel()
+    assert tab.train_button.isEnabled()
+    db = open_store(ctx.db_path)
+    assert db.conn.execute("SELECT count(*) FROM customer_scores").fetchone()[0] == 0
+    db.conn.close()
+
+
+def test_train_button_scores_the_shop(qtbot, ctx):
+    from shopai_ui.tabs.customers import CustomersTab
+
+    synthetic.build(ctx.db_path, days=300, regulars=30, occasional=10)
+    tab = CustomersTab(ctx)
+    qtbot.addWidget(tab)
+    tab.train_options = {"epochs": 2, "seeds": 1}
+    with qtbot.waitSignal(tab.runner.finished, timeout=120000):
+        tab.train_button.click()
+    assert tab.message.kind == "info", tab.message.label.text()
+    assert tab.model.rowCount() > 30 and tab.eval_table.rowCount() >= 1
