@@ -44,30 +44,41 @@ def load_log(path: Path):
     return log, pd.Timestamp("1970-01-01")
 
 
-def implicit_model(kind: str, threads: int):
+# Peer settings tried on the validation period (the best one is then timed and tested): the peers get
+# the same chance to be tuned as the hybrid's weights.
+ALS_GRID = [{"factors": 64, "regularization": 0.05, "alpha": 5.0}, {"factors": 128, "regularization": 0.05, "alpha": 5.0},
+            {"factors": 64, "regularization": 0.5, "alpha": 20.0}, {"factors": 64, "regularization": 0.05, "alpha": 1.0}]
+BPR_GRID = [{"factors": 64, "learning_rate": 0.05, "iterations": 100}, {"factors": 128, "learning_rate": 0.01, "iterations": 200}]
+EASE_GRID = [50.0, 200.0, 800.0]
+
+
+def implicit_model(kind: str, threads: int, cfg: dict):
     import implicit
 
     if kind == "als":
-        return implicit.cpu.als.AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15,
+        return implicit.cpu.als.AlternatingLeastSquares(factors=cfg["factors"], regularization=cfg["regularization"],
+                                                        iterations=15, num_threads=threads, random_state=0)
+    return implicit.cpu.bpr.BayesianPersonalizedRanking(factors=cfg["factors"], learning_rate=cfg["learning_rate"],
+                                                        regularization=0.01, iterations=cfg["iterations"],
                                                         num_threads=threads, random_state=0)
-    return implicit.cpu.bpr.BayesianPersonalizedRanking(factors=64, learning_rate=0.05, regularization=0.01,
-                                                        iterations=100, num_threads=threads, random_state=0)
 
 
 class ImplicitPeer:
-    """Wraps an implicit model; confidence = 1 + 5 * log1p(baskets holding the item); repeats allowed."""
+    """Wraps an implicit model; confidence = 1 + alpha * log1p(baskets holding the item); repeats allowed."""
 
-    def __init__(self, kind: str, threads: int):
-        self.kind, self.threads = kind, threads
+    def __init__(self, kind: str, threads: int, cfg: dict):
+        self.kind, self.threads, self.cfg = kind, threads, cfg
         self.label = {"als": "implicit ALS (peer)", "bpr": "implicit BPR (peer)"}[kind]
 
     def fit(self, train):
         import numpy as np
+        import threadpoolctl
 
         x = train.counts().astype(np.float32)
-        x.data = 1.0 + 5.0 * np.log1p(x.data)
-        self.m = implicit_model(self.kind, self.threads)
-        self.m.fit(x, show_progress=False)
+        x.data = 1.0 + self.cfg.get("alpha", 5.0) * np.log1p(x.data)
+        with threadpoolctl.threadpool_limits(1, "blas"):  # what implicit asks for
+            self.m = implicit_model(self.kind, self.threads, self.cfg)
+            self.m.fit(x, show_progress=False)
 
     def top(self, split):
         import numpy as np
@@ -131,12 +142,14 @@ def main() -> int:
 
     # Hybrid: weights fitted on the validation period, then retrained on all data before the test.
     t = time.perf_counter()
-    comps = [M.Popular(), M.BuyAgain(), M.TIFU(), M.ItemKNN(), M.Content()]
+    from shopai.recommend.train import HYBRID_PARTS  # the same blend the app fits
+
+    comps = [M.MODELS[key]() for key in HYBRID_PARTS]
     for c in comps:
         run_job(c.fit(val_train, log.titles))
     weights, val_ndcg = run_job(M.fit_weights(component_scores(comps, val), val.truth, K))
     weight_s = time.perf_counter() - t
-    hybrid = M.Hybrid([M.Popular(), M.BuyAgain(), M.TIFU(), M.ItemKNN(), M.Content()], weights)
+    hybrid = M.Hybrid([M.MODELS[key]() for key in HYBRID_PARTS], weights)
     t = time.perf_counter()
     run_job(hybrid.fit(train, log.titles))
     fit_s = time.perf_counter() - t + weight_s
@@ -145,17 +158,33 @@ def main() -> int:
     wtxt = ", ".join(f"{k}={v:g}" for k, v in weights.items() if v)
     print(f"hybrid weights fitted on validation (NDCG@10 {val_ndcg:.4f} there): {wtxt}")
 
-    ease = M.EASE()
+    def tune(make, grid, fit, top_of):
+        """The grid setting with the best NDCG@10 on the validation period."""
+        best = None
+        for cfg in grid:
+            m = make(cfg)
+            fit(m, val_train)
+            nd = ndcg_recall(top_of(m, val), val.truth, K)[0]
+            if best is None or nd > best[0]:
+                best = (nd, cfg)
+        return best[1]
+
+    def ease_top(m, split):
+        return score_split(m, split, K)[0]
+
+    lam = tune(lambda c: M.EASE(c), EASE_GRID, lambda m, tr: run_job(m.fit(tr, log.titles)), ease_top)
+    ease = M.EASE(lam)
     ease.label = "EASE (peer, Steck 2019)"
     ours(ease, "peer")
     rows[-1] = rows[-1][:1] + ("peer",) + rows[-1][2:]
+    tuned = [f"EASE lambda={lam:g}"]
     if not args.skip_peers:
-        for kind in ("als", "bpr"):
-            peer = ImplicitPeer(kind, args.threads)
+        for kind, grid in (("als", ALS_GRID), ("bpr", BPR_GRID)):
+            cfg = tune(lambda c: ImplicitPeer(kind, args.threads, c), grid, lambda m, tr: m.fit(tr),
+                       lambda m, split: m.top(split))
+            tuned.append(f"{kind.upper()} {cfg}")
+            peer = ImplicitPeer(kind, args.threads, cfg)
             t = time.perf_counter()
-            import threadpoolctl
-
-        with threadpoolctl.threadpool_limits(1, "blas"):  # what implicit asks for
             peer.fit(train)
             fit_s = time.perf_counter() - t
             t = time.perf_counter()
@@ -164,6 +193,7 @@ def main() -> int:
             nd, rc = ndcg_recall(top, test.truth, K)
             rows.append((peer.label, "peer", rc, nd, fit_s, ms))
 
+    print("peer settings picked on validation: " + "; ".join(tuned))
     print(f"{'model':<42} {'kind':<9} {'Recall@10':>9} {'NDCG@10':>8} {'train s':>8} {'ms/cust':>8}")
     for label, tag, rc, nd, fs, ms in rows:
         print(f"{label:<42} {tag:<9} {rc:9.4f} {nd:8.4f} {fs:8.2f} {ms:8.2f}")

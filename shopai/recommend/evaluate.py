@@ -19,17 +19,24 @@ def ndcg_recall(top: np.ndarray, truth: list[set[int]], k: int = 10) -> tuple[fl
     """Mean NDCG@k and Recall@k of ranked lists ``top`` (rows best first) against ``truth`` sets."""
     if len(truth) == 0:
         return 0.0, 0.0
+    top = np.asarray(top)[:, :k]
+    hits = np.array([[i in t for i in row] for row, t in zip(top.tolist(), truth)], dtype=bool)
+    hits = hits.reshape(len(truth), top.shape[1])
+    return ndcg_recall_hits(hits, np.array([len(t) for t in truth]), k)
+
+
+def ndcg_recall_hits(hits: np.ndarray, n_truth: np.ndarray, k: int = 10) -> tuple[float, float]:
+    """NDCG@k and Recall@k from a (customers x k) hit matrix and each customer's number of true items."""
+    if len(n_truth) == 0:
+        return 0.0, 0.0
     disc = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.cumsum(disc)
-    nd, rc = 0.0, 0.0
-    for row, t in zip(top[:, :k].tolist(), truth):
-        if not t:
-            continue
-        hits = np.fromiter((i in t for i in row), dtype=bool, count=len(row))
-        n = min(k, len(t))
-        nd += float(disc[: len(row)][hits].sum()) / ideal[n - 1]
-        rc += hits.sum() / n
-    return nd / len(truth), rc / len(truth)
+    n = np.minimum(k, n_truth)
+    ok = n > 0
+    dcg = (hits * disc[: hits.shape[1]]).sum(axis=1)
+    ndcg = np.where(ok, dcg / ideal[np.maximum(n, 1) - 1], 0.0)
+    recall = np.where(ok, hits.sum(axis=1) / np.maximum(n, 1), 0.0)
+    return float(ndcg.mean()), float(recall.mean())
 
 
 @dataclass

@@ -434,7 +434,7 @@ def fit_weights(component_scores: dict[str, np.ndarray], truth: list[set[int]], 
     cannot lift anything else into the top k unless it is near the top of some component, and
     this keeps the search fast). Generator: yields Progress and returns (weights, ndcg).
     """
-    from shopai.recommend.evaluate import ndcg_recall
+    from shopai.recommend.evaluate import ndcg_recall_hits
 
     keys = list(component_scores)
     norm = {key: normalise_rows(s) for key, s in component_scores.items()}
@@ -444,10 +444,12 @@ def fit_weights(component_scores: dict[str, np.ndarray], truth: list[set[int]], 
     dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
     small = {key: np.take_along_axis(norm[key], cand, axis=1) for key in keys}
     penalty = np.where(dup, -1e9, 0.0).astype(np.float32)
+    hit = np.array([[i in t for i in row] for row, t in zip(cand.tolist(), truth)], dtype=bool)
+    hit &= ~dup
+    n_truth = np.array([len(t) for t in truth])
 
     def value(blend: np.ndarray) -> float:
-        top = np.take_along_axis(cand, topk_dense(blend + penalty, k), axis=1)
-        return ndcg_recall(top, truth, k)[0]
+        return ndcg_recall_hits(np.take_along_axis(hit, topk_dense(blend + penalty, k), axis=1), n_truth, k)[0]
 
     single = {key: value(small[key]) for key in keys}
     best_key = max(single, key=single.get)

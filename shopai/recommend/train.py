@@ -112,7 +112,8 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
 
     if len(test.truth) >= MIN_EVAL_CUSTOMERS:
         # (2) hybrid weights on the validation period.
-        val = make_split(log, val_cut, test_cut, 1000)
+        # The blend is fitted on dense scores: keep them to ~120 MB per component on big catalogs.
+        val = make_split(log, val_cut, test_cut, max(200, min(1000, int(3e7 / max(log.n_items, 1)))))
         t_val = time.perf_counter()
         if len(val.truth) >= MIN_EVAL_CUSTOMERS:
             vt = log.history(log.window(None, val_cut), now=val_cut)
