@@ -276,7 +276,7 @@ class RecommendTab(QWidget):
         header = t.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 230), (1, 70), (2, 50)):
+        for col, width in ((0, 210), (1, 64), (2, 48)):
             t.setColumnWidth(col, width)
         t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         t.customContextMenuRequested.connect(lambda pos, table=t: self._context_menu(table, pos))
@@ -355,6 +355,7 @@ def _fill(table: QTableWidget, rows: list[dict], db_path: str) -> None:
         stock = row.get("stock")
         cells = [title, QTableWidgetItem(row["sku"]), QTableWidgetItem("" if stock is None else str(stock)),
                  QTableWidgetItem(row["reason"])]
+        cells[3].setToolTip(row["reason"])
         if row.get("pinned"):
             cells[3].setText("📌 " + row["reason"])
         for c, item in enumerate(cells):
