@@ -7,6 +7,7 @@ Image cells holding a local file path (relative to the CSV's folder) are copied 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
@@ -35,18 +36,20 @@ def _text(html_or_text: str) -> str:
         html_or_text = _TAG.sub(" ", html_or_text)
     if "&" in html_or_text:
         html_or_text = html.unescape(html_or_text)
-    return _SPACE.sub(" ", html_or_text).strip()
+    if "  " in html_or_text or "\n" in html_or_text or "\t" in html_or_text or "\r" in html_or_text:
+        html_or_text = _SPACE.sub(" ", html_or_text)
+    return html_or_text.strip()
 
 
 def _slug(text: str) -> str:
     return _SLUG.sub("-", text.strip().lower()).strip("-")[:60] or "item"
 
 
-def _category_path(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _category_path(text: str) -> tuple[str, ...]:
     """WooCommerce "A > B, C" and Shopify "A > B > C": the first category's path, root first."""
     first = text.split(",")[0] if ">" in text or "," in text else text
-    parts = [p.strip() for p in re.split(r"\s*(?:>|/|\|)\s*", first) if p.strip()]
-    return parts
+    return tuple(p.strip() for p in re.split(r"\s*(?:>|/|\|)\s*", first) if p.strip())
 
 
 class _Parsed:
@@ -146,9 +149,9 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
                     missing_images += 1
                     out.problems.append(RowProblem(row, f"image {first!r} not found next to the file; "
                                                         "imported without a photo", False))
-        cat_path = _category_path(category) if category else []
+        cat_path = _category_path(category) if category else ()
         if cat_path:
-            category_paths.setdefault(tuple(cat_path), None)
+            category_paths.setdefault(cat_path, None)
         product = {
             "row": row, "sku": sku, "title": title, "description": _text(description) if description else "",
             "category": cat_path[-1] if cat_path else None, "price": price, "cost": cost, "stock": stock,
@@ -285,6 +288,7 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
                     known[name] = cur.lastrowid
                     common.record_change(conn, import_id, "categories", cur.lastrowid, None)
                 parent = known[name]
+        fast = common.FastProductInsert(conn, import_id, sum(1 for p in products if p["sku"] not in existing))
         new_rows, done = [], 0
         for p in products:
             if p["image"]:
@@ -319,6 +323,8 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
         if new_rows:
             _insert(conn, new_rows)
             report.created += len(new_rows)
+        yield Progress(total, total, "Indexing for search")
+        fast.finish()
         conn.execute("INSERT INTO price_history (product_id, price, changed_at, source, import_id) "
                      "SELECT id, price, ?, 'import', ? FROM products WHERE import_id = ? AND price IS NOT NULL",
                      (now, import_id, import_id))

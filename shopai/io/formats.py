@@ -60,7 +60,7 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
     ("woocommerce", "catalog", ("ID", "Type", "SKU", "Name", "Regular price"), {
         "sku": ("SKU",), "title": ("Name",),
         "description": ("Short description", "Description"), "category": ("Categories",),
-        "price": ("Sale price", "Regular price"), "stock": ("Stock",), "image": ("Images",),
+        "price": ("Regular price",), "stock": ("Stock",), "image": ("Images",),
     }),
     ("woocommerce", "orders", ("Order Number", "Order Date", "Order Status"), {
         "order_id": ("Order Number", "Order ID"), "ordered_at": ("Order Date",), "status": ("Order Status",),

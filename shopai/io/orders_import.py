@@ -334,10 +334,12 @@ def _write(db, src, parsed: _Parsed, plan: _Plan) -> Job[ImportReport]:
                               notes=parsed.notes)
         # products named by the log that the catalog lacks
         if plan.new_products:
+            fast = common.FastProductInsert(conn, import_id, len(plan.new_products))
             conn.executemany(
                 "INSERT INTO products (sku, title, description, price, created_at, updated_at, import_id) "
                 "VALUES (?, ?, '', ?, ?, ?, ?)",
                 [(sku, title, price, now, now, import_id) for sku, (title, price) in plan.new_products.items()])
+            fast.finish()
             plan.product_ids.update(conn.execute("SELECT sku, id FROM products WHERE import_id = ?",
                                                  (import_id,)).fetchall())
         yield Progress(total * 1.35, 2 * total, "Saving customers")

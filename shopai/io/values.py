@@ -145,7 +145,8 @@ def looks_like_date(values: list[str]) -> float:
     vals = [v for v in values if v.strip()]
     if not vals:
         return 0.0
-    return sum(1 for v in vals if parse_date(v) is not None) / len(vals)
+    return sum(1 for v in vals if parse_date(v) is not None or parse_date(v, day_first=False) is not None) \
+        / len(vals)
 
 
 def numeric_share(values: list[str]) -> tuple[float, float]:

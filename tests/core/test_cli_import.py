@@ -1,0 +1,80 @@
+"""shopai-cli import / export / search: exit codes, --dry-run, --map, --json; a failed import writes nothing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shopai.cli.main import main
+from shopai.store import open_store
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    path = tmp_path / "cat.csv"
+    path.write_text("Code,Label,Price\nT1,Teal teapot,12.00\nT2,Tan tray,4.50\n", encoding="utf-8")
+    return path
+
+
+def counts(db_path):
+    db = open_store(db_path)
+    return db.conn.execute("SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM imports)").fetchone()
+
+
+def test_import_dry_run_then_import_then_search(db_path, catalog, capsys):
+    assert main(["import", "catalog", str(catalog), "--db", db_path, "--dry-run", "--map", "title=Label"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 rows" in out and "Nothing was written" in out
+    assert counts(db_path) == (0, 0)
+    assert main(["import", "catalog", str(catalog), "--db", db_path, "--map", "title=Label", "-q", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["created"] == 2 and report["import_id"] == 1
+    assert main(["search", "teapot", "--db", db_path, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"sku": "T1", "title": "Teal teapot", "price": 12.0,
+                                                    "category": None}]
+    assert main(["import", "list", "--db", db_path, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["rows_ok"] == 2
+    assert main(["import", "undo", "1", "--db", db_path]) == 0
+    assert counts(db_path)[0] == 0
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["import", "catalog", "{missing}"], "no such file"),
+    (["import", "catalog", "{html}"], "HTML"),
+    (["import", "catalog", "{catalog}", "--map", "title=Nope"], "no column named"),
+    (["import", "catalog", "{catalog}", "--map", "title"], "FIELD=COLUMN"),
+    (["import", "orders", "{catalog}"], "no column found"),
+    (["import", "orders", "{catalog}", "--dry-run"], "no column chosen"),
+    (["import", "undo", "42"], "no import number 42"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(db_path, tmp_path, catalog, capsys, args, reason):
+    html = tmp_path / "page.csv"
+    html.write_text("<!DOCTYPE html><html><body>hi</body></html>")
+    argv = [a.format(missing=tmp_path / "none.csv", html=html, catalog=catalog) for a in args] + ["--db", db_path]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("shopai-cli: ") and reason in err and err.count("\n") == 1
+    assert counts(db_path) == (0, 0)
+
+
+def test_failed_import_writes_nothing(db_path, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,title,price\nB1,,1\nB2,Thing,-4\n")
+    assert main(["import", "catalog", str(bad), "--db", db_path, "-q"]) == 2
+    assert "no product could be imported" in capsys.readouterr().err
+    assert counts(db_path) == (0, 0)
+
+
+def test_export_catalog_and_orders(db_path, tmp_path, catalog, capsys):
+    main(["import", "catalog", str(catalog), "--db", db_path, "--map", "title=Label", "-q"])
+    capsys.readouterr()
+    out = tmp_path / "out" / "cat.csv"
+    assert main(["export", "catalog", str(out), "--db", db_path, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 2
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert main(["export", "orders", str(tmp_path / "o.csv"), "--db", db_path]) == 0
+    capsys.readouterr()
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    assert main(["export", "catalog", str(folder), "--db", db_path]) == 2
+    assert capsys.readouterr().err.startswith("shopai-cli: cannot write")

@@ -1,0 +1,73 @@
+"""CSV export: formula injection neutralised, numbers kept, BOM for Excel, orders re-import."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from shopai.io import import_job
+from shopai.io.export import export_catalog, export_orders, safe_cell, write_csv
+from shopai.jobs import run_job
+from shopai.store import open_store
+from shopai.store.products import add
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"),
+    ("+44 20 7946 0958", "'+44 20 7946 0958"),
+    ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+    ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+    ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"),
+    ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+    ("-12.50", "-12.50"),    # a plain negative number stays a number
+    ("+3", "+3"),
+    ("-1e3", "-1e3"),
+    ("Mug = nice", "Mug = nice"),
+    ("", ""),
+    (None, ""),
+    (-4, -4),
+    (2.5, 2.5),
+    ("红色陶瓷茶杯", "红色陶瓷茶杯"),
+])
+def test_safe_cell(value, expected):
+    assert safe_cell(value) == expected
+
+
+def test_write_csv_has_bom_and_neutralises_every_cell(tmp_path):
+    path = tmp_path / "out.csv"
+    n = write_csv(path, ["a", "=b"], [["=cmd", -3], ["ok", "-2"]])
+    assert n == 2
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
+    assert rows == [["a", "'=b"], ["'=cmd", "-3"], ["ok", "-2"]]
+    assert not (tmp_path / "out.csv.part").exists()
+
+
+def test_catalog_export_neutralises_titles(db_path, tmp_path):
+    db = open_store(db_path)
+    add(db, sku="F1", title="=HYPERLINK(\"http://evil\")", price=2.5)
+    add(db, sku="F2", title="Crème brûlée 抹茶", price=3)
+    path = tmp_path / "cat.csv"
+    assert export_catalog(db, path) == 2
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0]["title"].startswith("'=") and rows[0]["price"] == "2.5"
+    assert rows[1]["title"] == "Crème brûlée 抹茶"
+
+
+def test_orders_export_round_trips(db_path, tmp_path):
+    src = tmp_path / "log.csv"
+    src.write_text("invoice,stock_code,description,quantity,invoice_date,unit_price,customer_id,country\n"
+                   "1,A1,RED MUG,2,2011-01-03 09:00:00,2.50,17850,United Kingdom\n"
+                   "C2,A1,RED MUG,-1,2011-01-04 09:00:00,2.50,17850,United Kingdom\n")
+    run_job(import_job(db_path, src, "orders"))
+    out = tmp_path / "orders.csv"
+    assert export_orders(open_store(db_path), out) == 2
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0]["quantity"] == "2" and rows[1]["quantity"] == "-1"  # a negative quantity is not a formula
+    assert rows[1]["status"] == "cancelled"
+    second = str(tmp_path / "b" / "shop.sqlite")
+    open_store(second).conn.close()
+    report = run_job(import_job(second, out, "orders"))
+    assert report.created == 2 and report.details["cancelled_orders"] == 1

@@ -1,0 +1,200 @@
+"""Catalog import: per-row problems, one transaction, cancel, undo, photos, price history, 100k products."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from shopai.io import import_job, list_imports, preview, undo_import
+from shopai.jobs import Progress, UserError, run_job
+from shopai.store import open_store
+from shopai.store.products import search
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
+
+
+def write_csv(path: Path, header, rows, encoding="utf-8"):
+    with open(path, "w", newline="", encoding=encoding) as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def snapshot(db) -> str:
+    """A digest of every row of every shop table, to prove nothing changed."""
+    h = hashlib.sha256()
+    for table in ("products", "categories", "customers", "orders", "order_lines", "price_history", "imports",
+                  "import_changes"):
+        for row in db.conn.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+            h.update(repr(row).encode())
+    h.update(repr(db.conn.execute("SELECT rowid, * FROM products_fts ORDER BY rowid").fetchall()).encode())
+    return h.hexdigest()
+
+
+def test_every_per_row_problem_is_reported_and_valid_rows_imported(db_path, tmp_path):
+    path = write_csv(tmp_path / "c.csv", ["sku", "title", "price", "stock"], [
+        ["P1", "Good mug", "3.50", "4"],
+        ["P2", "", "2.00", "1"],            # missing title
+        ["P3", "Bad price", "three", "1"],  # not a number
+        ["P4", "Negative", "-2.00", "1"],   # negative
+        ["P1", "Second P1", "9.99", "1"],   # duplicate SKU in the file: keep the first
+        ["P5", "Free sample", "", "x"],     # empty price is fine; a bad stock is noted, not fatal
+    ])
+    db = open_store(db_path)
+    pv = preview(db, path, "catalog")
+    assert pv.rows_total == 6 and pv.rows_ok == 2 and pv.would_create == 2
+    skipped = {p.row: p.message for p in pv.problems if p.skipped}
+    assert set(skipped) == {3, 4, 5, 6}
+    assert "no title" in skipped[3]
+    assert "not a number" in skipped[4]
+    assert "negative" in skipped[5]
+    assert "duplicate SKU P1 (first on row 2)" in skipped[6]
+    assert [p.row for p in pv.problems if not p.skipped] == [7]
+    assert db.conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0  # dry run wrote nothing
+    report = run_job(import_job(db_path, path, "catalog"))
+    assert (report.created, report.updated, report.skipped) == (2, 0, 4)
+    assert db.conn.execute("SELECT title, price FROM products WHERE sku = 'P1'").fetchone() == ("Good mug", 3.5)
+
+
+def test_update_records_price_history_and_undo_restores(db_path, tmp_path):
+    first = write_csv(tmp_path / "a.csv", ["sku", "title", "price", "category"],
+                      [["U1", "Blue mug", "3.00", "Kitchen"], ["U2", "Red mug", "3.00", "Kitchen"]])
+    r1 = run_job(import_job(db_path, first, "catalog"))
+    db = open_store(db_path)
+    before = snapshot(db)
+    second = write_csv(tmp_path / "b.csv", ["sku", "title", "price", "category"],
+                       [["U1", "Blue mug (large)", "3.50", "Kitchen"], ["U2", "Red mug", "3.00", "Kitchen"],
+                        ["U3", "Green mug", "2.75", "Mugs"]])
+    r2 = run_job(import_job(db_path, second, "catalog"))
+    assert (r2.created, r2.updated, r2.details["unchanged"]) == (1, 1, 1)
+    hist = db.conn.execute("SELECT p.sku, h.price, h.source FROM price_history h JOIN products p "
+                           "ON p.id = h.product_id ORDER BY h.id").fetchall()
+    assert hist == [("U1", 3.0, "import"), ("U2", 3.0, "import"), ("U1", 3.5, "import"), ("U3", 2.75, "import")]
+    assert search(db, "large")[0]["sku"] == "U1"
+    counts = undo_import(db, r2.import_id)
+    assert counts["restored"] == 1 and counts["products_deleted"] == 1
+    # back to exactly the first import's state, apart from the undo mark on import 2
+    db.conn.execute("DELETE FROM import_changes WHERE import_id = ?", (r2.import_id,))
+    db.conn.execute("DELETE FROM imports WHERE id = ?", (r2.import_id,))
+    assert snapshot(db) == before
+    assert search(db, "large") == []
+    with pytest.raises(UserError):
+        undo_import(db, 999)
+    assert [i["id"] for i in list_imports(db)] == [r1.import_id]
+
+
+def test_undo_twice_is_refused(db_path, tmp_path):
+    path = write_csv(tmp_path / "a.csv", ["sku", "title"], [["X1", "Thing"]])
+    report = run_job(import_job(db_path, path, "catalog"))
+    db = open_store(db_path)
+    undo_import(db, report.import_id)
+    with pytest.raises(UserError, match="already undone"):
+        undo_import(db, report.import_id)
+    assert list_imports(db)[0]["undone_at"]
+
+
+def test_cancel_midway_leaves_the_database_unchanged(db_path, tmp_path):
+    run_job(import_job(db_path, write_csv(tmp_path / "a.csv", ["sku", "title", "price"], [["K0", "Keep", "1"]]),
+                       "catalog"))
+    db = open_store(db_path)
+    before = snapshot(db)
+    rows = [[f"C{i:05d}", f"Cancelled product {i}", "1.00"] for i in range(12_000)]
+    job = import_job(db_path, write_csv(tmp_path / "big.csv", ["sku", "title", "price"], rows), "catalog")
+    seen = []
+    for progress in job:
+        assert isinstance(progress, Progress)
+        seen.append(progress.message)
+        if progress.message.startswith("Saving products"):
+            break  # rows are written, the transaction is open
+    job.close()
+    assert any(m.startswith("Saving products") for m in seen)
+    assert snapshot(db) == before
+    # the FTS trigger set aside for the bulk insert is back: a new product is searchable
+    from shopai.store.products import add
+    add(db, sku="N1", title="Brand new teapot")
+    assert search(db, "teapot")[0]["sku"] == "N1"
+
+
+def test_photo_paths_relative_to_the_csv_are_copied(db_path, tmp_path):
+    folder = tmp_path / "export"
+    (folder / "pics").mkdir(parents=True)
+    (folder / "pics" / "mug.png").write_bytes((DATA / "images" / "mug.png").read_bytes())
+    path = write_csv(folder / "c.csv", ["sku", "title", "image"],
+                     [["I1", "Mug with photo", "pics/mug.png"], ["I2", "Missing photo", "pics/none.png"]])
+    report = run_job(import_job(db_path, path, "catalog"))
+    db = open_store(db_path)
+    stored = db.conn.execute("SELECT image_path FROM products WHERE sku = 'I1'").fetchone()[0]
+    from shopai.paths import subdir
+    assert Path(stored).parent == subdir(db_path, "images")
+    assert Path(stored).read_bytes() == (DATA / "images" / "mug.png").read_bytes()
+    assert db.conn.execute("SELECT image_path FROM products WHERE sku = 'I2'").fetchone()[0] is None
+    assert any("not found" in p.message and not p.skipped for p in report.problems)
+
+
+def test_a_file_with_no_valid_row_writes_nothing(db_path, tmp_path):
+    db = open_store(db_path)
+    before = snapshot(db)
+    path = write_csv(tmp_path / "c.csv", ["sku", "title", "price"], [["E1", "", "1"], ["E2", "x", "-1"]])
+    with pytest.raises(UserError, match="no product could be imported"):
+        run_job(import_job(db_path, path, "catalog"))
+    assert snapshot(db) == before
+
+
+def test_missing_title_column_is_a_user_error(db_path, tmp_path):
+    path = write_csv(tmp_path / "c.csv", ["code", "amount"], [["E1", "1"]])
+    pv = preview(open_store(db_path), path, "catalog")
+    assert pv.missing_required == ["title"] and pv.rows_ok == 0
+    with pytest.raises(UserError, match="--map title=COLUMN"):
+        run_job(import_job(db_path, path, "catalog"))
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig", "utf-16"])
+def test_chinese_titles_round_trip_through_export(db_path, tmp_path, encoding):
+    from shopai.io.export import export_catalog
+    titles = ["红色陶瓷茶杯", "手工香薰蜡烛", "帆布购物袋"]
+    path = write_csv(tmp_path / "zh.csv", ["商品编码", "商品名称", "价格"],
+                     [[f"Z{i}", t, "12.50"] for i, t in enumerate(titles)], encoding=encoding)
+    run_job(import_job(db_path, path, "catalog"))
+    db = open_store(db_path)
+    assert search(db, "手工")[0]["title"] == "手工香薰蜡烛"  # unicode61: a CJK run is one token, found by prefix
+    out = tmp_path / "out.csv"
+    export_catalog(db, out)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    db2_path = str(tmp_path / "second" / "shop.sqlite")
+    open_store(db2_path).conn.close()
+    run_job(import_job(db2_path, out, "catalog"))
+    got = [r[0] for r in open_store(db2_path).conn.execute("SELECT title FROM products ORDER BY sku")]
+    assert got == titles
+
+
+def test_windows_1252_semicolon_sheet(db_path, tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_bytes("Référence;Nom;Prix\nF1;Crème brûlée £;4,50\nF2;Pâté;1.234,00\n".encode("cp1252"))
+    pv = preview(open_store(db_path), path, "catalog", mapping={"sku": "Référence", "title": "Nom",
+                                                                  "price": "Prix"})
+    assert (pv.encoding, pv.delimiter) == ("cp1252", ";")
+    assert [(s["title"], s["price"]) for s in pv.sample] == [("Crème brûlée £", 4.5), ("Pâté", 1234.0)]
+
+
+@pytest.mark.slow
+def test_100k_product_catalog_imports_and_searches_fast(db_path, tmp_path):
+    rng = random.Random(3)
+    words = "red blue green heart star lantern candle mug bowl tote bag card wrap garden bird owl".split()
+    rows = [[f"S{i:06d}", " ".join(rng.choice(words) for _ in range(4)).title(), f"{rng.uniform(1, 40):.2f}",
+             rng.choice(["Kitchen", "Bags", "Garden"])] for i in range(100_000)]
+    rows[77_777][1] = "Unique Zanzibar Teapot"
+    path = write_csv(tmp_path / "big.csv", ["sku", "title", "price", "category"], rows)
+    report = run_job(import_job(db_path, path, "catalog"))
+    assert report.created == 100_000
+    db = open_store(db_path)
+    assert db.conn.execute("SELECT count(*) FROM products_fts").fetchone()[0] == 100_000
+    start = time.perf_counter()
+    hits = search(db, "zanzib")
+    assert time.perf_counter() - start < 0.5
+    assert [h["sku"] for h in hits] == ["S077777"]
+    assert len(search(db, "red lantern", limit=20)) == 20

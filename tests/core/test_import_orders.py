@@ -1,0 +1,165 @@
+"""Orders import: products created from the log, unknown products, cancellations, guests, totals, price
+history, re-import, cancel midway, undo, and a slice of the real retail log with no mapping."""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from shopai.io import import_job, preview, undo_import
+from shopai.jobs import UserError, run_job
+from shopai.store import open_store
+
+LOG_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID",
+              "Country"]
+
+
+def write_csv(path: Path, header, rows, encoding="utf-8"):
+    with open(path, "w", newline="", encoding=encoding) as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def snapshot(db) -> str:
+    h = hashlib.sha256()
+    for table in ("products", "customers", "orders", "order_lines", "price_history", "imports", "import_changes"):
+        for row in db.conn.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+            h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+LOG = [
+    ["1001", "A1", "WHITE HEART HOLDER", "6", "2011-01-03 09:00:00", "2.55", "17850.0", "United Kingdom"],
+    ["1001", "B2", "RED LANTERN", "2", "2011-01-03 09:00:00", "3.00", "17850.0", "United Kingdom"],
+    ["1002", "A1", "WHITE HEART HOLDER", "12", "2011-01-04 10:00:00", "2.55", "", "United Kingdom"],      # guest
+    ["1003", "A1", "WHITE HEART HOLDER", "6", "2011-02-01 10:00:00", "2.95", "12583", "France"],         # new price
+    ["C1004", "A1", "WHITE HEART HOLDER", "-6", "2011-02-02 10:00:00", "2.95", "12583", "France"],      # cancelled
+    ["1005", "Z9", "", "1", "2011-02-03 10:00:00", "1.00", "12583", "France"],                         # unknown
+    ["1006", "A1", "", "-20", "2011-02-03 11:00:00", "0", "", "United Kingdom"],                       # stock adj.
+    ["A1007", "B", "Adjust bad debt", "1", "2011-02-04 10:00:00", "-11062.06", "", "United Kingdom"],  # negative
+    ["1008", "", "", "1", "2011-02-05 10:00:00", "1.00", "12583", "France"],                           # no product
+    ["1009", "B2", "RED LANTERN", "x", "2011-02-05 10:00:00", "3.00", "12583", "France"],              # bad qty
+    ["1010", "B2", "RED LANTERN", "1", "31/31/2011", "3.00", "12583", "France"],                        # bad date
+]
+
+
+def test_order_log_every_problem_and_what_is_stored(db_path, tmp_path):
+    path = write_csv(tmp_path / "log.csv", LOG_HEADER, LOG)
+    db = open_store(db_path)
+    pv = preview(db, path, "orders")
+    assert pv.rows_total == 11 and pv.rows_ok == 5
+    skipped = {p.row: p.message for p in pv.problems if p.skipped}
+    assert "not in the catalog" in skipped[7] and "no description" in skipped[7]
+    assert "stock adjustment" in skipped[8]
+    assert "negative" in skipped[9]
+    assert "names no product" in skipped[10]
+    assert "quantity" in skipped[11]
+    assert "date" in skipped[12]
+    noted = [p for p in pv.problems if not p.skipped]
+    assert [(p.row, "cancelled" in p.message) for p in noted] == [(6, True)]
+    assert db.conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+
+    report = run_job(import_job(db_path, path, "orders"))
+    assert report.created == 5 and report.skipped == 6
+    assert report.details["products"] == 2 and report.details["customers"] == 2
+    assert any("cancelled lines" in n for n in report.notes)
+    # products the catalog lacked, created from the log: title from the description, latest paid price
+    assert db.conn.execute("SELECT sku, title, price FROM products ORDER BY sku").fetchall() == [
+        ("A1", "WHITE HEART HOLDER", 2.95), ("B2", "RED LANTERN", 3.0)]
+    orders = {r[0]: r[1:] for r in db.conn.execute(
+        "SELECT o.external_id, c.external_id, o.status, o.total, o.ordered_at, o.country FROM orders o "
+        "LEFT JOIN customers c ON c.id = o.customer_id")}
+    assert orders["1001"] == ("17850", "paid", 21.3, "2011-01-03T09:00:00", "United Kingdom")  # 17850.0 -> 17850
+    assert orders["1002"][0] is None                                                           # guest
+    assert orders["C1004"][1:3] == ("cancelled", -17.7)
+    lines = db.conn.execute("SELECT l.quantity, l.unit_price, l.ordered_at FROM order_lines l JOIN orders o "
+                            "ON o.id = l.order_id WHERE o.external_id = 'C1004'").fetchall()
+    assert lines == [(-6.0, 2.95, "2011-02-02T10:00:00")]
+    # price history: only when the unit price changes
+    hist = db.conn.execute("SELECT p.sku, h.price, h.changed_at FROM price_history h JOIN products p "
+                           "ON p.id = h.product_id WHERE h.source = 'import' ORDER BY p.sku, h.changed_at").fetchall()
+    assert hist == [("A1", 2.55, "2011-01-03T09:00:00"), ("A1", 2.95, "2011-02-01T10:00:00"),
+                    ("B2", 3.0, "2011-01-03T09:00:00")]
+
+
+def test_orders_use_catalog_products_and_reimport_skips_known_orders(db_path, tmp_path):
+    cat = write_csv(tmp_path / "cat.csv", ["sku", "title", "price"], [["A1", "White Heart Holder", "2.55"]])
+    run_job(import_job(db_path, cat, "catalog"))
+    path = write_csv(tmp_path / "log.csv", LOG_HEADER, LOG[:4])
+    first = run_job(import_job(db_path, path, "orders"))
+    db = open_store(db_path)
+    assert db.conn.execute("SELECT title FROM products WHERE sku = 'A1'").fetchone()[0] == "White Heart Holder"
+    assert first.details["products"] == 1  # only B2 was missing
+    again = run_job(import_job(db_path, write_csv(tmp_path / "log2.csv", LOG_HEADER, LOG[:5]), "orders"))
+    assert again.created == 1  # only C1004 is new
+    assert sum("already in the shop" in p.message for p in again.problems) == 3
+
+
+def test_title_only_lines_match_the_catalog(db_path, tmp_path):
+    cat = write_csv(tmp_path / "cat.csv", ["sku", "title", "price"], [["M1", "Stoneware Mug", "9"]])
+    run_job(import_job(db_path, cat, "catalog"))
+    path = write_csv(tmp_path / "o.csv", ["Order", "Date", "Product", "Qty", "Price"],
+                     [["1", "2024-01-02", "stoneware mug", "2", "9"], ["1", "2024-01-02", "Unknown Vase", "1", "5"]])
+    report = run_job(import_job(db_path, path, "orders"))
+    assert report.created == 1
+    assert "no SKU" in [p for p in report.problems if p.skipped][0].message
+
+
+def test_cancel_midway_and_undo(db_path, tmp_path):
+    rows = [[str(5000 + i // 5), f"P{i % 300}", f"PRODUCT {i % 300}", "1", "2011-03-01 10:00:00", "1.50",
+             str(12000 + i % 50), "United Kingdom"] for i in range(60_000)]
+    path = write_csv(tmp_path / "big.csv", LOG_HEADER, rows)
+    db = open_store(db_path)
+    before = snapshot(db)
+    job = import_job(db_path, path, "orders")
+    for progress in job:
+        if progress.message.startswith("Saving order lines:"):
+            break
+    job.close()
+    assert snapshot(db) == before
+    report = run_job(import_job(db_path, path, "orders"))
+    assert report.created == 60_000
+    counts = undo_import(db, report.import_id)
+    assert counts["order_lines_deleted"] == 60_000 and counts["products_deleted"] == 300
+    assert counts["customers_deleted"] == 10  # an order's customer is its first line's: 12000 + (5k mod 50)
+    for table in ("products", "customers", "orders", "order_lines", "price_history"):
+        assert db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+
+
+def test_missing_columns_are_a_user_error(db_path, tmp_path):
+    path = write_csv(tmp_path / "o.csv", ["what", "who"], [["a", "b"]])
+    with pytest.raises(UserError, match="no column found"):
+        run_job(import_job(db_path, path, "orders"))
+
+
+def test_real_retail_log_slice_imports_with_no_mapping(db_path, shared_data, tmp_path):
+    source = shared_data / "retail" / "transactions.csv.gz"
+    if not source.is_file():
+        pytest.skip("retail log not present")
+    with gzip.open(source, "rt", encoding="utf-8", newline="") as f:
+        head = [next(f) for _ in range(5001)]
+    path = tmp_path / "slice.csv"
+    path.write_text("".join(head), encoding="utf-8")
+    db = open_store(db_path)
+    pv = preview(db, path, "orders")
+    assert pv.missing_required == []
+    assert pv.mapping["order_id"] == "invoice" and pv.mapping["ordered_at"] == "invoice_date"
+    report = run_job(import_job(db_path, path, "orders"))
+    assert report.created + report.skipped == 5000
+    assert report.details["cancelled_orders"] > 0
+    stats = dict(zip(("orders", "lines", "customers"), db.conn.execute(
+        "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines), "
+        "(SELECT count(*) FROM customers)").fetchone()))
+    assert stats["lines"] == report.created and stats["orders"] > 100 and stats["customers"] > 50
+    # the first line of the file, as stored
+    row = db.conn.execute("SELECT o.external_id, c.external_id, p.sku, p.title, l.quantity, l.unit_price, "
+                          "l.ordered_at FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p "
+                          "ON p.id = l.product_id LEFT JOIN customers c ON c.id = o.customer_id "
+                          "ORDER BY l.id LIMIT 1").fetchone()
+    assert row == ("536365", "17850", "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 6.0, 2.55,
+                   "2010-12-01T08:26:00")

@@ -1,0 +1,115 @@
+"""Reading CSV files: encodings, delimiters, broken quotes, and files that are not tables."""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from shopai.io.sniff import read_table
+from shopai.jobs import UserError
+
+HEADER = "sku,title,price\n"
+
+
+def rows_of(path):
+    table = read_table(path)
+    return table, list(table.records())
+
+
+@pytest.mark.parametrize("encoding, expected", [
+    ("utf-8", "utf-8"),
+    ("utf-8-sig", "utf-8-sig"),
+    ("utf-16", "utf-16"),        # with BOM, as Square writes it
+    ("utf-16-le", "utf-16-le"),  # no BOM: told from the NUL bytes
+])
+def test_unicode_encodings_keep_chinese_and_accents(tmp_path, encoding, expected):
+    path = tmp_path / "c.csv"
+    path.write_text(HEADER + "A1,抹茶拿铁,3.80\nA2,Crème brûlée £,4.10\n", encoding=encoding)
+    table, rows = rows_of(path)
+    assert table.encoding == expected
+    assert table.header == ["sku", "title", "price"]
+    assert [r[1][1] for r in rows] == ["抹茶拿铁", "Crème brûlée £"]
+
+
+def test_gbk_with_chinese_titles(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes((HEADER + "G1,红色陶瓷茶杯,12.50\nG2,手工香薰蜡烛,29.90\nG3,帆布购物袋,15\n").encode("gbk"))
+    table, rows = rows_of(path)
+    assert table.encoding == "gbk"
+    assert [r[1][1] for r in rows] == ["红色陶瓷茶杯", "手工香薰蜡烛", "帆布购物袋"]
+
+
+def test_windows_1252_pound_and_accents(tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_bytes((HEADER + "W1,Café crème mug £5,5.00\nW2,Naïve “quote” towel,3.20\n").encode("cp1252"))
+    table, rows = rows_of(path)
+    assert table.encoding == "cp1252"
+    assert [r[1][1] for r in rows] == ["Café crème mug £5", "Naïve “quote” towel"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_delimiters(tmp_path, delimiter):
+    path = tmp_path / "d.csv"
+    lines = ["sku", "title", "price"], ["D1", "Mug, blue", "2,50"], ["D2", "Bowl", "3,10"]
+    text = "\n".join(delimiter.join(f'"{c}"' if delimiter in c else c for c in line) for line in lines) + "\n"
+    path.write_text(text, encoding="utf-8")
+    table, rows = rows_of(path)
+    assert table.delimiter == delimiter
+    assert rows[0][1] == ["D1", "Mug, blue", "2,50"]
+
+
+def test_gzip_file_is_read(tmp_path):
+    path = tmp_path / "z.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + "Z1,Zinc tray,9\n").encode()))
+    assert rows_of(path)[1] == [(2, ["Z1", "Zinc tray", "9"])]
+
+
+def test_broken_quote_is_reported_per_row_and_the_rest_is_read(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text(HEADER + 'B1,Good mug,2.00\nB2,"Broken title,3.00\nB3,Fine bowl,4.00\nB4,Fine cup,1.00\n')
+    table, rows = rows_of(path)
+    assert [r[1][0] for r in rows] == ["B1", "B3", "B4"]
+    assert [p.row for p in table.problems] == [3]
+    assert "quotation mark" in table.problems[0].message
+
+
+def test_multiline_quoted_field_is_fine(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(HEADER + 'M1,"Two\nlines",2.00\nM2,One,3\n')
+    table, rows = rows_of(path)
+    assert [r[0] for r in rows] == [2, 4]
+    assert rows[0][1][1] == "Two\nlines"
+    assert table.problems == []
+
+
+def test_too_many_values_reported(tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text(HEADER + "A,B,1,extra\nC,D,2\nE,F,3,\n")
+    table, rows = rows_of(path)
+    assert [r[1][0] for r in rows] == ["C", "E"]
+    assert table.problems[0].row == 2 and "4 values" in table.problems[0].message
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty"),
+    (b"\n\n  \n", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)) * 4, "binary"),
+    (b"<!DOCTYPE html><html><body><table><tr><td>a</td></tr></table></body></html>", "HTML"),
+    (b'{"products": [1, 2, 3]}', "JSON"),
+    (b"Dear shop owner\nthank you for your order\nbest wishes\n", "no column separator"),
+])
+def test_not_a_table_is_refused_in_one_line(tmp_path, content, reason):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        read_table(path)
+    message = str(err.value)
+    assert reason.lower() in message.lower()
+    assert "\n" not in message
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        read_table(tmp_path / "nope.csv")
+    with pytest.raises(UserError, match="folder"):
+        read_table(tmp_path)
