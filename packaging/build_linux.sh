@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the Linux one-folder app (dist/ShopAI/ShopAI) with PyInstaller, then start it offscreen once
-# to prove it shows its window: it must print "shown_after_s=..." and exit 0.
+# to prove it shows its window: it must print "shown_after_s=..." and exit 0; then "ShopAI --self-test"
+# checks torch, torchvision's C++ ops, the pocketsphinx model and Qt's SVG support inside the build.
 #
 #   packaging/build_linux.sh            # uses .venv/bin/python (override with PYTHON=...)
 #   SKIP_BUILD=1 packaging/build_linux.sh   # only the start check of an existing dist/ShopAI
@@ -42,3 +43,7 @@ if ! grep -q "shown_after_s=" "$tmp/out.txt"; then
     exit 1
 fi
 echo "OK: the packaged app started and showed its window"
+
+echo "== self-test of what the build collected (torch, torchvision ops, pocketsphinx model, Qt SVG)"
+QT_QPA_PLATFORM=offscreen SHOPAI_DATA_DIR="$tmp" timeout 300 "$APP" --self-test
+echo "OK: self-test passed"
