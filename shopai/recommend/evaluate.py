@@ -62,23 +62,41 @@ def make_split(log: Log, cut: float, end: float | None = None, max_users: int | 
     return Split(full.take(users), [truth[u] for u in users.tolist()], users)
 
 
-def score_split(model: Model, split: Split, k: int = 10, batch: int = 256) -> tuple[np.ndarray, float]:
-    """Top-k item indices for every customer of the split and the seconds it took."""
-    start = time.perf_counter()
+def score_split_job(model: Model, split: Split, k: int = 10, batch: int = 256):
+    """Generator: yields Progress per batch of customers; returns (top-k item indices, seconds spent)."""
+    from shopai.jobs import Progress
+
+    elapsed = 0.0
     tops = []
     n = split.hist.n_rows
     for a in range(0, n, batch):
+        start = time.perf_counter()
         rows = np.arange(a, min(a + batch, n))
         tops.append(topk_dense(model.score(split.hist.take(rows)), k))
-    elapsed = time.perf_counter() - start
+        elapsed += time.perf_counter() - start
+        yield Progress(min(a + batch, n), n, f"scoring {model.label}")
     return (np.vstack(tops) if tops else np.zeros((0, k), dtype=np.int64)), elapsed
 
 
-def evaluate(model: Model, split: Split, k: int = 10) -> dict[str, float]:
-    top, elapsed = score_split(model, split, k)
+def score_split(model: Model, split: Split, k: int = 10, batch: int = 256) -> tuple[np.ndarray, float]:
+    """Top-k item indices for every customer of the split and the seconds it took."""
+    from shopai.jobs import run_job
+
+    return run_job(score_split_job(model, split, k, batch))
+
+
+def evaluate_job(model: Model, split: Split, k: int = 10):
+    """Generator version of :func:`evaluate` (yields Progress per batch, so a cancel is quick)."""
+    top, elapsed = yield from score_split_job(model, split, k)
     ndcg, recall = ndcg_recall(top, split.truth, k)
     n = max(len(split.truth), 1)
     return {"ndcg": ndcg, "recall": recall, "ms_per_customer": 1000.0 * elapsed / n, "customers": len(split.truth)}
+
+
+def evaluate(model: Model, split: Split, k: int = 10) -> dict[str, float]:
+    from shopai.jobs import run_job
+
+    return run_job(evaluate_job(model, split, k))
 
 
 def component_scores(models: list[Model], split: Split) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ from shopai.jobs import Job, Progress, UserError
 from shopai.recommend import models as M
 from shopai.recommend import persist
 from shopai.recommend.data import DAY, History, Log, build_log
-from shopai.recommend.evaluate import component_scores, evaluate, make_split
+from shopai.recommend.evaluate import component_scores, evaluate_job, make_split
 
 K = 10
 MIN_EVAL_CUSTOMERS = 5
@@ -26,7 +26,17 @@ HYBRID_PARTS = ("popular", "buy_again", "tifu", "user_knn", "content")
 
 
 def _seconds(iso: list[str]) -> np.ndarray:
-    return np.array([s[:19] for s in iso], dtype="datetime64[s]").astype(np.int64)
+    """Seconds since 1970 of ISO timestamps; unreadable ones become NaN (and are left out)."""
+    try:
+        return np.array([str(s)[:19] for s in iso], dtype="datetime64[s]").astype(np.int64).astype(np.float64)
+    except ValueError:
+        out = np.full(len(iso), np.nan)
+        for n, s in enumerate(iso):
+            try:
+                out[n] = np.datetime64(str(s)[:19].replace(" ", "T"), "s").astype(np.int64)
+            except ValueError:
+                pass
+        return out
 
 
 def read_orders(db) -> tuple[Log, dict[str, Any]]:
@@ -54,8 +64,14 @@ def read_orders(db) -> tuple[Log, dict[str, Any]]:
     if not sales:
         log = build_log([], [], [], [], catalog)
         return log, info
+    secs = _seconds([r[2] for r in sales])
+    info["bad_dates"] = int(np.isnan(secs).sum())
+    sales = [r for r, s in zip(sales, secs) if not np.isnan(s)]
+    secs = secs[~np.isnan(secs)]
+    if not sales:
+        return build_log([], [], [], [], catalog), info
     log = build_log([str(r[1]) for r in sales], [str(r[4]) for r in sales], [str(r[0]) for r in sales],
-                    _seconds([r[2] for r in sales]), catalog)
+                    secs, catalog)
     return log, info
 
 
@@ -127,7 +143,7 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
         train = log.history(log.window(None, test_cut), now=test_cut)
         cands: list[M.Model] = [M.MODELS[k]() for k in ("popular", "buy_again", "user_knn", "item_knn",
                                                         "content", "tifu")]
-        if log.n_items <= 6000:
+        if log.n_items <= 3000:  # its matrix inverse cannot be interrupted: keep it to a second or two
             cands.append(M.EASE())
         if weights:
             cands.append(M.Hybrid([M.MODELS[k]() for k in HYBRID_PARTS], weights))
@@ -136,7 +152,8 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
             for _ in m.fit(train, log.titles):
                 yield Progress(35 + 50 * (i + 0.5) / len(cands), 100, f"testing {m.label}")
             fit_s = time.perf_counter() - t + (val_s if m.key == "hybrid" else 0.0)  # blend fitting counts
-            r = evaluate(m, test, K)
+            r = yield from _scaled(evaluate_job(m, test, K), 35 + 50 * (i + 0.5) / len(cands),
+                                   35 + 50 * (i + 1) / len(cands), whole=True)
             results.append({"key": m.key, "label": m.label, "recall": round(r["recall"], 4),
                             "ndcg": round(r["ndcg"], 4), "train_s": round(fit_s, 3),
                             "ms_per_customer": round(r["ms_per_customer"], 3)})
@@ -186,20 +203,22 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
     return summary
 
 
-def _scaled(job, lo: float, hi: float):
-    """Re-yield a sub-job's progress mapped into [lo, hi] of 100; returns its result."""
+def _scaled(job, lo: float, hi: float, whole: bool = False):
+    """Re-yield a sub-job's progress mapped into [lo, hi] of 100; returns its result (or its first item)."""
     try:
         while True:
             p = next(job)
             yield Progress(lo + (hi - lo) * (p.fraction or 0), 100, p.message)
     except StopIteration as stop:
-        return stop.value[0]
+        return stop.value if whole else stop.value[0]
 
 
 def history_for(meta: dict, rows: list[tuple[int, str, int]], user_index: int, now: float) -> History:
     """A one-customer History from live rows (product id, ordered_at, order id), mapped to model items."""
     pos = {pid: i for i, pid in enumerate(meta["items"])}
     kept = [(pos[p], t, b) for p, t, b in rows if p in pos]
+    secs = _seconds([k[1] for k in kept])
+    kept = [k for k, s in zip(kept, secs) if not np.isnan(s)]
     if not kept:
         return History(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
                        1, len(meta["items"]), now, np.array([user_index]))

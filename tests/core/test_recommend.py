@@ -256,3 +256,30 @@ def test_unknown_customer_product_and_bad_k(shop):
     db.conn.execute("INSERT INTO customers (external_id) VALUES ('newbie')")
     got = rec.for_customer(db, "newbie", 3)
     assert len(got) == 3 and all(r["reason"] == "popular with customers lately" for r in got)
+
+
+def test_unreadable_order_dates_are_left_out(shop):
+    db_path, db, info = shop
+    db.conn.execute("UPDATE orders SET ordered_at = 'yesterday' WHERE id IN (SELECT id FROM orders LIMIT 5)")
+    summary = run_job(train_job(db_path))
+    assert summary["chosen"] != "popular"
+    meta = json.loads((persist.model_dir(db_path) / persist.META_NAME).read_text())
+    assert meta["bad_dates"] > 0
+    ext = db.conn.execute("SELECT c.external_id FROM customers c JOIN orders o ON o.customer_id = c.id "
+                          "WHERE o.ordered_at = 'yesterday'").fetchone()[0]
+    got = Recommender.load(db_path).for_customer(db, ext, 5)
+    assert len(got) == 5 and all(np.isfinite(r["score"]) for r in got)
+
+
+def test_training_yields_often_enough_to_cancel(shop):
+    """Progress comes in small steps (the UI closes the job between two of them)."""
+    import time
+
+    db_path, _, _ = shop
+    gaps, last = [], time.perf_counter()
+    for _ in train_job(db_path):
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    assert len(gaps) > 20
+    assert max(gaps) < 1.0
