@@ -10,6 +10,7 @@ The preview reads the whole file, so it runs in the worker thread too (it can ta
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ CHANGED_TABLES = {"products", "categories", "customers", "orders", "order_lines"
 NOT_MAPPED = "—"
 MAX_LISTED_PROBLEMS = 1000
 REPREVIEW_MS = 250
+_ID_LIKE = re.compile(r"[^\s,;:()]*\d[^\s,;:()]*")
 SHORT_LABELS = {"sku": "SKU", "title": "Title", "description": "Description", "category": "Category",
                 "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image", "order_id": "Order no.",
                 "ordered_at": "Date", "quantity": "Qty", "unit_price": "Unit price", "customer_id": "Customer",
@@ -87,6 +89,8 @@ def _field_label(field: str) -> str:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str) and len(value) == 19 and value[10] == "T" and value[4] == "-":
+        return value.replace("T", " ")[:16]  # an ISO timestamp: no seconds, no "T"
     if isinstance(value, float):
         return ("%.4f" % value).rstrip("0").rstrip(".")
     return str(value)
@@ -169,6 +173,7 @@ class ImportDialog(QDialog):
         self.sample.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.sample.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.problems_label = QLabel()
+        self.problems_label.setWordWrap(True)
         self.problems = QListWidget()
         self.problems.setAlternatingRowColors(True)
         preview_split = QSplitter(Qt.Orientation.Vertical)
@@ -386,8 +391,9 @@ class ImportDialog(QDialog):
                 if isinstance(value, (int, float)):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.sample.setItem(r, c, item)
-        for c in range(len(keys)):
-            self.sample.setColumnWidth(c, 220 if keys[c] in ("title", "description") else 100)
+        widths = {"title": 240, "description": 240, "ordered_at": 135, "country": 120, "category": 130}
+        for c, key in enumerate(keys):
+            self.sample.setColumnWidth(c, widths.get(key, 90))
 
     def _fill_problems(self, problems) -> None:
         self.problems.clear()
@@ -405,13 +411,15 @@ class ImportDialog(QDialog):
                          self.tr("{0:,} notes (rows imported)").format(len(notes)))
         by_reason: dict[str, int] = {}
         for p in problems:
-            reason = p.message.split(":")[0] if len(p.message) > 60 else p.message
+            # "cancelled line of order C570867" and "… C560540" are one reason: blank out ids and numbers.
+            reason = _ID_LIKE.sub("…", p.message)
             by_reason[reason] = by_reason.get(reason, 0) + 1
         common = sorted(by_reason.items(), key=lambda kv: -kv[1])[:3]
         text = " · ".join(parts)
         if len(by_reason) > 1:
             text += " — " + "; ".join(f"{n:,}× {reason}" for reason, n in common)
         self.problems_label.setText(text)
+        problems = skipped + notes  # what will be left out first, then the notes
         for p in problems[:MAX_LISTED_PROBLEMS]:
             where = self.tr("Whole file") if p.row == 0 else self.tr("Row {0}").format(p.row)
             suffix = "" if p.skipped else self.tr(" (imported)")
