@@ -11,7 +11,8 @@ A child process opens the shop and loops over the kinds of writes ShopAI makes:
 - ``train``  — a training-like write: a model file written atomically (temp + fsync + rename),
   then its metadata and 300 weight rows in ``settings`` in one transaction.
 
-The parent waits until the child is ready, kills it with SIGKILL after a random delay, reopens
+Each cycle leans on one kind of write in turn (so kills land in every kind). The parent waits
+until the child is ready, kills it with SIGKILL after a random delay, reopens
 the database and checks: ``PRAGMA integrity_check``, the FTS5 index against its content, and
 all-or-nothing invariants for every kind of change (counts per batch/import, the newest
 price_history row equals the price, all weight rows and the model file agree with the metadata).
@@ -49,7 +50,10 @@ SEED_PRODUCTS = 300
 # ----------------------------------------------------------------------------- child: the writer
 
 
-def _child(db_path: str, seed: int, naive: bool) -> None:
+KINDS = ("batch", "import", "edit", "train", "undo", "drop")
+
+
+def _child(db_path: str, seed: int, naive: bool, focus: str | None = None) -> None:
     import numpy as np
 
     from shopai.paths import subdir
@@ -152,6 +156,8 @@ def _child(db_path: str, seed: int, naive: bool) -> None:
     ops = ["batch"] * 2 + ["drop"] * 2 + ["edit"] * 4 + ["train"] * 2
     if catalog_import is not None:
         ops += ["import"] * 2 + ["undo"] * 2
+    if focus in ops:  # this cycle mostly does one kind, so kills land in every kind over a run
+        ops += [focus] * (3 * len(ops))
     if naive:
         ops = ["batch"]
     say("ready\n")
@@ -263,8 +269,8 @@ def run(cycles: int, workdir: Path, seed: int = 1, max_delay: float = 1.2, naive
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     for cycle in range(cycles):
         child = subprocess.Popen(
-            [sys.executable, __file__, "--child", db_path, "--seed", str(rng.randrange(1 << 30))]
-            + (["--naive"] if naive else []),
+            [sys.executable, __file__, "--child", db_path, "--seed", str(rng.randrange(1 << 30)),
+             "--focus", KINDS[cycle % len(KINDS)]] + (["--naive"] if naive else []),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = child.stdout.readline()
         if line.strip() != "ready":
@@ -307,9 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
     parser.add_argument("--child", metavar="DB", help=argparse.SUPPRESS)
     parser.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--focus", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.seed, args.naive)
+        _child(args.child, args.seed, args.naive, args.focus)
         return 0
 
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="crashbench-"))
