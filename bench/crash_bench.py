@@ -258,7 +258,7 @@ def _seed_shop(db_path: str) -> None:
 
 
 def run(cycles: int, workdir: Path, seed: int = 1, max_delay: float = 1.2, naive: bool = False,
-        on_cycle=None) -> dict:
+        on_cycle=None, min_delay: float = 0.02) -> dict:
     """Run ``cycles`` kill cycles on a fresh shop in ``workdir``; returns the tally."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = str(workdir / "shop.sqlite")
@@ -278,7 +278,7 @@ def run(cycles: int, workdir: Path, seed: int = 1, max_delay: float = 1.2, naive
             err = child.stderr.read()
             child.wait()
             raise RuntimeError(f"the writer did not start: {line!r} {err[-2000:]}")
-        time.sleep(rng.uniform(0.02, max_delay))
+        time.sleep(rng.uniform(min_delay, max_delay))
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         out = child.stdout.read().split()

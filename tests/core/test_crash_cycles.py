@@ -23,9 +23,9 @@ def crash_bench():
 
 @pytest.mark.slow
 def test_kill_at_random_moments_leaves_sound_whole_shop(crash_bench, tmp_path):
-    tally = crash_bench.run(5, tmp_path / "shop", seed=7, max_delay=0.4)
-    assert tally["cycles"] == 5
-    assert tally["killed_mid_write"] >= 3  # the kills land while writing, not while idle
+    tally = crash_bench.run(4, tmp_path / "shop", seed=7, max_delay=0.4)
+    assert tally["cycles"] == 4
+    assert tally["killed_mid_write"] >= 2  # the kills land while writing, not while idle
     assert tally["corrupt"] == 0, tally["problems"]
     assert tally["partial"] == 0, tally["problems"]
 
@@ -33,7 +33,7 @@ def test_kill_at_random_moments_leaves_sound_whole_shop(crash_bench, tmp_path):
 @pytest.mark.slow
 def test_harness_sees_partial_changes(crash_bench, tmp_path):
     """The control writes row by row without a transaction: the checker must notice."""
-    tally = crash_bench.run(2, tmp_path / "control", seed=3, max_delay=0.4, naive=True)
+    tally = crash_bench.run(1, tmp_path / "control", seed=3, min_delay=0.2, max_delay=0.4, naive=True)
     assert tally["partial"] >= 1
 
 
