@@ -207,6 +207,8 @@ class ProductEditorDialog(QDialog):
     def save(self) -> bool:
         """Validate and write; on a problem show it inline and keep the dialog open."""
         fields = self.fields()
+        for edit in (self.sku, self.title_edit, self.price, self.cost, self.stock):
+            edit.setStyleSheet("")
         try:
             products.validate(fields)
             if self._photo_source is not None:
@@ -232,10 +234,12 @@ class ProductEditorDialog(QDialog):
         return True
 
     def _focus_field_for(self, message: str) -> None:
+        """Put the cursor in the field the message is about and outline it in red."""
         text = message.lower()
         for words, widget in ((("sku",), self.sku), (("title",), self.title_edit), (("price",), self.price),
                               (("cost",), self.cost), (("stock",), self.stock)):
             if any(w in text for w in words):
+                widget.setStyleSheet("QLineEdit { border: 1px solid #c0392b; border-radius: 2px; }")
                 widget.setFocus()
                 widget.selectAll()
                 return
