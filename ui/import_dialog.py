@@ -5,8 +5,8 @@ was detected (format, encoding, separator), a column per field (prefilled with t
 run (sample rows and every row problem), then Import in the background with progress and Cancel
 (cancel leaves the shop as it was), a summary and "Undo this import".
 
-The preview reads the whole file, so it runs in the worker thread too (it can take seconds on a
-500,000-line log).
+The preview reads the whole file, so it runs in the worker thread too, as a job that can be cancelled
+(it takes seconds on a 500,000-line log).
 """
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ def _preview_job(db_path: str, path: str, kind: str | None, mapping: dict[str, s
         kind = io.guess_kind(path)
         if kind is None:
             raise UserError(f"Can't tell whether {name} holds products or orders: choose the kind above.")
+    if hasattr(io, "preview_job"):  # step by step: progress, and Cancel stops it between steps
+        return (yield from io.preview_job(db_path, path, kind, mapping))
     db = connect(db_path)
     try:
         yield Progress(0, None, f"Checking every row of {name}…")

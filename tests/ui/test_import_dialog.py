@@ -222,3 +222,14 @@ def test_open_import_dialog_with_a_dropped_path(ctx, qtbot, tmp_path):
     settle(qtbot, dialog)
     assert dialog.preview.kind == "catalog"
     dialog.close()
+
+
+def test_closing_while_the_dry_run_runs_stops_it(ctx, make_dialog, qtbot, tmp_path):
+    rows = "\n".join(f"S{i:05d},Thing number {i},{i % 50 + 0.5}" for i in range(30_000))
+    path = write(tmp_path, "big.csv", "SKU,Title,Price\n" + rows + "\n")
+    dialog = make_dialog(path=path, kind="catalog")
+    assert dialog.runner.running and dialog.phase == "previewing"
+    dialog.close()
+    assert dialog.runner.wait(10_000)
+    assert not dialog.runner.running
+    assert orders.stats(ctx.db)["products"] == 0
