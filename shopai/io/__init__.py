@@ -2,7 +2,8 @@
 
 The UI and CLI use these four calls; ``kind`` is "catalog" or "orders":
 
-- :func:`preview` — a dry run (writes nothing): mapping, counts, per-row problems, sample rows;
+- :func:`preview` — a dry run (writes nothing): mapping, counts, per-row problems, sample rows
+  (:func:`preview_job` is the same as a job, for a worker thread: large files take seconds);
 - :func:`import_job` — the import as a job (a generator yielding Progress), all in one transaction;
 - :func:`undo_import`, :func:`list_imports`.
 """
@@ -18,7 +19,7 @@ from shopai.jobs import Job, UserError
 
 KINDS = ("catalog", "orders")
 
-__all__ = ["ImportPreview", "ImportReport", "RowProblem", "preview", "import_job", "undo_import",
+__all__ = ["ImportPreview", "ImportReport", "RowProblem", "preview", "preview_job", "import_job", "undo_import",
            "list_imports", "KINDS", "guess_kind"]
 
 
@@ -42,6 +43,18 @@ def import_job(db_path: str, path: str | os.PathLike, kind: str,
                mapping: dict[str, str | None] | None = None) -> Job[ImportReport]:
     """Import ``path`` as ``kind`` into the shop at ``db_path`` (a job: yields Progress, returns the report)."""
     return _module(kind).import_job(db_path, path, mapping)
+
+
+def preview_job(db_path: str, path: str | os.PathLike, kind: str,
+                mapping: dict[str, str | None] | None = None) -> Job[ImportPreview]:
+    """:func:`preview` as a job for a worker thread: opens its own connection, yields Progress, writes nothing."""
+    from shopai.store import open_store
+
+    db = open_store(db_path)
+    try:
+        return (yield from _module(kind).preview_steps(db, path, mapping))
+    finally:
+        db.conn.close()
 
 
 def guess_kind(path: str | os.PathLike) -> str | None:

@@ -28,6 +28,7 @@ _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _SLUG = re.compile(r"[^0-9a-zA-Z\u4e00-\u9fff]+")
 _NO_VARIANT = {"", "default title", "regular", "default", "-"}
+_NEUTRALISED = ("=", "+", "-", "@", "\t", "\r")
 PRODUCT_FIELDS = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path")
 
 
@@ -102,6 +103,8 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
         if not title:
             out.problems.append(RowProblem(row, "no title; skipped"))
             continue
+        if title[0] == "'" and title[1:2] in _NEUTRALISED:
+            title = title[1:]  # our own export's formula guard, taken off again
         if variant and variant.lower() not in _NO_VARIANT and variant.lower() not in title.lower():
             title = f"{title} - {variant}"
         if not sku:
@@ -201,6 +204,13 @@ def _changes(product: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
 def preview(db: sqlite_utils.Database, path: str | os.PathLike,
             mapping: dict[str, str | None] | None = None) -> ImportPreview:
     """Dry run of a catalog import: mapping, counts, per-row problems, the first rows as they would be."""
+    return _drain(preview_steps(db, path, mapping))
+
+
+def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
+                  mapping: dict[str, str | None] | None = None) -> Job[ImportPreview]:
+    """:func:`preview` as a job body (yields Progress while it reads a large file)."""
+    yield Progress(0, None, "Reading the file")
     src = common.open_source(path, "catalog", mapping)
     fields, required = formats.fields_for("catalog")
     pv = ImportPreview(kind="catalog", format=src.format, encoding=src.table.encoding,
@@ -212,7 +222,7 @@ def preview(db: sqlite_utils.Database, path: str | os.PathLike,
         pv.problems = [RowProblem(0, "no column chosen for " + ", ".join(formats.FIELD_LABELS[f]
                                                                          for f in missing))]
         return pv
-    parsed = _drain(_parse(src))
+    parsed = yield from _parse(src)
     pv.rows_total = parsed.rows_total
     pv.rows_ok = len(parsed.products) + parsed.rows_merged
     pv.problems = parsed.problems

@@ -276,6 +276,13 @@ def _drain(job):
 def preview(db: sqlite_utils.Database, path: str | os.PathLike,
             mapping: dict[str, str | None] | None = None) -> ImportPreview:
     """Dry run of an orders import: mapping, counts, per-row problems, the first lines as they would be."""
+    return _drain(preview_steps(db, path, mapping))
+
+
+def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
+                  mapping: dict[str, str | None] | None = None) -> Job[ImportPreview]:
+    """:func:`preview` as a job body (yields Progress while it reads a large file)."""
+    yield Progress(0, None, "Reading the file")
     src = common.open_source(path, "orders", mapping)
     fields, required = formats.fields_for("orders")
     pv = ImportPreview(kind="orders", format=src.format, encoding=src.table.encoding,
@@ -287,8 +294,8 @@ def preview(db: sqlite_utils.Database, path: str | os.PathLike,
         pv.problems = [RowProblem(0, "no column chosen for " + ", ".join(formats.FIELD_LABELS[f]
                                                                          for f in missing))]
         return pv
-    parsed = _drain(_parse(src))
-    plan = _drain(_plan(db.conn, parsed))
+    parsed = yield from _parse(src)
+    plan = yield from _plan(db.conn, parsed)
     pv.day_first = parsed.day_first
     pv.rows_total = parsed.rows_total
     pv.rows_ok = len(parsed.lines)

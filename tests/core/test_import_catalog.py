@@ -198,3 +198,20 @@ def test_100k_product_catalog_imports_and_searches_fast(db_path, tmp_path):
     assert time.perf_counter() - start < 0.5
     assert [h["sku"] for h in hits] == ["S077777"]
     assert len(search(db, "red lantern", limit=20)) == 20
+
+
+def test_preview_job_and_formula_guard_round_trip(db_path, tmp_path):
+    from shopai.io import preview_job
+    from shopai.io.export import export_catalog
+    path = write_csv(tmp_path / "c.csv", ["sku", "title", "price"], [["Q1", "=1+1 mug", "2"], ["Q2", "-Minus", "1"]])
+    pv = run_job(preview_job(db_path, path, "catalog"))
+    assert pv.rows_ok == 2 and pv.would_create == 2
+    run_job(import_job(db_path, path, "catalog"))
+    out = tmp_path / "out.csv"
+    export_catalog(open_store(db_path), out)
+    assert "'=1+1 mug" in out.read_text(encoding="utf-8-sig")
+    second = str(tmp_path / "b" / "shop.sqlite")
+    open_store(second).conn.close()
+    run_job(import_job(second, out, "catalog"))
+    titles = [r[0] for r in open_store(second).conn.execute("SELECT title FROM products ORDER BY sku")]
+    assert titles == ["=1+1 mug", "-Minus"]
