@@ -453,7 +453,7 @@ class ImportDialog(QDialog):
     def _imported(self, report) -> None:
         self.phase = "done"
         self.report = report
-        noun = self.tr("products") if report.kind == "catalog" else self.tr("orders")
+        noun = self.tr("products") if report.kind == "catalog" else self.tr("order lines")
         rows = self.tr("1 row") if report.skipped == 1 else self.tr("{0:,} rows").format(report.skipped)
         lines = [self.tr("<b>Import {0} done:</b> {1:,} {4} created, {2:,} updated, {3} skipped.").format(
             report.import_id, report.created, report.updated, rows, noun)]
@@ -463,8 +463,7 @@ class ImportDialog(QDialog):
             lines.append(" · ".join(details))
         skipped = [p for p in report.problems if p.skipped]
         if skipped:
-            lines.append(self.tr("The skipped rows and why are listed above; fix them in the file and import it "
-                                 "again (rows already imported are left as they are)."))
+            lines.append(self.tr("The skipped rows and why are listed above."))
             self._fill_problems(report.problems)
         self.preview_box.setTitle(self.tr("The file"))
         for note in getattr(report, "notes", [])[:3]:

@@ -111,7 +111,7 @@ def test_orders_log_guessed_and_imported(ctx, make_dialog, qtbot, tmp_path):
     assert dialog.phase == "done", dialog.message.text()
     stats = orders.stats(ctx.db)
     assert stats["orders"] == 4 and stats["customers"] == 2 and stats["order_lines"] == 5
-    assert "orders created" in dialog.summary.text()
+    assert "5 order lines created" in dialog.summary.text() and "orders: 4" in dialog.summary.text()
 
 
 def test_mapping_step_fixes_a_missing_column(ctx, make_dialog, qtbot, tmp_path):
