@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "shopai.cli.search",
     "shopai.cli.customers",
     "shopai.cli.voice",
+    "shopai.cli.forecast",
     # -- new command modules go above this line --
 ]
 

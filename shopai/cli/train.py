@@ -10,6 +10,7 @@ from shopai.cli.common import add_command, db_path, drive, print_json
 TRAINERS: dict[str, str] = {
     "recommend": "shopai.recommend.train:train_job",
     "customers": "shopai.customers.train:train_job",
+    "forecast": "shopai.forecast.train:train_job",
     # -- new trainers go above this line --
 }
 

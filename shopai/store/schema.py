@@ -140,6 +140,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("io_0001", "ALTER TABLE price_history ADD COLUMN import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL;\n"
                 "CREATE INDEX price_history_import ON price_history(import_id);"),
     ("customers_0001", CUSTOMERS_0001),
+    ("forecast_0001", "CREATE TABLE forecast_fits (key TEXT NOT NULL, what TEXT NOT NULL, method TEXT NOT NULL, "
+                      "last_week TEXT NOT NULL, format INTEGER NOT NULL, result_json TEXT NOT NULL, "
+                      "fitted_at TEXT NOT NULL, PRIMARY KEY (key, what));"),
     # -- new migrations go above this line --
 ]
 

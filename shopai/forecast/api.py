@@ -1,0 +1,152 @@
+"""The query API the CLI and the Forecast tab use: one product's (or category's) forecast as plain data."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from shopai.forecast import methods as M
+from shopai.forecast.backtest import Fit, fit_one
+from shopai.forecast.data import load_series
+from shopai.forecast.series import WeeklySeries
+from shopai.jobs import UserError
+
+MAX_HORIZON = 52
+
+
+def check_horizon(horizon: Any) -> int:
+    try:
+        h = int(horizon)
+    except (TypeError, ValueError):
+        raise UserError(f"Horizon must be a whole number of weeks, not '{horizon}'.") from None
+    if not 1 <= h <= MAX_HORIZON:
+        raise UserError(f"Horizon must be between 1 and {MAX_HORIZON} weeks.")
+    return h
+
+
+def forecast(
+    db: sqlite_utils.Database,
+    sku: str | None = None,
+    category: str | None = None,
+    what: str = "sales",
+    horizon: int = 8,
+    lead_time_days: int = 14,
+    use_stored: bool = True,
+) -> dict[str, Any]:
+    """Forecast one series ``horizon`` weeks past the last order's week, with history and explanation.
+
+    Uses the stored result of "fit all products" when it is current (it includes the shared neural
+    model); otherwise backtests the local methods on this series alone (a few milliseconds).
+    """
+    horizon = check_horizon(horizon)
+    series, product = load_series(db, what, sku=sku, category=category)
+    fit = None
+    source = "fresh"
+    if use_stored and sku:
+        from shopai.forecast.store import load_fit
+
+        stored = load_fit(db, series.key, what, series.last_week)
+        if stored is not None and stored.n_history == len(series) and len(stored.forecast) >= horizon:
+            fit, source = stored, "stored"
+    if fit is None:
+        fit = fit_one(series, horizon)
+    return result_dict(series, fit, product, horizon, lead_time_days, source)
+
+
+def result_dict(series: WeeklySeries, fit: Fit, product: dict[str, Any], horizon: int,
+                lead_time_days: int = 14, source: str = "fresh") -> dict[str, Any]:
+    weeks = series.future_weeks(horizon)
+    f, lo, hi = fit.forecast[:horizon], fit.lo[:horizon], fit.hi[:horizon]
+    digits = 2 if series.what == "price" else 1
+    out: dict[str, Any] = {
+        "sku": series.key,
+        "what": series.what,
+        "method": fit.method,
+        "freq": "W",
+        "forecast": [
+            {"period_start": w.isoformat(), "value": round(float(v), digits),
+             "lo80": round(float(a), digits), "hi80": round(float(b), digits)}
+            for w, v, a, b in zip(weeks, f, lo, hi)
+        ],
+        "title": series.title or product.get("title", ""),
+        "method_label": M.label(fit.method),
+        "group": fit.group,
+        "scores": fit.scores,
+        "source": source,
+        "history": [
+            {"period_start": w.isoformat(), "value": float(v),
+             "raw": None if not np.isfinite(r) else float(r), "observed": bool(o), "outlier": bool(x)}
+            for w, v, r, o, x in zip(series.weeks, series.values, series.raw, series.observed, series.outlier)
+        ],
+        "notes": list(dict.fromkeys(fit.notes)),
+    }
+    out["sentence"] = sentence(series, fit, horizon)
+    if series.what == "sales":
+        out["reorder"] = reorder_hint(fit, product.get("stock"), lead_time_days)
+    return out
+
+
+def sentence(series: WeeklySeries, fit: Fit, horizon: int) -> str:
+    """One plain sentence: the range for the next month and how the method did against the simple rule."""
+    k = min(4, horizon)
+    period = "next month" if k == 4 else f"next {k} week{'s' if k > 1 else ''}"
+    if series.what == "price":
+        lo, hi = float(np.mean(fit.lo[:k])), float(np.mean(fit.hi[:k]))
+        if abs(hi - lo) < 0.005:
+            head = f"{period} about {lo:.2f}"
+        else:
+            head = f"{period} about {lo:.2f}–{hi:.2f}"
+    else:
+        lo, hi = float(np.sum(fit.lo[:k])), float(np.sum(fit.hi[:k]))
+        head = f"{period} about {lo:.0f}–{hi:.0f} units"
+    base = "seasonal_naive"
+    base_label = M.baseline_label(series.n_observed if series.what == "price" else len(series))
+    sc = fit.scores
+    if fit.method == base or base not in sc or fit.method not in sc:
+        tail = "" if sc else " (too little history to compare methods)"
+        return head + tail
+    b, c = sc[base]["mase"], sc[fit.method]["mase"]
+    if b <= 0:
+        return head + f"; '{base_label}' was already exact on past weeks"
+    gain = (1 - c / b) * 100
+    if gain >= 0.5:
+        return head + f"; this beat '{base_label}' by {gain:.0f}%"
+    return head + f"; '{base_label}' did {-gain:.0f}% better on this item's past weeks, " \
+                  "but the chosen method is better across similar items"
+
+
+def reorder_hint(fit: Fit, stock: Any, lead_time_days: int = 14) -> dict[str, Any]:
+    """Expected units over the lead time (and a high case) against stock: how much to reorder."""
+    weeks = max(lead_time_days, 1) / 7
+    full = int(math.floor(weeks))
+    part = weeks - full
+    wts = np.array([1.0] * full + ([part] if part > 1e-9 else []))
+    n = min(len(wts), len(fit.forecast))
+    wts = wts[:n]
+    expected = float(np.sum(fit.forecast[:n] * wts))
+    spread = float(np.sqrt(np.sum(((fit.hi[:n] - fit.forecast[:n]) * wts) ** 2)))
+    high = expected + spread
+    hint: dict[str, Any] = {"lead_time_days": lead_time_days, "expected": round(expected, 1),
+                            "high": round(high, 1), "stock": stock}
+    days = f"{lead_time_days} days"
+    if stock is None:
+        hint["order"] = None
+        hint["text"] = f"Expect about {expected:.0f} units in the next {days} (up to {high:.0f}); stock is not recorded."
+    elif stock >= high:
+        hint["order"] = 0
+        hint["text"] = f"Stock of {stock} covers the next {days} (about {expected:.0f} expected, up to {high:.0f})."
+    else:
+        order = int(math.ceil(high - stock))
+        hint["order"] = order
+        hint["text"] = (f"Reorder about {order} units: stock {stock}, about {expected:.0f} expected "
+                        f"in the next {days} (up to {high:.0f}).")
+    return hint
+
+
+def public_json(result: dict[str, Any]) -> dict[str, Any]:
+    """Exactly the CLI's ``--json`` shape."""
+    return {k: result[k] for k in ("sku", "what", "method", "freq", "forecast")}
+
+

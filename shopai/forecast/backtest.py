@@ -1,0 +1,339 @@
+"""Rolling-origin backtest, method choice and calibrated 80% intervals.
+
+At each origin ``c`` every method sees only the weeks before ``c`` (``Y[:, :c]``) and forecasts the
+next ``H`` weeks, which are then compared with what happened: MASE (error relative to the series'
+own week-to-week change) and sMAPE. The global net is retrained per origin on the same truncated
+panel, so no method ever sees the future it is scored on.
+
+The chosen method is the best of its group (demand class for sales, all series for prices), unless a
+series' own backtest clearly prefers another. Intervals are conformal: quantiles of the backtest's
+signed, scaled errors per group, method and step ahead, applied to the final forecast.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterator
+
+import numpy as np
+
+from shopai.forecast import methods as M
+from shopai.forecast.series import WeeklySeries, demand_class
+from shopai.jobs import Job, Progress
+
+H = 8               # weeks each backtest window scores
+MIN_TRAIN = 6       # weeks a method needs before an origin to be scored there
+LEVEL = 0.80
+OVERRIDE_MARGIN = 0.25  # a series leaves its group's method only if its own best is this much better
+
+
+def naive_scale(y: np.ndarray) -> float:
+    """Mean absolute week-to-week change of ``y`` (the MASE denominator), never zero."""
+    y = np.asarray(y, dtype=float)
+    if len(y) >= 2:
+        s = float(np.mean(np.abs(np.diff(y))))
+        if s > 1e-9:
+            return s
+    m = float(np.mean(np.abs(y))) if len(y) else 0.0
+    return max(0.01 * m, 1e-6) if m > 0 else 1.0
+
+
+def mase(actual: np.ndarray, pred: np.ndarray, scale: float) -> float:
+    return float(np.mean(np.abs(np.asarray(actual) - np.asarray(pred)))) / scale
+
+
+def smape(actual: np.ndarray, pred: np.ndarray) -> float:
+    a, p = np.abs(np.asarray(actual, float)), np.abs(np.asarray(pred, float))
+    den = a + p
+    err = np.where(den > 0, 2 * np.abs(np.asarray(actual) - np.asarray(pred)) / np.where(den > 0, den, 1), 0.0)
+    return float(np.mean(err)) * 100
+
+
+@dataclass
+class Fit:
+    """One series' result: chosen method, backtest scores per method, forecast with its 80% band."""
+
+    key: str
+    what: str
+    method: str
+    group: str
+    scores: dict[str, dict[str, float]]
+    start: date
+    n_history: int
+    forecast: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def baseline(self) -> str:
+        return "seasonal_naive"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "what": self.what, "method": self.method, "group": self.group,
+            "scores": self.scores, "start": self.start.isoformat(), "n_history": self.n_history,
+            "forecast": [round(float(v), 4) for v in self.forecast],
+            "lo": [round(float(v), 4) for v in self.lo], "hi": [round(float(v), 4) for v in self.hi],
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Fit":
+        return cls(d["key"], d["what"], d["method"], d["group"], d["scores"], date.fromisoformat(d["start"]),
+                   int(d["n_history"]), np.array(d["forecast"], float), np.array(d["lo"], float),
+                   np.array(d["hi"], float), list(d.get("notes", [])))
+
+
+def panel(series: list[WeeklySeries]) -> tuple[np.ndarray, date, np.ndarray]:
+    """Align series on calendar weeks: (Y with NaN before each start, first Monday, start column per row)."""
+    first = min(s.start for s in series)
+    last = max(s.last_week for s in series)
+    T = (last - first).days // 7 + 1
+    Y = np.full((len(series), T), np.nan)
+    starts = np.zeros(len(series), int)
+    for i, s in enumerate(series):
+        o = (s.start - first).days // 7
+        Y[i, o:o + len(s.values)] = s.values
+        starts[i] = o
+    return Y, first, starts
+
+
+def group_of(y: np.ndarray, what: str) -> str:
+    return demand_class(y) if what == "sales" else "price"
+
+
+def _methods_for(what: str, use_global: bool, n: int) -> list[str]:
+    out = M.candidates(what, n)
+    if use_global:
+        out += ["global", "combo"]
+    return out
+
+
+def _combo(fc: dict[str, np.ndarray], what: str) -> np.ndarray | None:
+    parts = [fc[k] for k in (("ets", "tsb", "global") if what == "sales" else ("ets", "global")) if k in fc]
+    return np.mean(parts, axis=0) if len(parts) >= 2 else None
+
+
+def run_backtest(
+    Y: np.ndarray,
+    starts: np.ndarray,
+    origins: list[int],
+    what: str,
+    use_global: bool = False,
+    h: int = H,
+    global_steps: int = 300,
+) -> Iterator[Progress | dict]:
+    """Score every method at every origin. Yields Progress, and finally one dict:
+
+    ``errors[i][method] = list of (step-ahead index array, signed scaled errors, mase, smape)``.
+    Each method gets ``Y[i, starts[i]:c]`` and nothing after ``c``.
+    """
+    n, T = Y.shape
+    errors: list[dict[str, list]] = [dict() for _ in range(n)]
+    total = len(origins) * (n + (global_steps if use_global else 0))
+    done = 0
+    for c in sorted(origins):
+        valid = np.array([i for i in range(n) if c - starts[i] >= MIN_TRAIN and c < T])
+        gpred = None
+        if use_global and len(valid):
+            from shopai.forecast.globalnet import GlobalNet
+
+            net = GlobalNet(what, steps=global_steps)
+            for k in net.fit_steps(Y[:, :c], c):
+                yield Progress(done + k, total, f"training the shared model (origin week {c})")
+            done += global_steps
+            gpred = net.predict(Y, c, valid, h)
+        ets_fc = None
+        if len(valid) >= 20:  # many series: one vectorised ETS fit for all of them
+            from shopai.forecast.ets import ets_batch
+
+            ets_fc, _ = ets_batch(Y[valid, :c], h)
+            ets_fc = M.clip_forecast(ets_fc, what, Y[valid, :c])
+        for j, i in enumerate(valid):
+            hist = Y[i, starts[i]:c]
+            actual = Y[i, c:min(c + h, T)]
+            steps = np.arange(len(actual))
+            scale = naive_scale(hist)
+            fc: dict[str, np.ndarray] = {}
+            for name in M.candidates(what, len(hist)):
+                if name == "ets" and ets_fc is not None:
+                    fc[name] = ets_fc[j]
+                else:
+                    fc[name] = M.run_local(name, hist, h, what)
+            if gpred is not None:
+                fc["global"] = gpred[j]
+                combo = _combo(fc, what)
+                if combo is not None:
+                    fc["combo"] = combo
+            for name, f in fc.items():
+                f = f[:len(actual)]
+                errors[i].setdefault(name, []).append(
+                    (steps, (actual - f) / scale, mase(actual, f, scale), smape(actual, f)))
+            done += 1
+            if j % 25 == 0:
+                yield Progress(done, total, f"backtesting {what} (origin week {c})")
+    yield {"errors": errors}
+
+
+def _quantiles(errs: list[tuple[np.ndarray, np.ndarray]], horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per step-ahead 10% and 90% quantiles of signed scaled errors (pooled over steps when few)."""
+    lo = np.zeros(horizon)
+    hi = np.zeros(horizon)
+    if not errs:
+        return lo - 1.5 * np.sqrt(np.arange(1, horizon + 1)), hi + 1.5 * np.sqrt(np.arange(1, horizon + 1))
+    steps = np.concatenate([s for s, _ in errs])
+    vals = np.concatenate([e for _, e in errs])
+    qlo, qhi = (1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2
+    per_step_ok = all((steps == k).sum() >= 30 for k in range(min(H, steps.max() + 1)))
+    if per_step_ok:
+        last = int(steps.max())
+        for k in range(horizon):
+            kk = min(k, last)
+            v = vals[steps == kk]
+            grow = np.sqrt((k + 1) / (kk + 1))
+            lo[k] = np.quantile(v, qlo) * grow
+            hi[k] = np.quantile(v, qhi) * grow
+    else:
+        norm = vals / np.sqrt(steps + 1)
+        a, b = np.quantile(norm, qlo), np.quantile(norm, qhi)
+        # small samples under-cover: widen by a finite-sample factor
+        widen = 1 + 1.5 / np.sqrt(len(vals))
+        g = np.sqrt(np.arange(1, horizon + 1))
+        lo, hi = a * g * widen, b * g * widen
+    return np.minimum(lo, 0.0), np.maximum(hi, 0.0)
+
+
+def choose(errors: list[dict[str, list]], groups: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Per-series method: its group's best by mean MASE, unless its own best is clearly better."""
+    group_best: dict[str, str] = {}
+    for g in set(groups):
+        tot: dict[str, list[float]] = {}
+        for e, gg in zip(errors, groups):
+            if gg != g:
+                continue
+            for name, rec in e.items():
+                tot.setdefault(name, []).append(np.mean([r[2] for r in rec]))
+        if tot:
+            most = max(len(v) for v in tot.values())
+            group_best[g] = min((k for k in tot if len(tot[k]) == most), key=lambda k: np.mean(tot[k]))
+    chosen = []
+    for e, g in zip(errors, groups):
+        if not e:
+            chosen.append("")
+            continue
+        own = {k: float(np.mean([r[2] for r in v])) for k, v in e.items()}
+        best = min(own, key=own.get)
+        gb = group_best.get(g)
+        if gb in own and own[best] > (1 - OVERRIDE_MARGIN) * own[gb]:
+            best = gb
+        chosen.append(best)
+    return chosen, group_best
+
+
+def fit_panel(
+    series: list[WeeklySeries],
+    what: str,
+    horizon: int = 26,
+    origins: list[int] | None = None,
+    n_origins: int = 3,
+    origin_step: int = 4,
+    use_global: bool = True,
+    global_steps: int = 300,
+) -> Job[list[Fit]]:
+    """Backtest, choose and forecast every series together (the "fit all products" path)."""
+    if not series:
+        return []
+    Y, first, starts = panel(series)
+    n, T = Y.shape
+    if origins is None:
+        origins = [T - H - origin_step * k for k in range(n_origins)]
+        origins = [c for c in origins if c > MIN_TRAIN]
+        if not origins:  # short shop history: score on shorter windows near the end
+            origins = [c for c in range(T - 1, MIN_TRAIN, -1)][:6]
+    use_global = use_global and n >= 20
+    result: dict = {}
+    for item in run_backtest(Y, starts, origins, what, use_global, H, global_steps):
+        if isinstance(item, Progress):
+            yield item
+        else:
+            result = item
+    errors = result["errors"]
+    groups = [group_of(Y[i, starts[i]:], what) for i in range(n)]
+    chosen, group_best = choose(errors, groups)
+
+    qcache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+    def q(group: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+        if (group, name) not in qcache:
+            errs = [(s, e) for ee, g in zip(errors, groups) if g == group for s, e, _, _ in ee.get(name, [])]
+            qcache[(group, name)] = _quantiles(errs, horizon)
+        return qcache[(group, name)]
+
+    gfinal = None
+    if use_global and any(c in ("global", "combo") for c in chosen):
+        from shopai.forecast.globalnet import GlobalNet
+
+        net = GlobalNet(what, steps=global_steps)
+        for k in net.fit_steps(Y, T):
+            yield Progress(k, global_steps, "training the shared model on all weeks")
+        gfinal = net.predict(Y, T, np.arange(n), horizon)
+
+    ets_final = None
+    if n >= 20:
+        from shopai.forecast.ets import ets_batch
+
+        ets_final = M.clip_forecast(ets_batch(Y, horizon)[0], what, Y)
+
+    def local(name: str, i: int, hist: np.ndarray) -> np.ndarray:
+        if name == "ets" and ets_final is not None:
+            return ets_final[i]
+        return M.run_local(name, hist, horizon, what)
+
+    fits = []
+    for i, s in enumerate(series):
+        hist = Y[i, starts[i]:]
+        notes = list(s.notes)
+        method = chosen[i]
+        if not method:
+            method = "moving_average" if what == "sales" and len(hist) >= 2 else "naive"
+            notes.append("too little history to test methods: a simple rule is used")
+        if method in ("global", "combo"):
+            fc = {"global": gfinal[i]}
+            if method == "combo":
+                for name in ("ets", "tsb") if what == "sales" else ("ets",):
+                    if name in M.candidates(what, len(hist)):
+                        fc[name] = local(name, i, hist)
+                f = _combo(fc, what)
+            else:
+                f = fc["global"]
+        else:
+            f = local(method, i, hist)
+        qlo, qhi = q(groups[i], method)
+        scale = naive_scale(hist)
+        if not errors[i]:  # nothing measured for this series: a rough, deliberately wide range
+            scale = max(scale, 0.15 * float(np.mean(np.abs(hist))) if len(hist) else 0.0)
+            notes.append("the range is rough: too few weeks to measure past errors")
+        lo, hi = f + qlo * scale, f + qhi * scale
+        lo = np.maximum(lo, 0.0)
+        scores = {
+            name: {"mase": round(float(np.mean([r[2] for r in rec])), 4),
+                   "smape": round(float(np.mean([r[3] for r in rec])), 2),
+                   "origins": len(rec)}
+            for name, rec in errors[i].items()
+        }
+        fits.append(Fit(s.key, what, method, groups[i], scores, s.start, len(hist), f, lo, hi, notes))
+    return fits
+
+
+def fit_one(series: WeeklySeries, horizon: int = 8, max_origins: int = 10) -> Fit:
+    """Backtest and forecast a single series with the local methods (quick: a few ms).
+
+    Origins step back one week at a time from the end, windows cut at the last week, so the recent
+    past weighs most; intervals pool that series' own errors over steps ahead.
+    """
+    from shopai.jobs import run_job
+
+    T = len(series.values)
+    origins = [c for c in range(T - 1, MIN_TRAIN - 1, -1)][:max_origins]
+    return run_job(fit_panel([series], series.what, horizon, origins=origins, use_global=False))[0]
