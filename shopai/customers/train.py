@@ -65,9 +65,10 @@ def train_job(db_path: str, epochs: int | None = None, seeds: int | None = None,
             sentence = (f"Only {span} days of history: too little to check predictions against what customers "
                         f"really did (needs {evaluate.MIN_SPAN_EVAL}). Scores come from BG/NBD, unchecked.")
         yield Progress(0, None, "fitting on all history")
-        final = yield from evaluate.fit_predict_all(ev, ev.last_day, cfg, supervised=chosen != "bgnbd")
+        final = yield from evaluate.fit_predict_all(ev, ev.last_day, cfg, supervised=chosen != "bgnbd",
+                                                    train_seq=chosen in ("sequence", "blend"))
         if chosen not in final.preds:      # e.g. the full history still had too few labels
-            chosen = "bgnbd"
+            chosen = "rfm_logistic" if "rfm_logistic" in final.preds else "bgnbd"
         pred = final.preds[chosen]
         yield Progress(0, None, "saving")
         rows = _score_rows(db, ev, final, pred)

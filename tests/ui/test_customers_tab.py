@@ -12,19 +12,25 @@ from shopai.jobs import run_job
 from shopai_ui.widgets.sql_table import RawValueRole
 
 
-@pytest.fixture
-def trained_ctx(qapp, tmp_path):
+@pytest.fixture(scope="module")
+def trained_path(tmp_path_factory):
     from shopai.store import open_store
-    from shopai_ui.context import ShopContext
 
-    path = str(tmp_path / "shop.sqlite")
+    path = str(tmp_path_factory.mktemp("customers-ui") / "shop.sqlite")
     open_store(path).conn.close()
     synthetic.build(path, days=300, regulars=40, occasional=20)
     db = open_store(path)
     db.conn.execute("UPDATE customers SET name = '=HYPERLINK(\"http://x\")' WHERE external_id = 'PLANT'")
     db.conn.close()
     run_job(train_job(path, epochs=2, seeds=1))
-    context = ShopContext(path)
+    return path
+
+
+@pytest.fixture
+def trained_ctx(qapp, trained_path):
+    from shopai_ui.context import ShopContext
+
+    context = ShopContext(trained_path)
     yield context
     context.close()
 
@@ -40,7 +46,7 @@ def test_rows_sorting_filter_and_evaluation(qtbot, trained_ctx):
     qtbot.addWidget(tab)
     n = tab.model.rowCount()
     assert n > 50 and "customer" in tab.count_label.text()
-    assert tab.eval_table.rowCount() == 3
+    assert tab.eval_table.rowCount() == 4
     assert "won" in tab.eval_sentence.text() or "best" in tab.eval_sentence.text()
     spend = _column(tab, "spend")
     tab.table.sortByColumn(spend, Qt.SortOrder.DescendingOrder)
