@@ -62,8 +62,6 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
     i_price, i_total, i_cust = idx["unit_price"], idx["line_total"], idx["customer_id"]
     i_country, i_status, i_name, i_email = idx["country"], idx["status"], idx["customer_name"], idx["email"]
     cancel_column = i_status is not None and "cancel" in src.mapping["status"].lower()
-    samples = table.sample(500)
-    parse_date, out.day_first = date_parser([s[i_date] for s in samples])
     order_fill: dict[str, tuple[str, str, str]] = {}
     problems = out.problems
     lines = out.lines
@@ -80,10 +78,7 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
             date_text = f"{date_text} {v[i_time].strip()}"
         fill = order_fill.get(oid)
         if date_text:
-            iso = parse_date(date_text)
-            if iso is None:
-                problems.append(RowProblem(row, f"date {date_text!r} not understood; skipped"))
-                continue
+            iso = date_text  # turned into ISO below, once every date of the file is known
         elif fill is not None:
             iso = fill[0]
         else:
@@ -139,8 +134,21 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
             out.customer_info[cust] = (v[i_name].strip() if i_name is not None else "",
                                        v[i_email].strip() if i_email is not None else "", country)
         lines.append([row, oid, iso, sku, title, qty, price, cust, country, status or PAID])
+    # Day-first or month-first is decided from all the file's dates (a first part above 12 means day-first).
+    distinct = {ln[2] for ln in lines}
+    parse_date, out.day_first = date_parser(sorted(distinct))
+    as_iso = {text: parse_date(text) for text in distinct}
+    kept = []
+    for ln in lines:
+        iso = as_iso[ln[2]]
+        if iso is None:
+            problems.append(RowProblem(ln[0], f"date {ln[2]!r} not understood; skipped"))
+            continue
+        ln[2] = iso
+        kept.append(ln)
+    out.lines = kept
     out.problems.extend(table.problems)
-    out.rows_total = len(lines) + sum(1 for p in out.problems if p.skipped)
+    out.rows_total = len(kept) + sum(1 for p in out.problems if p.skipped)
     return out
 
 

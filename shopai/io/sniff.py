@@ -281,6 +281,10 @@ def read_table(path: str | os.PathLike) -> Table:
     data = read_bytes(path)
     if not data.strip():
         raise UserError(f"{path.name} is empty.")
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise UserError(f"{path.name} is a spreadsheet workbook (Excel), not CSV: save it as CSV first.")
+    if data[:5] == b"%PDF-":
+        raise UserError(f"{path.name} is a PDF document, not a CSV table.")
     text, encoding = decode(data, path.name)
     if _looks_binary(text):
         raise UserError(f"{path.name} is not a text file (it looks like binary data).")

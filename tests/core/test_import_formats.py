@@ -145,3 +145,16 @@ def test_guess_kind_of_known_exports():
     assert guess_kind(DATA / "shopify_orders.csv") == "orders"
     assert guess_kind(DATA / "square_items.csv") == "catalog"
     assert guess_kind(DATA / "woocommerce_orders.csv") == "orders"
+
+
+def test_month_first_told_from_a_late_row(db_path, tmp_path):
+    """The first 600 dates are ambiguous (day <= 12); one late date (12/13) settles it for the whole file."""
+    rows = [f"{600 + i},A1,RED MUG,1,12/{1 + i % 12}/2010 9:{i % 60:02d},2.50,17850,United Kingdom"
+            for i in range(600)]
+    rows.append("1300,A1,RED MUG,1,12/13/2010 9:00,2.50,17850,United Kingdom")
+    path = tmp_path / "us.csv"
+    path.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                    + "\n".join(rows) + "\n")
+    pv = preview(open_store(db_path), path, "orders")
+    assert pv.day_first is False and pv.sample[1]["ordered_at"] == "2010-12-02T09:01:00"
+    assert any("month/day/year" in n for n in pv.notes)

@@ -96,6 +96,8 @@ def test_too_many_values_reported(tmp_path):
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)) * 4, "binary"),
     (b"<!DOCTYPE html><html><body><table><tr><td>a</td></tr></table></body></html>", "HTML"),
     (b'{"products": [1, 2, 3]}', "JSON"),
+    (b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "Excel"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
     (b"Dear shop owner\nthank you for your order\nbest wishes\n", "no column separator"),
 ])
 def test_not_a_table_is_refused_in_one_line(tmp_path, content, reason):
