@@ -149,10 +149,8 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
         text = data.decode("gbk")
     except UnicodeDecodeError:
         text = None
-    if text is not None:
-        non_ascii = [c for c in text if ord(c) > 127]
-        if non_ascii and sum(1 for c in non_ascii if _CJK.match(c)) / len(non_ascii) > 0.9:
-            return text, "gbk"
+    if text is not None and _looks_chinese(text):
+        return text, "gbk"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -166,6 +164,21 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
         except Exception:  # noqa: BLE001 - a guess, never fatal
             pass
         return data.decode("latin-1"), "latin-1"
+
+
+def _looks_chinese(text: str) -> bool:
+    """Whether text decoded as GBK is really Chinese. Common Chinese characters (GB2312) have both bytes at or
+    above 0xA1; Windows-1252 accents misread as GBK pair an accent with the ASCII letter after it ("è" + "m"),
+    which lands outside that area and rarely on a CJK ideograph run."""
+    chars = [c for c in text if ord(c) > 127][:20_000]
+    if not chars:
+        return False
+    gb2312 = 0
+    for c in chars:
+        b = c.encode("gbk", errors="ignore")
+        if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 and _CJK.match(c):
+            gb2312 += 1
+    return gb2312 / len(chars) > 0.8
 
 
 def _looks_binary(text: str) -> bool:

@@ -47,6 +47,15 @@ def test_windows_1252_pound_and_accents(tmp_path):
     assert [r[1][1] for r in rows] == ["Café crème mug £5", "Naïve “quote” towel"]
 
 
+def test_windows_1252_accents_that_also_decode_as_gbk(tmp_path):
+    # "è"+"m", "û"+"l", "é"+"e" are valid GBK byte pairs too: the text must still be read as Windows-1252
+    path = tmp_path / "fr.csv"
+    path.write_bytes("sku,title\nF1,Crème brûlée\nF2,Fèves Gâteau\nF3,Pâtisserie\n".encode("cp1252"))
+    table, rows = rows_of(path)
+    assert table.encoding == "cp1252"
+    assert [r[1][1] for r in rows] == ["Crème brûlée", "Fèves Gâteau", "Pâtisserie"]
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_delimiters(tmp_path, delimiter):
     path = tmp_path / "d.csv"
