@@ -151,6 +151,10 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
         text = None
     if text is not None and _looks_chinese(text):
         return text, "gbk"
+    if text is None:  # Chinese with a few damaged bytes: still GBK if the rest clearly is
+        loose = data.decode("gb18030", errors="replace")
+        if loose.count("\ufffd") <= max(1, len(loose) // 1000) and _looks_chinese(loose):
+            return loose, "gb18030"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
