@@ -84,16 +84,23 @@ def lifetimes_bgnbd(snap):
         warnings.simplefilter("ignore")
         bg = fit(BetaGeoFitter, frame["frequency"], frame["recency"], frame["T"])
         out = {}
+        # lifetimes 0.11 has no conditional P(n purchases); P(>= 1 in t) = P(alive) * (1 - P(0 | alive)),
+        # from the package's own fitted parameters and P(alive)
+        alive = np.asarray(bg.conditional_probability_alive(frame["frequency"], frame["recency"], frame["T"]), float)
+        r, alpha = float(bg.params_["r"]), float(bg.params_["alpha"])
         for h in (30, 90):
-            p0 = bg.conditional_probability_of_n_purchases_up_to_time(0, h / 7.0, frame["frequency"],
-                                                                      frame["recency"], frame["T"])
-            out[f"p{h}"] = 1.0 - np.asarray(p0, float)
+            q0 = ((alpha + T) / (alpha + T + h / 7.0)) ** (r + x)
+            out[f"p{h}"] = alive * (1.0 - q0)
         rep = frame[(frame["frequency"] > 0) & (frame["monetary"] > 0)]
         gg = fit(GammaGammaFitter, rep["frequency"], rep["monetary"])
         exp = np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(
             90 / 7.0, frame["frequency"], frame["recency"], frame["T"]), float)
         value = np.asarray(gg.conditional_expected_average_profit(frame["frequency"], frame["monetary"]), float)
-    out["spend90"] = np.nan_to_num(exp * value)
+    spend = exp * value
+    bad = ~np.isfinite(spend)
+    if bad.any():
+        print(f"lifetimes: {int(bad.sum())} customers got a non-finite expected spend (overflow); set to 0")
+    out["spend90"] = np.where(bad, 0.0, spend)
     return out
 
 
