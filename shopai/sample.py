@@ -1,5 +1,9 @@
 """The sample shop: a slice of the real UCI Online Retail log (see resources/sample_shop/README.md),
-imported through the normal import path so a new user can try every tab at once."""
+imported through the normal import path so a new user can try every tab at once.
+
+``build_sample_shop_job(db_path)`` builds it (a job: progress, cancel leaves nothing behind);
+``ensure_sample_shop()`` returns the path of the one in ``data_dir()/sample-shop/shop.sqlite``, built once.
+"""
 from __future__ import annotations
 
 import os
@@ -11,72 +15,101 @@ from shopai.jobs import Job, Progress, UserError, run_job
 SAMPLE_DIRNAME = "sample-shop"
 
 
+class SampleShop(dict):
+    """The build's result: counts (products, customers, orders, order_lines) and ``path``.
+    ``str()`` / ``os.fspath()`` of it give the database path, so callers may open it directly."""
+
+    def __str__(self) -> str:
+        return self["path"]
+
+    def __fspath__(self) -> str:
+        return self["path"]
+
+
 def sample_files() -> tuple[Path, Path]:
     """(catalog.csv, orders.csv.gz) shipped under resources/sample_shop."""
-    base = Path(str(resources.files("shopai_resources") / "sample_shop")) if _has_package() else \
-        Path(__file__).resolve().parents[1] / "resources" / "sample_shop"
+    base = Path(__file__).resolve().parents[1] / "resources" / "sample_shop"
+    try:
+        packaged = resources.files("shopai_resources") / "sample_shop"
+        if (packaged / "catalog.csv").is_file():
+            base = Path(str(packaged))
+    except (ModuleNotFoundError, TypeError):
+        pass
     catalog, orders = base / "catalog.csv", base / "orders.csv.gz"
     if not catalog.is_file() or not orders.is_file():
         raise UserError(f"The sample shop's files are missing from {base}.")
     return catalog, orders
 
 
-def _has_package() -> bool:
-    try:
-        return (resources.files("shopai_resources") / "sample_shop" / "catalog.csv").is_file()
-    except (ModuleNotFoundError, TypeError):
-        return False
-
-
-def build_sample_shop_job(db_path: str) -> Job[dict]:
-    """Import the sample catalog, then its orders, into the shop at ``db_path``. Returns counts."""
-    from shopai.io import import_job
-    from shopai.store import open_store
-    from shopai.store.orders import stats
-
-    catalog, orders = sample_files()
-    yield Progress(0, 2, "Importing the sample catalog")
-    for p in import_job(db_path, catalog, "catalog"):
-        yield Progress(p.fraction or 0, 2, p.message)
-    for p in import_job(db_path, orders, "orders"):
-        yield Progress(1 + (p.fraction or 0), 2, p.message)
-    db = open_store(db_path)
-    try:
-        return stats(db)
-    finally:
-        db.conn.close()
-
-
-def sample_db_path() -> Path:
+def sample_shop_path() -> Path:
+    """Where the sample shop lives: ``data_dir()/sample-shop/shop.sqlite``."""
     from shopai.paths import DB_FILENAME, data_dir
 
     return data_dir() / SAMPLE_DIRNAME / DB_FILENAME
 
 
-def ensure_sample_shop() -> str:
-    """Path of the sample shop's database, built on first use (a few seconds) and reused afterwards."""
-    path = sample_db_path()
-    if path.is_file():
-        from shopai.store import open_store
+sample_db_path = sample_shop_path
 
-        db = open_store(path)
+
+def is_built(path: str | os.PathLike | None = None) -> bool:
+    """Whether a complete sample shop is at ``path`` (default: :func:`sample_shop_path`)."""
+    path = Path(path or sample_shop_path())
+    if not path.is_file():
+        return False
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            if db.conn.execute("SELECT count(*) FROM orders").fetchone()[0] > 0:
-                return str(path)
+            return conn.execute("SELECT count(*) FROM orders").fetchone()[0] > 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
+def _remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def build_sample_shop_job(db_path: str | os.PathLike) -> Job[SampleShop]:
+    """Import the sample catalog, then its orders, into a new shop at ``db_path`` (replacing what is there).
+
+    Built beside the target and moved into place at the end, so closing the job early leaves nothing behind.
+    """
+    from shopai.io import import_job
+    from shopai.store import open_store
+    from shopai.store.orders import stats
+
+    catalog, orders = sample_files()
+    target = Path(db_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".building")
+    _remove_db(tmp)
+    try:
+        open_store(tmp).conn.close()
+        yield Progress(0, 2, "Importing the sample catalog")
+        for p in import_job(str(tmp), catalog, "catalog"):
+            yield Progress(p.fraction or 0, 2, p.message)
+        for p in import_job(str(tmp), orders, "orders"):
+            yield Progress(1 + (p.fraction or 0), 2, p.message)
+        db = open_store(tmp)
+        try:
+            counts = stats(db)
+            db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             db.conn.close()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".building")
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(tmp) + suffix).unlink(missing_ok=True)
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    run_job(build_sample_shop_job(str(tmp)))
-    from shopai.store import open_store
+        _remove_db(target)
+        os.replace(tmp, target)
+    finally:
+        _remove_db(tmp)
+    return SampleShop(path=str(target), **counts)
 
-    db = open_store(tmp)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(tmp) + suffix).unlink(missing_ok=True)
-    os.replace(tmp, path)
+
+def ensure_sample_shop() -> str:
+    """Path of the sample shop's database, built on first use (a few seconds) and reused afterwards."""
+    path = sample_shop_path()
+    if not is_built(path):
+        run_job(build_sample_shop_job(path))
     return str(path)

@@ -44,3 +44,20 @@ def test_ensure_sample_shop_builds_once(tmp_path, monkeypatch):
     mtime = Path(path).stat().st_mtime_ns
     assert ensure_sample_shop() == path
     assert Path(path).stat().st_mtime_ns == mtime
+
+
+def test_build_job_returns_counts_and_path_and_cancel_leaves_nothing(tmp_path):
+    from shopai.jobs import run_job
+    from shopai.sample import build_sample_shop_job, is_built
+
+    target = tmp_path / "demo" / "shop.sqlite"
+    job = build_sample_shop_job(target)
+    for progress in job:
+        if progress.done >= 1:  # catalog in, orders under way
+            break
+    job.close()
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    assert not is_built(target)
+    result = run_job(build_sample_shop_job(target))
+    assert str(result) == str(target) and result["orders"] > 1000 and result["products"] >= 200
+    assert is_built(target)
