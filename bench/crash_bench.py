@@ -11,7 +11,7 @@ A child process opens the shop and loops over the kinds of writes ShopAI makes:
 - ``train``  — a training-like write: a model file written atomically (temp + fsync + rename),
   then its metadata and 300 weight rows in ``settings`` in one transaction.
 
-Each cycle leans on one kind of write in turn (so kills land in every kind). The parent waits
+Each cycle does one kind of write in turn (so kills land in every kind). The parent waits
 until the child is ready, kills it with SIGKILL after a random delay, reopens
 the database and checks: ``PRAGMA integrity_check``, the FTS5 index against its content, and
 all-or-nothing invariants for every kind of change (counts per batch/import, the newest
@@ -156,8 +156,12 @@ def _child(db_path: str, seed: int, naive: bool, focus: str | None = None) -> No
     ops = ["batch"] * 2 + ["drop"] * 2 + ["edit"] * 4 + ["train"] * 2
     if catalog_import is not None:
         ops += ["import"] * 2 + ["undo"] * 2
-    if focus in ops:  # this cycle mostly does one kind, so kills land in every kind over a run
-        ops += [focus] * (3 * len(ops))
+    # Cycle by cycle the child does one kind of write (with what that kind needs to have something to
+    # work on), so over a run the kills land in every kind, short edits included.
+    focused = {"batch": ["batch"], "import": ["import"], "edit": ["edit"], "train": ["train"],
+               "undo": ["import", "undo", "undo"], "drop": ["batch", "drop", "drop"]}
+    if focus in focused and set(focused[focus]) <= set(ops):
+        ops = focused[focus]
     if naive:
         ops = ["batch"]
     say("ready\n")
