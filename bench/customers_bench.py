@@ -71,11 +71,18 @@ def lifetimes_bgnbd(snap):
 
     x, t_x, T = snap.bgnbd_inputs()
     frame = pd.DataFrame({"frequency": x, "recency": t_x, "T": T, "monetary": snap.mean_value})
+    import contextlib
+    import io
+
     def fit(cls, *cols):
         # the package's documented advice on a ConvergenceError is a small penalizer; try 0 first
         for pen in (0.0, 0.001, 0.01):
             try:
-                return cls(penalizer_coef=pen).fit(*cols)
+                with contextlib.redirect_stdout(io.StringIO()):     # it prints scipy's whole result on failure
+                    model = cls(penalizer_coef=pen).fit(*cols)
+                if pen:
+                    print(f"lifetimes: {cls.__name__} converged only with penalizer_coef={pen}")
+                return model
             except Exception:  # noqa: BLE001 - lifetimes.utils.ConvergenceError and numeric failures
                 if pen == 0.01:
                     raise

@@ -177,9 +177,13 @@ def choose(table: dict) -> tuple[str, str]:
         if not baselines:
             return best, f"{MODEL_LABELS[best]} is used."
         peer = max(baselines, key=lambda m: np.nan_to_num(table[m]["auc_90d"], nan=-1))
-        return best, (f"{MODEL_LABELS[best]} predicted best on the last {HORIZON} days "
-                      f"(AUC {table[best]['auc_90d']:.3f} vs {table[peer]['auc_90d']:.3f} for {MODEL_LABELS[peer]}, "
-                      f"Brier {table[best]['brier_90d']:.3f} vs {table[peer]['brier_90d']:.3f}), so its scores are used.")
+        b, q = table[best], table[peer]
+        text = (f"{MODEL_LABELS[best]} predicted best on the last {HORIZON} days "
+                f"(AUC {b['auc_90d']:.3f} vs {q['auc_90d']:.3f} for {MODEL_LABELS[peer]}), so its scores are used.")
+        if b["brier_90d"] > q["brier_90d"]:
+            text += (f" It ranks customers better, but its probabilities are less well calibrated "
+                     f"(Brier {b['brier_90d']:.3f} vs {q['brier_90d']:.3f}): read them as a ranking.")
+        return best, text
     top = max(ours, key=lambda m: np.nan_to_num(table[m]["auc_90d"], nan=-1))
     b, q = table[best], table[top]
     if b["auc_90d"] >= q["auc_90d"]:

@@ -188,6 +188,11 @@ class CustomersTab(QWidget):
                                 .replace("%1", str(info.get("as_of"))).replace("%2", str(info.get("chosen_label")))
                                 .replace("%3", notes))
         self.eval_sentence.setText(str(info.get("sentence", "")))
+        if info.get("evaluation_cut"):
+            self.eval_title.setText(self.tr("<b>How well each model predicted the last 90 days</b> (fitted on the "
+                                            "orders up to %1, checked on %2 customers)")
+                                    .replace("%1", str(info["evaluation_cut"]))
+                                    .replace("%2", str(info.get("test_customers", "?"))))
         from shopai.customers.evaluate import MODEL_LABELS
 
         evaluation = info.get("evaluation") or {}
