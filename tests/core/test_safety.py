@@ -370,3 +370,23 @@ def test_restore_from_another_shops_live_file(db_path, tmp_path):
     finally:
         holder.conn.close()
     assert _count(db_path) == 9
+
+
+def test_backup_before_bulk_change_and_on_close(db_path, monkeypatch):
+    from shopai.safety import backup_before
+
+    _fill(db_path, 5)
+    first = backup_before(db_path, "import")
+    assert first is not None and first.reason == "import"
+    assert backup_before(db_path, "import") is None  # throttled: the one just made covers it
+    assert on_close(db_path) is None
+    _disk_full_after_pages(monkeypatch, 2)
+    with pytest.raises(UserError, match="disk is full"):  # the caller stops before changing anything
+        backup_before(db_path, "import", force=True)
+    monkeypatch.undo()
+    db = open_store(db_path)
+    products.update(db, 1, title="changed")
+    db.conn.close()
+    assert backup_mod.due(db_path, min_interval=0)  # changed since the last backup ...
+    assert on_close(db_path) is None  # ... but inside the 10 minutes: on_close leaves it to the next one
+    assert auto_backup(db_path, "close", min_interval=0).reason == "close"
