@@ -66,20 +66,20 @@ def fit_ets(y: np.ndarray) -> dict:
     scale = max(float(np.mean(np.abs(y))), 1e-9)
     ys = [v / scale for v in y]  # fit on a unit scale so tolerances mean the same for every series
     best = None
-    # simple exponential smoothing: start from the best grid point, then L-BFGS-B
+    # simple exponential smoothing: start from the best grid point, then SLSQP (bounded)
     _, g = ets_batch(np.asarray(ys)[None, :], 1)
     a0 = float(_GRID[g[0], 0])
     x0 = [a0, ys[0]]
-    res = minimize(_sse_ses, x0, args=(ys,), method="L-BFGS-B",
-                   bounds=[(0.01, 0.99), (None, None)], options={"maxiter": 30})
+    res = minimize(_sse_ses, x0, args=(ys,), method="SLSQP",
+                   bounds=[(0.01, 0.99), (None, None)], options={"maxiter": 40})
     best = {"form": "ses", "params": [float(p) for p in res.x], "aicc": _aicc(res.fun, n, 3)}
     if n >= 8:
         t0 = (ys[min(n, 4) - 1] - ys[0]) / max(min(n, 4) - 1, 1)
         b0, p0 = (float(_GRID[g[0], 1]), float(_GRID[g[0], 2])) if _GRID[g[0], 3] else (0.05, 0.9)
         x0 = [a0, min(max(b0, 0.001), 0.5), min(max(p0, 0.8), 0.98), ys[0], t0]
-        res = minimize(_sse_damped, x0, args=(ys,), method="L-BFGS-B",
+        res = minimize(_sse_damped, x0, args=(ys,), method="SLSQP",
                        bounds=[(0.01, 0.99), (0.001, 0.5), (0.8, 0.98), (None, None), (None, None)],
-                       options={"maxiter": 30})
+                       options={"maxiter": 40})
         if res.x[1] > res.x[0]:  # beta must not exceed alpha
             res.x[1] = res.x[0]
         aicc = _aicc(_sse_damped(res.x, ys), n, 6)

@@ -10,6 +10,7 @@ torch is imported inside the functions so the app starts fast.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterator
 
 import numpy as np
@@ -111,17 +112,27 @@ class GlobalNet:
         T = Yc[rows[:, None], tidx] / s[:, None]
         T = np.where(np.isfinite(T), T, 0.0).astype(np.float32)
         Xt, Tt = torch.from_numpy(X), torch.from_numpy(T)
-        opt = torch.optim.Adam(self.net.parameters(), lr=2e-3, weight_decay=1e-5)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.steps)
+        # A hand-rolled Adam with cosine decay: torch.optim's first step imports the compiler stack
+        # (seconds of start-up), which a small net trained in the background does not need.
+        params = list(self.net.parameters())
+        m1 = [torch.zeros_like(p) for p in params]
+        m2 = [torch.zeros_like(p) for p in params]
+        b1, b2, eps, lr0 = 0.9, 0.999, 1e-8, 2e-3
         gen = torch.Generator().manual_seed(self.seed)
         for step in range(self.steps):
             b = torch.randint(0, len(Xt), (min(self.batch, len(Xt)),), generator=gen)
-            pred = self.net(Xt[b])
-            loss = (pred - Tt[b]).abs().mean()
-            opt.zero_grad()
+            loss = (self.net(Xt[b]) - Tt[b]).abs().mean()
+            for p in params:
+                p.grad = None
             loss.backward()
-            opt.step()
-            sched.step()
+            lr = lr0 * 0.5 * (1 + math.cos(math.pi * step / self.steps))
+            with torch.no_grad():
+                for p, a, v in zip(params, m1, m2):
+                    a.mul_(b1).add_(p.grad, alpha=1 - b1)
+                    v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                    ahat = a / (1 - b1 ** (step + 1))
+                    vhat = v / (1 - b2 ** (step + 1))
+                    p.sub_(lr * ahat / (vhat.sqrt() + eps))
             if step % 50 == 49:
                 yield step + 1
 

@@ -177,7 +177,7 @@ def price_series(
     weeks_all = {r[0] for r in rows}
     weeks_cust = {r[0] for r in rows if r[2]}
     use_cust = bool(weeks_all) and len(weeks_cust) >= 0.5 * len(weeks_all)
-    if use_cust and len(weeks_cust) < len(weeks_all):
+    if use_cust and any(not r[2] for r in rows):
         rows = [r for r in rows if r[2]]
         notes.append("registered-customer price list used (walk-in prices differ)")
     by_week: dict[date, list[tuple[float, int]]] = {}

@@ -1,0 +1,154 @@
+"""Forecast over a real (small) shop database: API, CLI JSON shape, fit-all job, bad input."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from shopai.cli.main import main
+from shopai.forecast.api import forecast, public_json
+from shopai.forecast.data import last_week, load_all
+from shopai.forecast.train import train_job
+from shopai.jobs import UserError, run_job
+from shopai.store import open_store
+
+FIRST = date(2023, 1, 2)  # Monday
+
+
+def _fill(db_path: str, n_products: int = 4, weeks: int = 30, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    db = open_store(db_path)
+    conn = db.conn
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO customers (id, external_id) VALUES (1, 'C1')")
+    oid = 0
+    for p in range(n_products):
+        sku = f"SKU{p}"
+        conn.execute("INSERT INTO products (id, sku, title, category, price, stock) VALUES (?, ?, ?, ?, ?, ?)",
+                     (p + 1, sku, f"Product {p}", "Mugs" if p % 2 else "Cards", 2.5 + p, 20))
+        for w in range(weeks):
+            qty = int(rng.poisson(5 + 0.3 * w + p))
+            if qty == 0:
+                continue
+            when = datetime.combine(FIRST + timedelta(weeks=w, days=int(rng.integers(0, 6))), datetime.min.time())
+            oid += 1
+            at = when.strftime("%Y-%m-%dT%H:%M:%S")
+            conn.execute("INSERT INTO orders (id, external_id, customer_id, ordered_at, status, total) "
+                         "VALUES (?, ?, 1, ?, 'paid', 0)", (oid, f"O{oid}", at))
+            price = 2.5 + p + (0.5 if w >= weeks - 6 else 0.0)
+            conn.execute("INSERT INTO order_lines (order_id, product_id, quantity, unit_price, ordered_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (oid, p + 1, qty, price, at))
+    # a cancelled order and a return must not count
+    oid += 1
+    conn.execute("INSERT INTO orders (id, external_id, ordered_at, status) VALUES (?, 'X1', ?, 'cancelled')",
+                 (oid, (FIRST + timedelta(weeks=3)).isoformat() + "T10:00:00"))
+    conn.execute("INSERT INTO order_lines (order_id, product_id, quantity, unit_price, ordered_at) "
+                 "VALUES (?, 1, 5000, 2.5, ?)", (oid, (FIRST + timedelta(weeks=3)).isoformat() + "T10:00:00"))
+    conn.execute("INSERT INTO products (id, sku, title, price) VALUES (99, 'NOSALE', 'Never sold', 1.0)")
+    conn.execute("INSERT INTO products (id, sku, title, price) VALUES (98, 'POST', 'Postage', 18.0)")
+    conn.execute("COMMIT")
+    db.conn.close()
+
+
+@pytest.fixture
+def shop(db_path):
+    _fill(db_path)
+    return db_path
+
+
+def test_forecast_api_sales_and_price(shop):
+    db = open_store(shop)
+    end = last_week(db)
+    assert end.weekday() == 0
+    res = forecast(db, sku="SKU1", what="sales", horizon=8)
+    assert [r["period_start"] for r in res["forecast"]] == [
+        (end + timedelta(weeks=k + 1)).isoformat() for k in range(8)]
+    for r in res["forecast"]:
+        assert r["lo80"] <= r["value"] <= r["hi80"]
+    assert res["history"][0]["period_start"] == FIRST.isoformat()
+    assert max(h["value"] for h in res["history"]) < 5000  # the cancelled 5000 units are not sales
+    assert res["sentence"].startswith("next month about")
+    assert "reorder" in res and res["reorder"]["stock"] == 20
+    price = forecast(db, sku="sku1", what="price", horizon=4)
+    assert price["forecast"][0]["value"] == pytest.approx(4.0, abs=0.3)
+    assert "reorder" not in price
+
+
+def test_category_forecast(shop):
+    res = forecast(open_store(shop), category="Mugs", what="sales", horizon=4)
+    assert res["sku"] == "category:Mugs" and len(res["forecast"]) == 4
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"sku": "NOPE"}, "No product"),
+    ({"sku": "NOSALE"}, "no paid sales"),
+    ({"sku": "NOSALE", "what": "price"}, "no prices"),
+    ({"sku": "SKU1", "horizon": 0}, "between 1 and"),
+    ({"sku": "SKU1", "horizon": "x"}, "whole number"),
+    ({"sku": "SKU1", "what": "stock"}, "price or sales"),
+    ({"category": "Nothing"}, "No products in category"),
+    ({}, "Pick a product"),
+])
+def test_bad_requests_are_user_errors(shop, kwargs, words):
+    with pytest.raises(UserError, match=words):
+        forecast(open_store(shop), **kwargs)
+
+
+def test_empty_shop_fit_all_is_a_user_error(db_path):
+    with pytest.raises(UserError, match="no orders"):
+        run_job(train_job(db_path))
+
+
+def test_cli_json_shape(shop, capsys):
+    assert main(["forecast", "--db", shop, "--product", "SKU2", "--horizon", "3", "--what", "price", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["sku", "what", "method", "freq", "forecast"]
+    assert out["sku"] == "SKU2" and out["what"] == "price" and out["freq"] == "W"
+    assert len(out["forecast"]) == 3
+    for row in out["forecast"]:
+        assert list(row) == ["period_start", "value", "lo80", "hi80"]
+        assert date.fromisoformat(row["period_start"]).weekday() == 0
+
+
+def test_cli_text_and_errors(shop, capsys):
+    assert main(["forecast", "--db", shop, "--product", "SKU0"]) == 0
+    assert "80% range" in capsys.readouterr().out
+    assert main(["forecast", "--db", shop, "--product", "GHOST", "--json"]) == 2
+    assert "No product with SKU 'GHOST'" in capsys.readouterr().err
+    assert main(["forecast", "--db", shop, "--product", "SKU0", "--horizon", "99"]) == 2
+
+
+def test_fit_all_stores_methods_and_api_uses_them(db_path):
+    _fill(db_path, n_products=22, weeks=26, seed=1)
+    summary = run_job(train_job(db_path, global_steps=30))
+    assert summary["sales_series"] == 22 and summary["price_series"] == 22
+    db = open_store(db_path)
+    rows = db.conn.execute("SELECT what, count(*) FROM forecast_fits GROUP BY what").fetchall()
+    assert dict(rows) == {"price": 22, "sales": 22}
+    assert "POST" not in {s.key for s in load_all(db, "sales")}
+    res = forecast(db, sku="SKU3", what="sales", horizon=8)
+    assert res["source"] == "stored"
+    assert "global" in res["scores"]
+    stored_method = db.conn.execute(
+        "SELECT method FROM forecast_fits WHERE key = 'SKU3' AND what = 'sales'").fetchone()[0]
+    assert res["method"] == stored_method
+
+
+def test_fit_all_cancelled_leaves_database_unchanged(shop):
+    gen = train_job(shop, global_steps=30)
+    next(gen)
+    next(gen)
+    gen.close()
+    db = open_store(shop)
+    assert db.conn.execute("SELECT count(*) FROM forecast_fits").fetchone()[0] == 0
+
+
+def test_damaged_stored_fit_is_recomputed(shop):
+    db = open_store(shop)
+    end = last_week(db)
+    db.conn.execute("INSERT INTO forecast_fits VALUES ('SKU1', 'sales', 'ets', ?, 1, '{broken', 'now')",
+                    (end.isoformat(),))
+    res = forecast(db, sku="SKU1", what="sales")
+    assert res["source"] == "fresh"
