@@ -150,3 +150,32 @@ def public_json(result: dict[str, Any]) -> dict[str, Any]:
     return {k: result[k] for k in ("sku", "what", "method", "freq", "forecast")}
 
 
+
+
+def forecast_job(db_path: str, sku: str | None = None, category: str | None = None, what: str = "sales",
+                 horizon: int = 8, lead_time_days: int = 14):
+    """One forecast as a job (for the UI's worker thread): opens its own connection."""
+    from shopai.jobs import Progress
+    from shopai.store import open_store
+
+    yield Progress(0, None, "forecasting")
+    db = open_store(db_path)
+    try:
+        return forecast(db, sku=sku, category=category, what=what, horizon=horizon,
+                        lead_time_days=lead_time_days)
+    finally:
+        db.conn.close()
+
+
+def pickable(db: sqlite_utils.Database) -> tuple[list[tuple[str, str]], list[str]]:
+    """Products that have sold (sku, title), most sold first, and categories, for the picker."""
+    rows = db.conn.execute(
+        "SELECT p.sku, p.title FROM products p JOIN order_lines l ON l.product_id = p.id "
+        "GROUP BY p.id ORDER BY count(*) DESC"
+    ).fetchall()
+    from shopai.forecast.series import is_product_code
+
+    products = [(s, t) for s, t in rows if is_product_code(s)]
+    cats = [r[0] for r in db.conn.execute(
+        "SELECT DISTINCT category FROM products WHERE category IS NOT NULL AND category != '' ORDER BY 1")]
+    return products, cats
