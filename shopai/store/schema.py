@@ -143,6 +143,18 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("forecast_0001", "CREATE TABLE forecast_fits (key TEXT NOT NULL, what TEXT NOT NULL, method TEXT NOT NULL, "
                       "last_week TEXT NOT NULL, format INTEGER NOT NULL, result_json TEXT NOT NULL, "
                       "fitted_at TEXT NOT NULL, PRIMARY KEY (key, what));"),
+    ("categorize_0001", "CREATE TABLE categorize_suggestions (product_id INTEGER PRIMARY KEY REFERENCES products(id) "
+                        "ON DELETE CASCADE, suggestions_json TEXT NOT NULL, top_category TEXT, confidence REAL, "
+                        "status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','accepted','fixed','skipped')), "
+                        "decided_category TEXT, created_at TEXT NOT NULL, decided_at TEXT);\n"
+                        "CREATE INDEX categorize_suggestions_status ON categorize_suggestions(status, confidence);\n"
+                        "CREATE TABLE categorize_decisions (id INTEGER PRIMARY KEY, product_id INTEGER NOT NULL "
+                        "REFERENCES products(id) ON DELETE CASCADE, action TEXT NOT NULL, category TEXT, "
+                        "previous_category TEXT, previous_status TEXT, created_product INTEGER NOT NULL DEFAULT 0, "
+                        "at TEXT NOT NULL);\n"
+                        "CREATE TABLE categorize_photos (product_id INTEGER PRIMARY KEY REFERENCES products(id) "
+                        "ON DELETE CASCADE, image_path TEXT NOT NULL, dhash TEXT, embedding BLOB, draft INTEGER NOT NULL "
+                        "DEFAULT 0, model_stamp TEXT, added_at TEXT NOT NULL);"),
     # -- new migrations go above this line --
 ]
 
