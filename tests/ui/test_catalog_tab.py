@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from shopai.paths import shop_dir
 from shopai.store import open_store, products
@@ -305,3 +305,25 @@ def test_search_as_you_type_on_100k_products(tmp_path_factory, qtbot):
         tab.deleteLater()
         qtbot.wait(1)
         ctx.close()
+
+
+def test_in_the_window_ctrl_n_adds_a_product_instead_of_a_new_shop(shop, qtbot, monkeypatch):
+    from shopai_ui import main_window
+
+    asked = []
+    monkeypatch.setattr(main_window.QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(a) or "")
+    monkeypatch.setattr(main_window, "TABS", [("Catalog", "shopai_ui.tabs.catalog:CatalogTab"),
+                                              ("Orders", "shopai_ui.tabs.orders:OrdersTab")])
+    window = main_window.MainWindow(shop)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    tab = window.tab_widgets["Catalog"]
+    window.tabs.setCurrentWidget(tab)
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert tab.editor is not None and tab.editor.windowTitle() == "New product"
+    assert asked == []
+    tab.editor.reject()
