@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+import pandas as pd
 
 from shopai.customers import bgnbd, rfm, seq
 from shopai.customers.history import Events, Snapshot, labels, snapshot
@@ -40,7 +40,7 @@ def auc(y, p) -> float:
     npos, nneg = int(y.sum()), int((~y).sum())
     if npos == 0 or nneg == 0:
         return float("nan")
-    r = stats.rankdata(p)
+    r = pd.Series(np.asarray(p, float)).rank(method="average").to_numpy()   # ties share their mean rank
     return float((r[y].sum() - npos * (npos + 1) / 2) / (npos * nneg))
 
 
