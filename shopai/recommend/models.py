@@ -482,6 +482,10 @@ MODELS: dict[str, type[Model]] = {m.key: m for m in (Popular, BuyAgain, UserKNN,
 def model_from_state(key: str, params: dict, arrays: dict[str, np.ndarray]) -> Model:
     if key == Hybrid.key:
         m: Model = Hybrid([])
+    elif key == "rerank":
+        from shopai.recommend.rerank import Rerank
+
+        m = Rerank()
     else:
         m = MODELS[key]()
     m.load(params, arrays)

@@ -72,8 +72,8 @@ class Recommender:
             scores = self._popular()
             generic = "popular with customers lately"
         else:
-            generic = ("customers who buy like you bought it" if self.meta["model"] in ("user_knn", "tifu", "hybrid")
-                       else "popular with customers lately")
+            neighbourly = self.meta["model"] in ("user_knn", "tifu", "hybrid", "rerank")
+            generic = "customers who buy like you bought it" if neighbourly else "popular with customers lately"
         hist_items = [self.pos[p] for p in times if p in self.pos]
         if new_only and hist_items:
             scores = scores.copy()

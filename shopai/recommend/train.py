@@ -19,6 +19,7 @@ from shopai.recommend import models as M
 from shopai.recommend import persist
 from shopai.recommend.data import DAY, History, Log, build_log
 from shopai.recommend.evaluate import component_scores, evaluate_job, make_split
+from shopai.recommend.rerank import Rerank
 
 K = 10
 MIN_EVAL_CUSTOMERS = 5
@@ -131,14 +132,26 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
         # The blend is fitted on dense scores: keep them to ~120 MB per component on big catalogs.
         val = make_split(log, val_cut, test_cut, max(200, min(1000, int(3e7 / max(log.n_items, 1)))))
         t_val = time.perf_counter()
+        val_s = rerank_s = 0.0
+        rerank = None
         if len(val.truth) >= MIN_EVAL_CUSTOMERS:
             vt = log.history(log.window(None, val_cut), now=val_cut)
             parts = [M.MODELS[k]() for k in HYBRID_PARTS]
             for i, c in enumerate(parts):
                 for _ in c.fit(vt, log.titles):
                     yield Progress(5 + 15 * (i + 0.5) / len(parts), 100, f"validation: {c.label}")
-            weights = yield from _scaled(M.fit_weights(component_scores(parts, val), val.truth, K), 20, 35)
-        val_s = time.perf_counter() - t_val
+            val_scores = component_scores(parts, val)
+            scores_s = time.perf_counter() - t_val
+            weights = yield from _scaled(M.fit_weights(val_scores, val.truth, K), 20, 28)
+            val_s = time.perf_counter() - t_val
+            t = time.perf_counter()
+            rerank = Rerank()
+            try:
+                yield from _scaled(_first(rerank.fit_net(val_scores, vt, val.hist, val.truth)), 28, 35)
+            except ImportError:  # no torch: the re-ranker is simply not offered
+                rerank.net = {}
+            rerank_s = time.perf_counter() - t + scores_s
+            del val_scores
         # (3) every model on the data before the held-out weeks.
         train = log.history(log.window(None, test_cut), now=test_cut)
         cands: list[M.Model] = [M.MODELS[k]() for k in ("popular", "buy_again", "user_knn", "item_knn",
@@ -147,11 +160,14 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
             cands.append(M.EASE())
         if weights:
             cands.append(M.Hybrid([M.MODELS[k]() for k in HYBRID_PARTS], weights))
+        if rerank is not None and rerank.net:
+            cands.append(rerank)
         for i, m in enumerate(cands):
             t = time.perf_counter()
             for _ in m.fit(train, log.titles):
                 yield Progress(35 + 50 * (i + 0.5) / len(cands), 100, f"testing {m.label}")
-            fit_s = time.perf_counter() - t + (val_s if m.key == "hybrid" else 0.0)  # blend fitting counts
+            # Fitting the blend / the re-ranker's net on the validation period counts as training.
+            fit_s = time.perf_counter() - t + {"hybrid": val_s, "rerank": rerank_s}.get(m.key, 0.0)
             r = yield from _scaled(evaluate_job(m, test, K), 35 + 50 * (i + 0.5) / len(cands),
                                    35 + 50 * (i + 1) / len(cands), whole=True)
             results.append({"key": m.key, "label": m.label, "recall": round(r["recall"], 4),
@@ -177,8 +193,13 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
 
     # (4) chosen model on everything, and the bought-together counts used for reasons.
     full = log.history(np.ones(len(log.t), dtype=bool), now=now)
-    final = (M.Hybrid([M.MODELS[k]() for k in HYBRID_PARTS], weights) if chosen == "hybrid"
-             else M.MODELS[chosen]())
+    if chosen == "hybrid":
+        final: M.Model = M.Hybrid([M.MODELS[k]() for k in HYBRID_PARTS], weights)
+    elif chosen == "rerank":
+        final = Rerank()
+        final.net = rerank.net
+    else:
+        final = M.MODELS[chosen]()
     for _ in final.fit(full, log.titles):
         yield Progress(90, 100, f"training {final.label}")
     co, n_baskets = basket_cooccurrence(log, np.ones(len(log.t), dtype=bool))
@@ -201,6 +222,12 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
     summary["results"] = [f"{r['label']}: Recall@10 {r['recall']:.3f} NDCG@10 {r['ndcg']:.3f}" for r in results]
     yield Progress(100, 100, "done")
     return summary
+
+
+def _first(job):
+    """Wrap a sub-job so its result looks like a tuple (for :func:`_scaled`)."""
+    result = yield from job
+    return (result,)
 
 
 def _scaled(job, lo: float, hi: float, whole: bool = False):

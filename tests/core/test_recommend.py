@@ -283,3 +283,25 @@ def test_training_yields_often_enough_to_cancel(shop):
         last = now
     assert len(gaps) > 20
     assert max(gaps) < 1.0
+
+
+def test_reranker_learns_groups_and_survives_save_and_load():
+    """The small net, trained on a validation period, ranks the customer's group first; its saved
+    arrays give the same scores (no torch needed to predict)."""
+    from shopai.recommend.rerank import Rerank
+
+    h, group = _toy_history(True)
+    titles = [""] * h.n_items
+    rr = Rerank()
+    for c in rr.components:
+        run_job(c.fit(h, titles))
+    scores = {c.key: c.score(h) for c in rr.components}
+    truth = [set(range(g * PER_GROUP, (g + 1) * PER_GROUP)) for g in group]
+    positives = run_job(rr.fit_net(scores, h, h, truth, epochs=30))
+    assert positives > 20 and rr.net
+    run_job(rr.fit(h, titles))
+    s = rr.score(h)
+    top = M.topk_dense(s, 5)
+    assert np.mean(top // PER_GROUP == group[:, None]) > 0.9
+    again = M.model_from_state("rerank", json.loads(json.dumps(rr.params())), rr.arrays())
+    assert np.allclose(again.score(h), s, atol=1e-5)
