@@ -99,8 +99,9 @@ def sentence(series: WeeklySeries, fit: Fit, horizon: int) -> str:
         else:
             head = f"{period} about {lo:.2f}–{hi:.2f}"
     else:
-        lo, hi = float(np.sum(fit.lo[:k])), float(np.sum(fit.hi[:k]))
-        head = f"{period} about {lo:.0f}–{hi:.0f} units"
+        total = float(np.sum(fit.forecast[:k]))
+        lo, hi = float(np.mean(fit.lo[:k])), float(np.mean(fit.hi[:k]))
+        head = f"{period} about {total:.0f} units ({lo:.0f}–{hi:.0f} a week)"
     base = "seasonal_naive"
     base_label = M.baseline_label(series.n_observed if series.what == "price" else len(series))
     sc = fit.scores

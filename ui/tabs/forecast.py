@@ -116,7 +116,10 @@ class ForecastTab(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip(self.tr(
             "Errors on past weeks, each method forecasting only from the weeks before (lower is better). "
             "MASE below 1 beats 'same as last week'."))
@@ -131,6 +134,10 @@ class ForecastTab(QWidget):
         split.addWidget(side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
+        split.setCollapsible(0, False)
+        split.setSizes([900, 380])
+        self.chart_view.setMinimumWidth(480)
+        side.setMaximumWidth(520)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
