@@ -329,21 +329,22 @@ def import_job(db_path: str, path: str | os.PathLike,
         # Every reference written below points at a row this transaction inserted or looked up, so the
         # per-row foreign-key checks are skipped (a large share of the time on a 500k-line log).
         db.conn.execute("PRAGMA foreign_keys = OFF")
-        plan = yield from _plan(db.conn, parsed)
-        if not parsed.lines:
-            reasons = "; ".join(f"row {p.row}: {p.message}" for p in parsed.problems[:3])
-            raise UserError(f"{src.table.path.name}: no order line could be imported ({reasons or 'no rows'}).")
-        report = yield from _write(db, src, parsed, plan)
+        report = yield from _write(db, src, parsed)
     finally:
         db.conn.close()
     return report
 
 
-def _write(db, src, parsed: _Parsed, plan: _Plan) -> Job[ImportReport]:
+def _write(db, src, parsed: _Parsed) -> Job[ImportReport]:
     now = common.now_iso()
-    lines = parsed.lines
-    total = len(lines)
     with transaction(db) as conn:
+        # planned inside the write transaction, so no other writer can add the same orders meanwhile
+        plan = yield from _plan(conn, parsed)
+        lines = parsed.lines
+        total = len(lines)
+        if not lines:
+            reasons = "; ".join(f"row {p.row}: {p.message}" for p in parsed.problems[:3] if p.skipped)
+            raise UserError(f"{src.table.path.name}: no order line could be imported ({reasons or 'no rows'}).")
         import_id = common.start_import(conn, "orders", src.table.path, src.format)
         report = ImportReport(import_id=import_id, kind="orders", format=src.format, problems=parsed.problems,
                               notes=parsed.notes)

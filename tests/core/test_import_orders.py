@@ -163,3 +163,12 @@ def test_real_retail_log_slice_imports_with_no_mapping(db_path, shared_data, tmp
                           "ORDER BY l.id LIMIT 1").fetchone()
     assert row == ("536365", "17850", "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 6.0, 2.55,
                    "2010-12-01T08:26:00")
+
+
+def test_a_log_with_no_usable_line_writes_nothing(db_path, tmp_path):
+    path = write_csv(tmp_path / "bad.csv", LOG_HEADER, [LOG[5], LOG[7], LOG[8]])
+    db = open_store(db_path)
+    before = snapshot(db)
+    with pytest.raises(UserError, match="no order line could be imported"):
+        run_job(import_job(db_path, path, "orders"))
+    assert snapshot(db) == before
