@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QListWidget, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QLineEdit, QListWidget, QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
     QWidget,
 )
 
@@ -530,15 +530,30 @@ class ImportDialog(QDialog):
         self.undo_button.setEnabled(self.phase == "done")
 
     # -- closing ----------------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:
+    def confirm_stop(self) -> bool:
+        """Closing while importing: ask first (tests replace this)."""
+        answer = QMessageBox.question(
+            self, self.tr("Stop the import?"),
+            self.tr("The import is still running. Stop it? Nothing will be changed in the shop."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _may_close(self) -> bool:
+        if self.phase == "importing" and self.runner.running and not self.confirm_stop():
+            return False
         self._repreview.stop()
-        self.runner.shutdown()
+        self.runner.shutdown()  # cancels: the job's transaction rolls back in its thread
+        return True
+
+    def closeEvent(self, event) -> None:
+        if not self._may_close():
+            event.ignore()
+            return
         super().closeEvent(event)
 
     def reject(self) -> None:
-        self._repreview.stop()
-        self.runner.shutdown()
-        super().reject()
+        if self._may_close():
+            super().reject()
 
 
 def open_import_dialog(ctx: ShopContext, parent: QWidget | None = None, path: str | None = None,

@@ -214,6 +214,47 @@ def test_cancel_midway_leaves_the_shop_unchanged(ctx, make_dialog, qtbot, tmp_pa
     assert dialog.report is None and dialog.import_button.isEnabled()
 
 
+def test_closing_during_an_import_asks_and_then_cancels(ctx, make_dialog, qtbot, tmp_path, monkeypatch):
+    rows = "\n".join(f"S{i:05d},Thing number {i},{i % 50 + 0.5}" for i in range(12_000))
+    path = write(tmp_path, "big.csv", "SKU,Title,Price\n" + rows + "\n")
+    gate = threading.Event()
+    real = shopai.io.import_job
+
+    def slow_job(*args, **kw):
+        job = real(*args, **kw)
+        try:
+            while True:
+                try:
+                    progress = next(job)
+                except StopIteration as stop:
+                    return stop.value
+                yield progress
+                if progress.message.startswith("Saving"):
+                    gate.wait(10)
+        finally:
+            job.close()
+
+    monkeypatch.setattr(shopai.io, "import_job", slow_job)
+    dialog = make_dialog(path=path, kind="catalog")
+    dialog.show()
+    settle(qtbot, dialog)
+    seen = []
+    dialog.runner.progressed.connect(lambda p: seen.append(p.message))
+    dialog.start_import()
+    qtbot.waitUntil(lambda: any(m.startswith("Saving") for m in seen), timeout=10_000)
+    answers = [False, True]
+    asked = []
+    monkeypatch.setattr(dialog, "confirm_stop", lambda: asked.append(1) or answers[len(asked) - 1])
+    dialog.close()
+    assert asked == [1] and dialog.isVisible() and dialog.runner.running  # "No": keeps importing
+    threading.Timer(0.3, gate.set).start()  # let the job go on only once the stop has been asked for
+    dialog.reject()  # Escape, this time "Yes": waits for the job to stop
+    assert asked == [1, 1] and not dialog.isVisible()
+    assert dialog.runner.wait(10_000)
+    assert orders.stats(ctx.db)["products"] == 0
+    assert ctx.db.conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
 def test_open_import_dialog_with_a_dropped_path(ctx, qtbot, tmp_path):
     path = write(tmp_path, "drop.csv", CATALOG.replace(",lantern.png", ","))
     dialog = open_import_dialog(ctx, None, path=path)
