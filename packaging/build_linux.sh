@@ -5,12 +5,23 @@
 #
 #   packaging/build_linux.sh            # uses .venv/bin/python (override with PYTHON=...)
 #   SKIP_BUILD=1 packaging/build_linux.sh   # only the start check of an existing dist/ShopAI
+#   FROM_COMMIT=HEAD packaging/build_linux.sh   # build a clean checkout of a commit (build/src), not the
+#                                               # working tree: nothing half-edited gets into the app
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-.venv/bin/python}"
-DIST="${DIST:-dist}"
-WORK="${WORK:-build/pyinstaller}"
+ROOT="$PWD"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+DIST="${DIST:-$ROOT/dist}"
+WORK="${WORK:-$ROOT/build/pyinstaller}"
+SRC="$ROOT"
+if [[ -n "${FROM_COMMIT:-}" && -z "${SKIP_BUILD:-}" ]]; then
+    SRC="$ROOT/build/src"
+    git worktree remove --force "$SRC" 2>/dev/null || rm -rf "$SRC"
+    git worktree prune
+    git worktree add --detach "$SRC" "$FROM_COMMIT" >/dev/null
+    echo "== building commit $(git -C "$SRC" rev-parse --short HEAD) from $SRC"
+fi
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
     echo "== installing PyInstaller into $($PYTHON -c 'import sys; print(sys.prefix)')"
@@ -18,7 +29,7 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
     echo "== building (this collects torch and Qt: several GB and many minutes)"
     start=$(date +%s)
     "$PYTHON" -m PyInstaller --noconfirm --log-level WARN \
-        --distpath "$DIST" --workpath "$WORK" packaging/shopai.spec
+        --distpath "$DIST" --workpath "$WORK" "$SRC/packaging/shopai.spec"
     echo "== built in $(( $(date +%s) - start )) s: $(du -sh "$DIST/ShopAI" | cut -f1) in $DIST/ShopAI"
 fi
 
