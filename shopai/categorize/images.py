@@ -111,7 +111,7 @@ def letterbox(img: Image.Image, size: int, fill: tuple[int, int, int] | None = N
         fill = tuple(int(v) for v in np.median(border, axis=0))
     canvas = Image.new("RGB", (size, size), fill)
     canvas.paste(small, ((size - nw) // 2, (size - nh) // 2))
-    return np.asarray(canvas, dtype=np.uint8)
+    return np.array(canvas, dtype=np.uint8)
 
 
 def dhash(img: Image.Image, bits: int = 8) -> int:

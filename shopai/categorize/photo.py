@@ -58,7 +58,7 @@ def to_tensor(batch: np.ndarray):
     """uint8 NxHxWx3 → normalised float NCHW."""
     import torch
 
-    x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)
+    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
     return x.sub_(0.5).div_(0.25)
 
 

@@ -1,0 +1,367 @@
+"""The review queue and everything that asks the trained model: suggestions, accept/fix/skip, undo,
+photo import (matched to a product by file name/SKU, else a new draft product), similar and duplicate photos.
+
+A correction becomes a label at once (products.category) and nudges the saved models, so the next
+suggestions already reflect it; the next full training learns it properly.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from shopai.categorize.images import dhash, hamming, is_image_name, letterbox, load_image
+from shopai.categorize.models import Bundle, has_model, load_bundle, save_bundle
+from shopai.categorize.photo import DEFAULT_SIZE
+from shopai.categorize.train import _write_suggestions, decode_embedding, encode_embedding, product_text, resolve_image
+from shopai.jobs import Job, Progress, UserError
+from shopai.paths import subdir
+from shopai.store.db import open_store, transaction
+
+DUPLICATE_BITS = 4
+
+
+def _now() -> str:
+    return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# --- asking the model -------------------------------------------------------------------------------
+
+def suggest_text(db_path: str, text: str, k: int = 3, bundle: Bundle | None = None) -> list[dict]:
+    if not (text or "").strip():
+        raise UserError("Give some text (a title or description) to categorize.")
+    bundle = bundle or load_bundle(db_path)
+    return bundle.top(bundle.probabilities([text], [None])[0], k)
+
+
+def suggest_texts(bundle: Bundle, texts: list[str], embeddings: list | None = None, k: int = 3) -> list[list[dict]]:
+    probs = bundle.probabilities(texts, embeddings or [None] * len(texts))
+    return [bundle.top(p, k) for p in probs]
+
+
+def image_embedding(bundle: Bundle, path: str | Path) -> np.ndarray:
+    if bundle.photo is None:
+        raise UserError("The category model was trained without photos: add labelled product photos and train again.")
+    img = load_image(path)
+    return bundle.photo.embed(letterbox(img, bundle.photo.size)[None])[0]
+
+
+def suggest_image(db_path: str, path: str | Path, text: str | None = None, k: int = 3,
+                  bundle: Bundle | None = None) -> list[dict]:
+    bundle = bundle or load_bundle(db_path)
+    emb = image_embedding(bundle, path)
+    return bundle.top(bundle.probabilities([text], [emb])[0], k)
+
+
+def _photo_row(db: sqlite_utils.Database, product_id: int) -> tuple[np.ndarray | None, bool]:
+    row = db.conn.execute("SELECT embedding, draft FROM categorize_photos WHERE product_id = ?", (product_id,)).fetchone()
+    if not row:
+        return None, False
+    return decode_embedding(row[0]), bool(row[1])
+
+
+def suggest_product(db: sqlite_utils.Database, db_path: str, sku: str, k: int = 3,
+                    bundle: Bundle | None = None) -> list[dict]:
+    from shopai.store import products
+
+    row = products.get(db, sku=sku)
+    if row is None:
+        raise UserError(f"No product with SKU {sku}.")
+    bundle = bundle or load_bundle(db_path)
+    emb, draft = _photo_row(db, row["id"])
+    if emb is None and row["image_path"] and bundle.photo is not None:
+        try:
+            emb = image_embedding(bundle, resolve_image(db_path, row["image_path"]))
+        except UserError:
+            emb = None
+    text = None if draft else product_text(row)
+    return bundle.top(bundle.probabilities([text], [emb])[0], k)
+
+
+# --- the queue --------------------------------------------------------------------------------------
+
+def refresh_suggestions(db: sqlite_utils.Database, db_path: str, bundle: Bundle | None = None,
+                        product_ids: list[int] | None = None) -> int:
+    """Recompute suggestions for products without a category (all, or the given ones). Returns how many."""
+    if bundle is None:
+        if not has_model(db_path):
+            return 0
+        bundle = load_bundle(db_path)
+    sql = ("SELECT p.id, p.title, p.description, cp.embedding, coalesce(cp.draft, 0) FROM products p "
+           "LEFT JOIN categorize_photos cp ON cp.product_id = p.id "
+           "LEFT JOIN categorize_suggestions s ON s.product_id = p.id "
+           "WHERE (p.category IS NULL OR trim(p.category) = '') AND coalesce(s.status, 'pending') = 'pending'")
+    params: list[Any] = []
+    if product_ids is not None:
+        if not product_ids:
+            return 0
+        sql += f" AND p.id IN ({','.join('?' * len(product_ids))})"
+        params = list(product_ids)
+    rows = db.conn.execute(sql, params).fetchall()
+    if not rows:
+        return 0
+    texts = [None if r[4] else f"{r[1] or ''} {r[2] or ''}".strip() or None for r in rows]
+    embs = [decode_embedding(r[3]) for r in rows]
+    probs = bundle.probabilities(texts, embs)
+    sugg = [(r[0], bundle.top(p)) for r, p in zip(rows, probs)]
+    with transaction(db) as conn:
+        _write_suggestions(conn, sugg, _now())
+    return len(sugg)
+
+
+def queue(db: sqlite_utils.Database, status: str = "pending", limit: int | None = None) -> list[dict]:
+    """Suggestions waiting for the owner, most confident first, with the product's title and photo."""
+    sql = ("SELECT s.product_id, p.sku, p.title, p.image_path, s.suggestions_json, s.top_category, s.confidence, "
+           "s.status, coalesce(cp.draft, 0) FROM categorize_suggestions s JOIN products p ON p.id = s.product_id "
+           "LEFT JOIN categorize_photos cp ON cp.product_id = p.id WHERE s.status = ? "
+           "ORDER BY s.confidence DESC, p.id")
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    out = []
+    for r in db.conn.execute(sql, (status,)):
+        out.append({"product_id": r[0], "sku": r[1], "title": r[2], "image_path": r[3],
+                    "suggestions": json.loads(r[4]), "category": r[5], "confidence": r[6], "status": r[7],
+                    "draft": bool(r[8])})
+    return out
+
+
+def _decide(db: sqlite_utils.Database, items: list[tuple[int, str | None, str]], action: str) -> str:
+    at = _now() + f".{time.time_ns() % 1_000_000_000:09d}"
+    with transaction(db) as conn:
+        for product_id, category, status in items:
+            row = conn.execute(
+                "SELECT p.category, s.status FROM products p LEFT JOIN categorize_suggestions s "
+                "ON s.product_id = p.id WHERE p.id = ?", (product_id,)).fetchone()
+            if row is None:
+                raise UserError("That product no longer exists.")
+            conn.execute(
+                "INSERT INTO categorize_decisions (product_id, action, category, previous_category, previous_status, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (product_id, action, category, row[0], row[1], at))
+            if category is not None:
+                conn.execute("UPDATE products SET category = ?, updated_at = ? WHERE id = ?",
+                             (category, _now(), product_id))
+            conn.execute(
+                "UPDATE categorize_suggestions SET status = ?, decided_category = ?, decided_at = ? WHERE product_id = ?",
+                (status, category, _now(), product_id))
+    return at
+
+
+def accept(db: sqlite_utils.Database, product_id: int) -> str:
+    """Take the top suggestion as the product's category."""
+    row = db.conn.execute("SELECT top_category FROM categorize_suggestions WHERE product_id = ?", (product_id,)).fetchone()
+    if not row or not row[0]:
+        raise UserError("There is no suggestion for that product.")
+    _decide(db, [(product_id, row[0], "accepted")], "accept")
+    return row[0]
+
+
+def fix(db: sqlite_utils.Database, db_path: str, product_id: int, category: str) -> int:
+    """Set the right category; the correction is learnt at once. Returns how many suggestions changed."""
+    category = (category or "").strip()
+    if not category:
+        raise UserError("Choose or type a category.")
+    row = db.conn.execute("SELECT top_category FROM categorize_suggestions WHERE product_id = ?", (product_id,)).fetchone()
+    status = "accepted" if row and row[0] == category else "fixed"
+    _decide(db, [(product_id, category, status)], "fix")
+    if status == "fixed" and has_model(db_path):
+        return learn_correction(db, db_path, product_id, category)
+    return 0
+
+
+def learn_correction(db: sqlite_utils.Database, db_path: str, product_id: int, category: str) -> int:
+    bundle = load_bundle(db_path)
+    from shopai.store import products
+
+    row = products.get(db, product_id=product_id)
+    emb, draft = _photo_row(db, product_id)
+    bundle.learn(None if draft else product_text(row), emb, category)
+    save_bundle(db_path, bundle)
+    return refresh_suggestions(db, db_path, bundle)
+
+
+def skip(db: sqlite_utils.Database, product_id: int) -> None:
+    _decide(db, [(product_id, None, "skipped")], "skip")
+
+
+def batch_accept(db: sqlite_utils.Database, threshold: float) -> int:
+    """Accept every pending suggestion at or above ``threshold`` confidence (one undo step)."""
+    rows = db.conn.execute(
+        "SELECT product_id, top_category FROM categorize_suggestions WHERE status = 'pending' AND confidence >= ? "
+        "AND top_category IS NOT NULL", (threshold,)).fetchall()
+    if rows:
+        _decide(db, [(r[0], r[1], "accepted") for r in rows], "batch")
+    return len(rows)
+
+
+def undo(db: sqlite_utils.Database) -> int:
+    """Undo the last decision (a whole batch-accept at once). Returns how many products went back."""
+    last = db.conn.execute("SELECT action, at FROM categorize_decisions ORDER BY id DESC LIMIT 1").fetchone()
+    if not last:
+        raise UserError("Nothing to undo.")
+    rows = db.conn.execute(
+        "SELECT id, product_id, previous_category, previous_status FROM categorize_decisions WHERE at = ? "
+        "ORDER BY id DESC", (last[1],)).fetchall()
+    with transaction(db) as conn:
+        for did, pid, prev_cat, prev_status in rows:
+            conn.execute("UPDATE products SET category = ?, updated_at = ? WHERE id = ?", (prev_cat, _now(), pid))
+            conn.execute(
+                "UPDATE categorize_suggestions SET status = ?, decided_category = NULL, decided_at = NULL "
+                "WHERE product_id = ?", (prev_status or "pending", pid))
+            conn.execute("DELETE FROM categorize_decisions WHERE id = ?", (did,))
+    return len(rows)
+
+
+def can_undo(db: sqlite_utils.Database) -> bool:
+    return db.conn.execute("SELECT 1 FROM categorize_decisions LIMIT 1").fetchone() is not None
+
+
+# --- photos ------------------------------------------------------------------------------------------
+
+_SAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+
+
+def collect_photos(paths: list[str | Path]) -> list[Path]:
+    """Files given directly plus image files inside given folders (not recursive into hidden folders)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and is_image_name(f) and not f.name.startswith("."))
+        else:
+            out.append(p)
+    return out
+
+
+def _match_product(conn, stem: str) -> tuple[int, str] | None:
+    row = conn.execute("SELECT id, sku FROM products WHERE sku = ? COLLATE NOCASE", (stem,)).fetchone()
+    if row:
+        return row[0], row[1]
+    for sep in ("_", "-", " ", "."):
+        if sep in stem:
+            head = stem.rsplit(sep, 1)[0]
+            row = conn.execute("SELECT id, sku FROM products WHERE sku = ? COLLATE NOCASE", (head,)).fetchone()
+            if row:
+                return row[0], row[1]
+    return None
+
+
+def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
+    """Import product photos: each is checked, matched to a product by file name/SKU or made a draft product,
+    copied into the shop's images folder, hashed (duplicate flag) and embedded; suggestions follow."""
+    db = open_store(db_path)
+    try:
+        files = collect_photos(paths)
+        if not files:
+            raise UserError("No photos found there (jpg, png, webp, gif, bmp or tiff).")
+        bundle = load_bundle(db_path) if has_model(db_path) else None
+        images_dir = subdir(db_path, "images")
+        existing = {pid: int(h, 16) for pid, h in db.conn.execute(
+            "SELECT product_id, dhash FROM categorize_photos WHERE dhash IS NOT NULL")}
+        accepted: list[dict] = []
+        problems: list[str] = []
+        last = time.monotonic()
+        for k, f in enumerate(files):
+            try:
+                img = load_image(f)
+            except UserError as exc:
+                problems.append(str(exc))
+                continue
+            emb = None
+            if bundle is not None and bundle.photo is not None:
+                emb = bundle.photo.embed(letterbox(img, bundle.photo.size)[None])[0]
+            accepted.append({"file": f, "hash": dhash(img), "emb": emb})
+            if time.monotonic() - last > 0.2:
+                last = time.monotonic()
+                yield Progress(k + 1, len(files), f"Checking photos ({k + 1} of {len(files)})")
+        yield Progress(len(files), len(files), "Saving")
+        matched = drafts = 0
+        duplicates: list[str] = []
+        new_ids: list[int] = []
+        copied: list[Path] = []
+        try:
+            with transaction(db) as conn:
+                for item in accepted:
+                    f: Path = item["file"]
+                    stem = f.stem.strip()
+                    hit = _match_product(conn, stem)
+                    draft = 0
+                    if hit:
+                        pid, sku = hit
+                        matched += 1
+                    else:
+                        sku = _SAFE.sub("-", stem).strip("-") or "photo"
+                        base, n = sku, 1
+                        while conn.execute("SELECT 1 FROM products WHERE sku = ?", (sku,)).fetchone():
+                            n += 1
+                            sku = f"{base}-{n}"
+                        title = re.sub(r"[_\-]+", " ", stem).strip() or sku
+                        pid = conn.execute("INSERT INTO products (sku, title) VALUES (?, ?)", (sku, title)).lastrowid
+                        drafts += 1
+                        draft = 1
+                    dest = images_dir / f"{_SAFE.sub('-', sku)}{f.suffix.lower()}"
+                    if f.resolve() != dest.resolve():
+                        if not dest.exists():
+                            copied.append(dest)
+                        shutil.copyfile(f, dest)
+                    conn.execute("UPDATE products SET image_path = ? WHERE id = ?", (dest.name, pid))
+                    for other, h in existing.items():
+                        if other != pid and hamming(h, item["hash"]) <= DUPLICATE_BITS:
+                            osku = conn.execute("SELECT sku FROM products WHERE id = ?", (other,)).fetchone()
+                            duplicates.append(f"{f.name} looks like the photo of {osku[0] if osku else other}")
+                            break
+                    existing[pid] = item["hash"]
+                    conn.execute(
+                        "INSERT INTO categorize_photos (product_id, image_path, dhash, embedding, draft, added_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(product_id) DO UPDATE SET image_path = excluded.image_path, "
+                        "dhash = excluded.dhash, embedding = excluded.embedding",
+                        (pid, dest.name, format(item["hash"], "016x"),
+                         encode_embedding(item["emb"]) if item["emb"] is not None else None, draft, _now()))
+                    new_ids.append(pid)
+        except BaseException:
+            for p in copied:
+                p.unlink(missing_ok=True)
+            raise
+        n_sugg = refresh_suggestions(db, db_path, bundle, new_ids) if bundle is not None else 0
+        return {"photos": len(accepted), "matched": matched, "drafts": drafts, "problems": problems,
+                "duplicates": duplicates, "suggestions": n_sugg, "product_ids": new_ids}
+    finally:
+        db.conn.close()
+
+
+def similar_products(db: sqlite_utils.Database, product_id: int, k: int = 6) -> list[dict]:
+    """Products whose photos look most alike (cosine of the CNN embeddings)."""
+    rows = db.conn.execute(
+        "SELECT cp.product_id, p.sku, p.title, cp.embedding FROM categorize_photos cp JOIN products p "
+        "ON p.id = cp.product_id WHERE cp.embedding IS NOT NULL").fetchall()
+    vecs = {r[0]: decode_embedding(r[3]) for r in rows}
+    if product_id not in vecs:
+        raise UserError("That product has no photo the model has seen yet: import it or train again.")
+    ids = [r[0] for r in rows if r[0] != product_id]
+    if not ids:
+        return []
+    mat = np.stack([vecs[i] for i in ids])
+    q = vecs[product_id]
+    sims = mat @ q / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q) + 1e-9)
+    order = np.argsort(-sims)[:k]
+    info = {r[0]: r for r in rows}
+    return [{"product_id": ids[j], "sku": info[ids[j]][1], "title": info[ids[j]][2], "similarity": round(float(sims[j]), 4)}
+            for j in order]
+
+
+def duplicate_photos(db: sqlite_utils.Database, max_bits: int = DUPLICATE_BITS) -> list[tuple[int, int, int]]:
+    """Pairs of products whose photos are near-identical (dHash within ``max_bits`` bits)."""
+    rows = [(pid, int(h, 16)) for pid, h in db.conn.execute(
+        "SELECT product_id, dhash FROM categorize_photos WHERE dhash IS NOT NULL ORDER BY product_id")]
+    out = []
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            d = hamming(rows[i][1], rows[j][1])
+            if d <= max_bits:
+                out.append((rows[i][0], rows[j][0], d))
+    return out

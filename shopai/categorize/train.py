@@ -1,0 +1,265 @@
+"""``train_job``: learn the shop's categories from its labelled products (text, and photos where present).
+
+A stratified part of the labelled products (20%) is held out: it calibrates the models (temperature
+scaling), sets the fusion weights and gives the per-category accuracy the tab shows. Nothing is written
+until the end: model files, then embeddings and fresh suggestions in one transaction.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import datetime
+
+import numpy as np
+
+from shopai.categorize.calibrate import ece, fit_fusion, fit_temperature, fuse_logits, softmax
+from shopai.categorize.images import dhash, letterbox, load_image
+from shopai.categorize.models import Bundle, save_bundle
+from shopai.categorize.photo import DEFAULT_SIZE, train_photo
+from shopai.categorize.text import train_text
+from shopai.jobs import Job, Progress, UserError
+from shopai.store.db import open_store
+
+MIN_PER_CATEGORY = 2
+
+
+def product_text(row: dict) -> str:
+    return f"{row.get('title') or ''} {row.get('description') or ''}".strip()
+
+
+def resolve_image(db_path: str, image_path: str | None):
+    """A product's image path: absolute, or relative to the shop's images folder."""
+    from pathlib import Path
+
+    from shopai.paths import shop_dir
+
+    if not image_path:
+        return None
+    p = Path(image_path)
+    if not p.is_absolute():
+        for base in (shop_dir(db_path) / "images", shop_dir(db_path)):
+            if (base / p).exists():
+                return base / p
+        return shop_dir(db_path) / "images" / p
+    return p
+
+
+def check_labels(categories: list[str]) -> tuple[list[str], list[str]]:
+    """(usable categories, left-out categories); raises UserError when there is nothing to learn."""
+    if not categories:
+        raise UserError(
+            "No product has a category yet, so there is nothing to learn from. Give a few products in each "
+            "category their category (Catalog tab, or import a file with a category column), then train."
+        )
+    counts = Counter(categories)
+    usable = sorted(c for c, n in counts.items() if n >= MIN_PER_CATEGORY)
+    left_out = sorted(c for c, n in counts.items() if n < MIN_PER_CATEGORY)
+    if len(usable) < 2:
+        detail = ""
+        if left_out:
+            detail = " Only one product has " + ", ".join(f"'{c}'" for c in left_out[:5]) + "."
+        only = f" Only '{usable[0]}' has enough products." if usable else ""
+        raise UserError(
+            "Need at least two categories with at least two labelled products each to learn the difference."
+            + only + detail
+        )
+    return usable, left_out
+
+
+def split_holdout(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of held-out items: about ``fraction`` of each category that has 3 or more items."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(y), dtype=bool)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if len(idx) >= 3:
+            k = max(1, int(round(fraction * len(idx))))
+            held[rng.choice(idx, size=k, replace=False)] = True
+    return held
+
+
+def encode_embedding(vec: np.ndarray) -> bytes:
+    return np.asarray(vec, dtype=np.float16).tobytes()
+
+
+def decode_embedding(blob: bytes | None) -> np.ndarray | None:
+    if not blob:
+        return None
+    return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+
+
+def train_job(db_path: str, *, holdout: float = 0.2, text_epochs: int = 5, photo_epochs: int = 30,
+              photo_seconds: float = 600.0, photos: bool = True, seed: int = 0, threads: int = 2,
+              **_ignored) -> Job[dict]:
+    started = time.monotonic()
+    db = open_store(db_path)
+    try:
+        yield Progress(0, 100, "Reading labelled products")
+        cur = db.conn.execute(
+            "SELECT p.id, p.sku, p.title, p.description, p.category, p.image_path, coalesce(cp.draft, 0) "
+            "FROM products p LEFT JOIN categorize_photos cp ON cp.product_id = p.id ORDER BY p.id"
+        )
+        rows = [dict(zip(("id", "sku", "title", "description", "category", "image_path", "draft"), r)) for r in cur]
+        labelled = [r for r in rows if r["category"] and r["category"].strip()]
+        usable, left_out = check_labels([r["category"].strip() for r in labelled])
+        labelled = [r for r in labelled if r["category"].strip() in usable]
+        classes = usable
+        cidx = {c: i for i, c in enumerate(classes)}
+        y = np.array([cidx[r["category"].strip()] for r in labelled])
+        held = split_holdout(y, holdout, seed)
+        texts = [product_text(r) if not r["draft"] else "" for r in labelled]
+
+        # text
+        tr = np.flatnonzero(~held & np.array([bool(t) for t in texts]))
+        if len(set(y[tr])) < 2:
+            raise UserError("The labelled products have no titles to learn from.")
+        text_model = yield from _scaled(train_text([texts[i] for i in tr], y[tr], classes, epochs=text_epochs,
+                                                   seed=seed), 2, 20)
+        ho = np.flatnonzero(held)
+        ho_text = [i for i in ho if texts[i]]
+        t_logits = text_model.logits([texts[i] for i in ho_text]) if ho_text else np.zeros((0, len(classes)))
+        text_model.temperature = fit_temperature(t_logits, y[ho_text]) if ho_text else 1.0
+        t_logits = t_logits / text_model.temperature
+
+        # photos (all products with one: labelled ones train, the rest get embeddings)
+        problems: list[str] = []
+        arrays: dict[int, np.ndarray] = {}
+        hashes: dict[int, int] = {}
+        with_photo = [r for r in rows if r["image_path"]] if photos else []
+        last = time.monotonic()
+        for k, r in enumerate(with_photo):
+            path = resolve_image(db_path, r["image_path"])
+            try:
+                img = load_image(path)
+            except UserError as exc:
+                problems.append(f"{r['sku']}: {exc}")
+                continue
+            arrays[r["id"]] = letterbox(img, DEFAULT_SIZE)
+            hashes[r["id"]] = dhash(img)
+            if time.monotonic() - last > 0.2:
+                last = time.monotonic()
+                yield Progress(20 + 10 * k / max(1, len(with_photo)), 100, f"Reading photos ({k + 1} of {len(with_photo)})")
+        photo_model = None
+        pos_by_id = {r["id"]: i for i, r in enumerate(labelled)}
+        ph_tr = [i for i in np.flatnonzero(~held) if labelled[i]["id"] in arrays]
+        ph_ho = [i for i in ho if labelled[i]["id"] in arrays]
+        photo_note = "no photos"
+        fusion = (1.0, 1.0)
+        if ph_tr and len(Counter(y[ph_tr]).keys()) >= 2 and min(Counter(y[ph_tr]).values()) >= 1:
+            photo_model = yield from _scaled(
+                train_photo(np.stack([arrays[labelled[i]["id"]] for i in ph_tr]), y[ph_tr], classes,
+                            epochs=photo_epochs, max_seconds=photo_seconds, seed=seed, threads=threads),
+                30, 90)
+            photo_note = f"{len(ph_tr)} photos, {photo_model.info.get('epochs')} passes"
+            if ph_ho:
+                emb_ho = photo_model.embed(np.stack([arrays[labelled[i]["id"]] for i in ph_ho]))
+                p_logits = photo_model.head_logits(emb_ho)
+                photo_model.temperature = fit_temperature(p_logits, y[ph_ho])
+                both = [i for i in ph_ho if texts[i]]
+                if both:
+                    tl = text_model.logits([texts[i] for i in both])
+                    pl = photo_model.head_logits(photo_model.embed(np.stack([arrays[labelled[i]["id"]] for i in both])))
+                    fusion = fit_fusion(tl, pl, y[both])
+        elif photos and with_photo:
+            photo_note = "too few labelled photos to learn from"
+
+        bundle = Bundle(text=text_model, photo=photo_model, fusion=fusion)
+        yield Progress(92, 100, "Measuring on held-out products")
+        # held-out evaluation with everything each product has
+        all_emb: dict[int, np.ndarray] = {}
+        if photo_model is not None and arrays:
+            ids = list(arrays)
+            embs = photo_model.embed(np.stack([arrays[i] for i in ids]))
+            all_emb = dict(zip(ids, embs))
+        per_cat: dict[str, dict] = {c: {"n": 0, "correct": 0} for c in classes}
+        acc = ece_value = None
+        if len(ho):
+            probs = bundle.probabilities([texts[i] or None for i in ho], [all_emb.get(labelled[i]["id"]) for i in ho])
+            pred = probs.argmax(1)
+            for i, p in zip(ho, pred):
+                c = classes[y[i]]
+                per_cat[c]["n"] += 1
+                per_cat[c]["correct"] += int(p == y[i])
+            acc = float((pred == y[ho]).mean())
+            ece_value = ece(probs, y[ho])
+        for c in classes:
+            per_cat[c]["train"] = int(((~held) & (y == classes.index(c))).sum())
+        bundle.meta = {
+            "trained_at": datetime.now().strftime("%Y-%m-%dT%H:%M:%S"),
+            "stamp": f"{time.time():.0f}",
+            "classes": classes,
+            "left_out": left_out,
+            "per_category": per_cat,
+            "holdout_accuracy": acc,
+            "holdout_ece": ece_value,
+            "labelled": len(labelled),
+            "photos": photo_note,
+        }
+
+        # suggestions for products without a category
+        unl = [r for r in rows if not (r["category"] and r["category"].strip())]
+        sugg = []
+        if unl:
+            probs = bundle.probabilities([None if r["draft"] else product_text(r) or None for r in unl],
+                                         [all_emb.get(r["id"]) for r in unl])
+            sugg = [(r["id"], bundle.top(p)) for r, p in zip(unl, probs)]
+        yield Progress(97, 100, "Saving")
+        save_bundle(db_path, bundle)
+        now = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+        from shopai.store.db import transaction
+
+        with transaction(db) as conn:
+            for pid, arr in arrays.items():
+                emb = all_emb.get(pid)
+                conn.execute(
+                    "INSERT INTO categorize_photos (product_id, image_path, dhash, embedding, model_stamp, added_at) "
+                    "SELECT id, image_path, ?, ?, ?, ? FROM products WHERE id = ? "
+                    "ON CONFLICT(product_id) DO UPDATE SET dhash = excluded.dhash, embedding = excluded.embedding, "
+                    "model_stamp = excluded.model_stamp",
+                    (format(hashes[pid], "016x"), encode_embedding(emb) if emb is not None else None,
+                     bundle.meta["stamp"], now, pid),
+                )
+            _write_suggestions(conn, sugg, now)
+        summary = {
+            "categories": len(classes),
+            "labelled products": len(labelled),
+            "held-out accuracy": None if acc is None else round(acc, 4),
+            "held-out ECE": None if ece_value is None else round(ece_value, 4),
+            "photos": photo_note,
+            "suggestions": len(sugg),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        if left_out:
+            summary["left out (one product only)"] = ", ".join(left_out)
+        if problems:
+            summary["photos skipped"] = len(problems)
+            summary["problems"] = problems[:20]
+        return summary
+    finally:
+        db.conn.close()
+
+
+def _write_suggestions(conn, sugg: list[tuple[int, list[dict]]], now: str) -> None:
+    """Upsert pending suggestions; products already decided keep their decision."""
+    for pid, top in sugg:
+        conn.execute(
+            "INSERT INTO categorize_suggestions (product_id, suggestions_json, top_category, confidence, status, "
+            "created_at) VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT(product_id) DO UPDATE SET "
+            "suggestions_json = excluded.suggestions_json, top_category = excluded.top_category, "
+            "confidence = excluded.confidence, created_at = excluded.created_at "
+            "WHERE categorize_suggestions.status IN ('pending', 'skipped')",
+            (pid, json.dumps(top, ensure_ascii=False), top[0]["category"] if top else None,
+             top[0]["confidence"] if top else None, now),
+        )
+
+
+def _scaled(job, lo: float, hi: float):
+    """Re-yield a sub-job's progress mapped into [lo, hi] of 100; returns its result."""
+    try:
+        while True:
+            p = next(job)
+            frac = p.fraction or 0.0
+            yield Progress(lo + (hi - lo) * frac, 100, p.message)
+    except StopIteration as stop:
+        return stop.value
