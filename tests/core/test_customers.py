@@ -77,8 +77,8 @@ def test_refunds_lower_spend_and_guests_are_nobody(trained):
 
 # -- the time split never peeks ------------------------------------------------------------------------
 
-def _events(seed=3, days=330):
-    frame = pd.DataFrame(synthetic.orders(days=days, seed=seed), columns=["no", "customer", "ordered_at", "status", "value"])
+def _events(seed=3, days=300):
+    frame = pd.DataFrame(synthetic.orders(days=days, seed=seed, regulars=35, occasional=20), columns=["no", "customer", "ordered_at", "status", "value"])
     return Events.from_orders(frame)
 
 
@@ -242,7 +242,7 @@ def test_model_files_round_trip_and_damage(trained, tmp_path):
 def test_sequence_weights_saved_and_checked(tmp_path, monkeypatch):
     path = str(tmp_path / "shop.sqlite")
     open_store(path).conn.close()
-    synthetic.build(path, days=300, regulars=30, occasional=10)
+    synthetic.build(path, days=260, regulars=20, occasional=10)
     monkeypatch.setattr(evaluate, "choose", lambda table: ("sequence", "forced for this test"))
     summary = run_job(train_job(path, epochs=1, seeds=2))
     assert summary["model"] == "Sequence model (GRU)"

@@ -81,6 +81,29 @@ def test_export_segment_neutralises_formulas(qtbot, trained_ctx, tmp_path):
     assert "Exported" in tab.message.label.text()
 
 
+def test_newer_orders_ask_for_training(qtbot, tmp_path, trained_path):
+    import shutil
+
+    from shopai_ui.context import ShopContext
+    from shopai_ui.tabs.customers import CustomersTab
+
+    path = str(tmp_path / "copy.sqlite")
+    shutil.copy(trained_path, path)
+    context = ShopContext(path)
+    try:
+        tab = CustomersTab(context)
+        qtbot.addWidget(tab)
+        assert "newer orders" not in tab.info_label.text()
+        context.db.conn.execute("INSERT INTO orders (external_id, ordered_at, status, total) "
+                                "VALUES ('NEW1', '2030-01-01T10:00:00', 'paid', 5)")
+        context.db.conn.execute("INSERT INTO orders (external_id, ordered_at, status, total) "
+                                "VALUES ('NEW2', '2024-06-01T10:00:00', 'paid', 5)")
+        context.notify_changed({"orders"})
+        assert "newer orders (up to 2024-06-01)" in tab.info_label.text()
+    finally:
+        context.close()
+
+
 def test_train_error_and_cancel(qtbot, ctx):
     from shopai.store import open_store
     from shopai_ui.tabs.customers import CustomersTab
