@@ -22,6 +22,7 @@ HORIZON = 90
 MIN_FEATURE_DAYS = 30            # history a training cut needs before it
 TRAIN_STRIDE = 30
 MAX_TRAIN_CUTS = 5
+MAX_TRAIN_ROWS = 60_000          # a big shop trains on a random sample of its rows (keeps the fit about a minute)
 MIN_SPAN_ANY = 28                # below this nothing is fitted
 MIN_SPAN_EVAL = HORIZON + HORIZON + MIN_FEATURE_DAYS   # test window + one training window + history
 
@@ -95,6 +96,17 @@ class Fitted:
     notes: list
 
 
+def _subset(part, mask):
+    """One training cut's (snapshot, BG/NBD features, labels) restricted to the rows in ``mask``."""
+    import dataclasses
+
+    snap, bg, y = part
+    fields = {f.name: getattr(snap, f.name) for f in dataclasses.fields(snap)}
+    small = Snapshot(**{k: (v[mask] if isinstance(v, np.ndarray) else v) for k, v in fields.items()})
+    return (small, {k: (v[mask] if isinstance(v, np.ndarray) else v) for k, v in bg.items()},
+            {k: v[mask] for k, v in y.items()})
+
+
 def _stacked(snap: Snapshot, bg: dict) -> np.ndarray:
     return np.column_stack([snap.static, bg["p_alive"], bg["p90"], np.log1p(bg["exp_visits90"])])
 
@@ -130,15 +142,23 @@ def fit_predict_all(past: Events, cut: int, cfg: seq.SeqConfig | None = None, su
             parts.append((s, bg, labels(past, s, HORIZON)))
             yield Progress(0, None, "building training examples from earlier months")
         if parts:
+            sizes = [len(p[0].cust) for p in parts]
+            total = sum(sizes)
+            if total > MAX_TRAIN_ROWS:
+                keep = np.random.default_rng(0).random(total) < MAX_TRAIN_ROWS / total
+                starts = np.cumsum([0] + sizes[:-1])
+                parts = [_subset(p, keep[o:o + n]) for p, o, n in zip(parts, starts, sizes)]
+                notes.append(f"Learned from a random {int(keep.sum()):,} of {total:,} past customer histories.")
             y = {k: np.concatenate([p[2][k] for p in parts]) for k in ("bought30", "bought90", "spend90")}
             rows = len(y["bought90"])
-        if not parts or rows < 20 or len(set(y["bought90"].tolist())) < 2:
+        learnable = bool(parts) and rows >= 20 and len(set(y["bought90"].tolist())) == 2
+        if not learnable:
             notes.append("Too little history before the cut to learn from; only BG/NBD was fitted.")
         else:
             rfm_out = rfm.fit_predict(np.concatenate([p[0].rfm() for p in parts]), y, snap.rfm())
             rfm_params = rfm_out.pop("params")
             preds["rfm_logistic"] = rfm_out
-        if not notes and train_seq:
+        if learnable and train_seq:
             X = np.concatenate([_stacked(p[0], p[1]) for p in parts])
             S = np.concatenate([p[0].seq for p in parts])
             seq_model = yield from seq.train(S, X, y["bought30"], y["bought90"], y["spend90"], cfg)

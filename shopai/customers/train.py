@@ -84,6 +84,7 @@ def train_job(db_path: str, epochs: int | None = None, seeds: int | None = None,
             "test_customers": test_size,
             "notes": notes,
         }
+        meta = _finite(meta)
         _save_model_files(db_path, final, meta, cfg)
         with transaction(db) as conn:
             conn.execute("DELETE FROM customer_scores")
@@ -93,7 +94,7 @@ def train_job(db_path: str, epochs: int | None = None, seeds: int | None = None,
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
                          (SETTINGS_KEY, json.dumps(meta)))
-        return {
+        return _finite({
             "model": evaluate.MODEL_LABELS[chosen],
             "verdict": sentence,
             "customers_scored": len(rows),
@@ -101,9 +102,20 @@ def train_job(db_path: str, epochs: int | None = None, seeds: int | None = None,
             "as_of": meta["as_of"],
             "evaluation": {evaluate.MODEL_LABELS[m]: {k: round(v, 4) for k, v in t.items()} for m, t in table.items()},
             "notes": notes,
-        }
+        })
     finally:
         db.conn.close()
+
+
+def _finite(obj):
+    """NaN/inf (e.g. an AUC when nobody came back within 30 days) become None, so the JSON stays JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _score_rows(db, ev: Events, final: evaluate.Fitted, pred: dict) -> list[tuple]:

@@ -124,6 +124,16 @@ def test_predictions_do_not_change_when_the_future_does():
     assert not np.array_equal(truth_a["spend90"], truth_b["spend90"])   # the future did change
 
 
+def test_big_shops_learn_from_a_sample(monkeypatch):
+    ev = _events()
+    monkeypatch.setattr(evaluate, "MAX_TRAIN_ROWS", 60)
+    fitted = run_job(evaluate.fit_predict_all(ev.before(ev.last_day - 90), ev.last_day - 90,
+                                              SeqConfig(epochs=1, seeds=1)))
+    assert fitted.train_rows <= 90 and any("random" in n for n in fitted.notes)
+    assert {"sequence", "blend", "rfm_logistic", "bgnbd"} <= set(fitted.preds)
+    assert all(len(p["p90"]) == len(fitted.snap.cust) for p in fitted.preds.values())
+
+
 def test_training_rows_come_from_customers_already_there():
     """Survivorship: a training cut holds only customers who had bought by then; labels are the window."""
     ev = _events()

@@ -31,6 +31,11 @@ def fmt_pct(value: Any) -> str:
     return "" if value is None else f"{float(value) * 100:.0f}%"
 
 
+def _num(value: Any, spec: str) -> str:
+    """A metric for the evaluation table; '–' where it could not be measured."""
+    return "–" if value is None else format(float(value), spec)
+
+
 class SparklineDelegate(QStyledItemDelegate):
     """Paints the row's ``history`` (monthly spend, oldest first) as a small line with its last point."""
 
@@ -202,11 +207,10 @@ class CustomersTab(QWidget):
 
         evaluation = info.get("evaluation") or {}
         self.eval_table.setRowCount(len(evaluation))
-        for row, (name, m) in enumerate(sorted(evaluation.items(), key=lambda kv: -(kv[1].get("auc_90d") or 0))):
+        for row, (name, m) in enumerate(sorted(evaluation.items(), key=lambda kv: -(kv[1].get("auc_90d") or 0.0))):
             label = MODEL_LABELS.get(name, name) + ("  ✓" if name == info.get("chosen") else "")
-            cells = [label] + [f"{m.get(k, float('nan')):.3f}" for k in ("auc_90d", "brier_90d", "calibration_90d",
-                                                                          "auc_30d")]
-            cells.append(f"{m.get('spend_mae', float('nan')):,.0f}")
+            cells = [label] + [_num(m.get(k), ".3f") for k in ("auc_90d", "brier_90d", "calibration_90d", "auc_30d")]
+            cells.append(_num(m.get("spend_mae"), ",.0f"))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col:
