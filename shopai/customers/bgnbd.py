@@ -39,12 +39,13 @@ class BGNBD:
     def expected(self, x, t_x, T, t) -> np.ndarray:
         """Expected visits in the next ``t`` weeks."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + T + t)
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-        am1 = a - 1 if abs(a - 1) > 1e-6 else 1e-6       # a < 1 is fine: both factors turn negative
-        first = (a + b + x - 1) / am1
-        second = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
-        out = first * second * self.p_alive(x, t_x, T)
+        with np.errstate(all="ignore"):              # extreme histories overflow 2F1; they are zeroed below
+            z = t / (alpha + T + t)
+            hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+            am1 = a - 1 if abs(a - 1) > 1e-6 else 1e-6       # a < 1 is fine: both factors turn negative
+            first = (a + b + x - 1) / am1
+            second = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+            out = first * second * self.p_alive(x, t_x, T)
         return np.nan_to_num(np.maximum(out, 0.0), nan=0.0, posinf=0.0)
 
     def to_json(self) -> dict:
@@ -52,6 +53,11 @@ class BGNBD:
 
 
 def _bgnbd_nll(logp, x, t_x, T, w):
+    with np.errstate(all="ignore"):                  # the optimiser may probe absurd values; inf/nan ends the step
+        return _bgnbd_nll_raw(logp, x, t_x, T, w)
+
+
+def _bgnbd_nll_raw(logp, x, t_x, T, w):
     r, alpha, a, b = np.exp(logp)
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.betaln(a, b + x) - special.betaln(a, b)
@@ -105,6 +111,11 @@ class GammaGamma:
 
 
 def _gg_nll(logp, x, m):
+    with np.errstate(all="ignore"):
+        return _gg_nll_raw(logp, x, m)
+
+
+def _gg_nll_raw(logp, x, m):
     p, q, v = np.exp(logp)
     ll = (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(v)
           + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + m * x))

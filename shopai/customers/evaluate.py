@@ -124,7 +124,9 @@ def fit_predict_all(past: Events, cut: int, cfg: seq.SeqConfig | None = None, su
     yield Progress(0, None, "reading histories")
     snap = snapshot(past, cut)
     if len(snap.cust) < 5:
-        raise UserError(f"Only {len(snap.cust)} customers have bought so far: too few to model.")
+        n = len(snap.cust)
+        raise UserError(f"Only {n} customer{'s have' if n != 1 else ' has'} bought so far: too few to predict "
+                        "who comes back (at least 5 are needed).")
     bg_now = bgnbd.fit_predict(snap)
     preds = {"bgnbd": {k: bg_now[k] for k in ("p30", "p90", "spend90")}}
     seq_model, rfm_params, rows = None, None, 0

@@ -365,3 +365,32 @@ def test_no_sqlite_leftovers(trained):
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_odd_shops_give_scores_or_a_plain_message(tmp_path, seed):
+    """Random small, lopsided shops: zero and negative totals, one-day bursts, few customers, long gaps."""
+    rng = np.random.default_rng(seed)
+    path = str(tmp_path / "shop.sqlite")
+    span = int(rng.choice([3, 40, 150, 260]))
+    n_cust = int(rng.choice([1, 4, 12]))
+    rows = []
+    for _ in range(int(rng.integers(5, 60))):
+        cust = f"C{int(rng.integers(0, n_cust))}" if rng.random() > 0.2 else None
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, span)))
+        status = str(rng.choice(["paid", "paid", "paid", "cancelled", "returned"]))
+        total = float(rng.choice([0.0, -5.0, 12.5, 1e6]))
+        rows.append((cust, day.strftime("%Y-%m-%dT%H:%M:%S"), status, total))
+    _shop(path, rows)
+    try:
+        summary = run_job(train_job(path, **FAST))
+    except UserError as exc:
+        assert str(exc) and "Traceback" not in str(exc)
+        assert _unchanged(path)
+    else:
+        json.dumps(summary, allow_nan=False)
+        db = open_store(path)
+        got = scores.all_rows(db)
+        db.conn.close()
+        assert len(got) == summary["customers_scored"]
+        assert all(0 <= r["p_return_30d"] <= r["p_return_90d"] + 1e-9 <= 1 + 1e-9 for r in got)
