@@ -48,6 +48,15 @@ def _word_hashes(words: list[str]) -> list[int]:
 
 def raw_counts(texts: list[str]) -> sp.csr_matrix:
     """Counts of hashed word 1-2-grams (columns < WORD_DIM) and char 2-5-grams (the rest)."""
+    r, c = hashed(texts)
+    data = np.ones(len(r), dtype=np.float32)
+    mat = sp.csr_matrix((data, (r, c)), shape=(len(texts), DIM), dtype=np.float32)
+    mat.sum_duplicates()
+    return mat
+
+
+def hashed(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, hashed column) of every n-gram occurrence, duplicates included."""
     norm = [normalize(t) for t in texts]
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -82,13 +91,8 @@ def raw_counts(texts: list[str]) -> sp.csr_matrix:
         rows.append(doc[:m][ok])
         cols.append((_mix(h[ok]) % np.uint64(CHAR_DIM)).astype(np.int64) + WORD_DIM)
     if not rows:
-        return sp.csr_matrix((len(texts), DIM), dtype=np.float32)
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    data = np.ones(len(r), dtype=np.float32)
-    mat = sp.csr_matrix((data, (r, c)), shape=(len(texts), DIM), dtype=np.float32)
-    mat.sum_duplicates()
-    return mat
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    return np.concatenate(rows), np.concatenate(cols)
 
 
 @dataclass
@@ -97,6 +101,8 @@ class Vocabulary:
 
     columns: np.ndarray  # sorted int64 hashed column ids
     idf: np.ndarray  # float32, one per kept column
+
+    _lookup: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -109,6 +115,36 @@ class Vocabulary:
         n = counts.shape[0]
         idf = (np.log((1.0 + n) / (1.0 + df[keep])) + 1.0).astype(np.float32)
         return cls(columns=keep.astype(np.int64), idf=idf)
+
+    def lookup(self) -> np.ndarray:
+        """hashed column -> kept column index, or -1 (built once, 8 MB)."""
+        if self._lookup is None:
+            table = np.full(DIM, -1, dtype=np.int32)
+            table[self.columns] = np.arange(self.size, dtype=np.int32)
+            self._lookup = table
+        return self._lookup
+
+    def transform_texts(self, texts: list[str]) -> sp.csr_matrix:
+        """Texts straight to TF-IDF over the kept columns (unknown n-grams dropped before counting)."""
+        r, c = hashed(texts)
+        k = self.lookup()[c]
+        ok = k >= 0
+        r, k, is_word = r[ok], k[ok], c[ok] < WORD_DIM
+        counts = sp.csr_matrix((np.ones(len(r), np.float32), (r, k)), shape=(len(texts), self.size))
+        counts.sum_duplicates()
+        return self._tfidf(counts, self.columns[counts.indices] < WORD_DIM)
+
+    def _tfidf(self, counts: sp.csr_matrix, is_word: np.ndarray) -> sp.csr_matrix:
+        r = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        c = counts.indices
+        v = (1.0 + np.log(counts.data)) * self.idf[c]
+        out = np.empty_like(v)
+        for mask in (is_word, ~is_word):
+            sq = np.bincount(r[mask], weights=v[mask] ** 2, minlength=counts.shape[0])
+            norm = np.sqrt(sq)
+            norm[norm == 0] = 1.0
+            out[mask] = v[mask] / norm[r[mask]]
+        return sp.csr_matrix((out.astype(np.float32), c, counts.indptr), shape=counts.shape)
 
     def transform(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Sublinear TF-IDF over the kept columns; the word and the char blocks are each L2-normalised."""

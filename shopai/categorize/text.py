@@ -27,14 +27,21 @@ class TextModel:
     info: dict = field(default_factory=dict)
 
     def features(self, texts: list[str]):
-        return self.vocab.transform(raw_counts(texts))
+        return self.vocab.transform_texts(texts)
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """Calibrated logits (already divided by the temperature)."""
         if not texts:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
+        import torch
+
         x = self.features(texts)
-        return (np.asarray(x @ self.weight) + self.bias) / self.temperature
+        scores = torch.nn.functional.embedding_bag(
+            torch.from_numpy(x.indices.astype(np.int64)), torch.from_numpy(self.weight),
+            torch.from_numpy(x.indptr[:-1].astype(np.int64)), mode="sum",
+            per_sample_weights=torch.from_numpy(x.data),
+        ).numpy()
+        return (scores + self.bias) / self.temperature
 
     def learn_one(self, text: str, category: str, steps: int = 30, lr: float = 0.5) -> None:
         """Nudge the model towards a correction at once (the next full training re-learns it properly)."""

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "shopai.cli.customers",
     "shopai.cli.voice",
     "shopai.cli.forecast",
+    "shopai.cli.categorize",
     # -- new command modules go above this line --
 ]
 

@@ -11,6 +11,7 @@ TRAINERS: dict[str, str] = {
     "recommend": "shopai.recommend.train:train_job",
     "customers": "shopai.customers.train:train_job",
     "forecast": "shopai.forecast.train:train_job",
+    "categorize": "shopai.categorize.train:train_job",
     # -- new trainers go above this line --
 }
 

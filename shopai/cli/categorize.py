@@ -1,0 +1,102 @@
+"""``shopai-cli categorize``: category suggestions for a product, a photo, a text, or a CSV of them."""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from shopai.cli.common import add_command, db_path, open_db, print_json
+from shopai.jobs import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "categorize", "suggest categories (train first: shopai-cli train categorize)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--product", metavar="SKU", help="a product in the shop")
+    what.add_argument("--image", metavar="FILE", help="a product photo")
+    what.add_argument("--text", metavar="TEXT", help="a title and/or description")
+    what.add_argument("--csv", metavar="FILE", help="columns id,title[,description][,image]; one JSON line per row")
+    p.add_argument("--top", type=int, default=3, help="how many suggestions (default 3)")
+    p.set_defaults(func=run)
+
+
+def _print(suggestions: list[dict], as_json: bool) -> None:
+    if as_json:
+        print_json(suggestions)
+        return
+    for s in suggestions:
+        print(f"{s['confidence'] * 100:5.1f}%  {s['category']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from shopai.categorize import review
+    from shopai.categorize.models import load_bundle
+
+    path = db_path(args)
+    k = max(1, args.top)
+    if args.csv:
+        return _run_csv(args, path, k)
+    bundle = load_bundle(path)
+    if args.text is not None:
+        _print(review.suggest_text(path, args.text, k, bundle), args.json)
+    elif args.image:
+        _print(review.suggest_image(path, args.image, None, k, bundle), args.json)
+    else:
+        db = open_db(args)
+        _print(review.suggest_product(db, path, args.product, k, bundle), args.json)
+    return 0
+
+
+def _run_csv(args: argparse.Namespace, path: str, k: int) -> int:
+    from shopai.categorize import review
+    from shopai.categorize.models import load_bundle
+
+    bundle = load_bundle(path)
+    src = Path(args.csv)
+    if not src.is_file():
+        raise UserError(f"{src.name}: the file does not exist.")
+    from shopai.io.sniff import decode, read_bytes
+
+    text, _encoding = decode(read_bytes(src), src.name)
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise UserError(f"{src.name}: no rows.")
+    cols = {c.strip().lower(): c for c in rows[0].keys() if c}
+    if "id" not in cols or ("title" not in cols and "image" not in cols):
+        raise UserError(f"{src.name}: needs columns id,title[,description][,image].")
+    problems = 0
+    batch: list[tuple[str, str | None, object]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        tops = review.suggest_texts(bundle, [b[1] for b in batch], [b[2] for b in batch], k)
+        for (rid, _, _), top in zip(batch, tops):
+            print_json({"id": rid, "suggestions": top})
+        batch.clear()
+
+    for row in rows:
+        rid = (row.get(cols["id"]) or "").strip()
+        title = (row.get(cols.get("title", ""), "") or "").strip()
+        desc = (row.get(cols.get("description", ""), "") or "").strip() if "description" in cols else ""
+        image = (row.get(cols.get("image", ""), "") or "").strip() if "image" in cols else ""
+        emb = None
+        if image and bundle.photo is not None:
+            img_path = Path(image) if Path(image).is_absolute() else src.parent / image
+            try:
+                emb = review.image_embedding(bundle, img_path)
+            except UserError as exc:
+                print(f"shopai-cli: row {rid}: {exc}", file=sys.stderr)
+                problems += 1
+        text = f"{title} {desc}".strip() or None
+        if text is None and emb is None:
+            flush()
+            print_json({"id": rid, "suggestions": [], "error": "no title and no readable photo"})
+            problems += 1
+            continue
+        batch.append((rid, text, emb))
+        if len(batch) >= 2000:
+            flush()
+    flush()
+    return 0
