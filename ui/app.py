@@ -134,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
 
         QTimer.singleShot(0, report)
     code = qapp.exec()
+    from shopai_ui.worker import shutdown_all
+
     if app.window is not None:
         app.window.shutdown()
+    shutdown_all()
     return code
 
 

@@ -46,16 +46,12 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
+        # Tabs are built when first shown, so start-up costs only the first tab (and its imports).
         self.tab_widgets: dict[str, QWidget] = {}
-        for title, spec in TABS:
-            try:
-                widget = load_tab(title, spec, ctx)
-            except Exception as exc:  # one broken tab must not keep the shop from opening
-                log.exception("tab %s failed to load", title)
-                widget = QLabel(self.tr("This tab could not be opened: {0}").format(exc))
-                widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.tab_widgets[title] = widget
-            self.tabs.addTab(widget, self.tr(title))
+        self._tab_specs = list(TABS)
+        for title, _spec in self._tab_specs:
+            self.tabs.addTab(QWidget(), self.tr(title))
+        self.tabs.currentChanged.connect(self._ensure_tab)
         self._counts = QLabel()
         self.statusBar().addPermanentWidget(self._counts)
         ctx.set_status_sink(lambda text: self.statusBar().showMessage(text, 8000))
@@ -63,6 +59,38 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._update_counts()
         self._restore_geometry()
+        self._ensure_tab(self.tabs.currentIndex())
+
+    def _ensure_tab(self, index: int) -> QWidget | None:
+        """Build the tab at ``index`` if it hasn't been built yet; returns it."""
+        if not 0 <= index < len(self._tab_specs):
+            return None
+        title, spec = self._tab_specs[index]
+        if title in self.tab_widgets:
+            return self.tab_widgets[title]
+        try:
+            widget = load_tab(title, spec, self.ctx)
+        except Exception as exc:  # one broken tab must not keep the shop from opening
+            log.exception("tab %s failed to load", title)
+            widget = QLabel(self.tr("This tab could not be opened: {0}").format(exc))
+            widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.tab_widgets[title] = widget
+        self.tabs.blockSignals(True)
+        current = self.tabs.currentIndex()
+        placeholder = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, widget, self.tr(title))
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+        placeholder.deleteLater()
+        return widget
+
+    def tab(self, title: str) -> QWidget | None:
+        """The tab called ``title``, built now if needed."""
+        for index, (name, _spec) in enumerate(self._tab_specs):
+            if name == title:
+                return self._ensure_tab(index)
+        return None
 
     # --- menus ---
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
@@ -76,7 +104,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
         self._action(file_menu, self.tr("&Open shop…"), self.open_shop, QKeySequence.StandardKey.Open)
-        self._action(file_menu, self.tr("New &empty shop…"), self.new_shop, QKeySequence.StandardKey.New)
+        self._action(file_menu, self.tr("New &empty shop…"), self.new_shop, "Ctrl+Shift+N")
         self._action(file_menu, self.tr("Open &sample shop"), self.open_sample_shop)
         file_menu.addSeparator()
         self._action(file_menu, self.tr("&Import catalog…"), lambda: self.import_file(kind="catalog"), "Ctrl+I")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+import weakref
 from itertools import count
 from typing import Any, Callable
 
@@ -21,6 +22,13 @@ from shopai.jobs import Job, Progress, UserError
 
 log = logging.getLogger(__name__)
 _job_ids = count(1)
+_runners: "weakref.WeakSet[JobRunner]" = weakref.WeakSet()
+
+
+def shutdown_all(timeout_ms: int = 10_000) -> None:
+    """Cancel every runner's jobs and wait for their threads (called once when the app exits)."""
+    for runner in list(_runners):
+        runner.shutdown(timeout_ms)
 
 
 class _JobThread(QThread):
@@ -71,6 +79,7 @@ class JobRunner(QObject):
         self._threads: dict[int, _JobThread] = {}
         self._current: int | None = None
         self._callbacks: dict[int, tuple[Callable | None, Callable | None]] = {}
+        _runners.add(self)
 
     @property
     def running(self) -> bool:

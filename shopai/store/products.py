@@ -69,9 +69,11 @@ def search(db: sqlite_utils.Database, text: str, limit: int = 20) -> list[dict[s
     query = fts_query(text)
     if not query:
         return []
+    # Rank inside FTS first and join products only for the few rows returned.
     sql = (
-        "SELECT p.*, bm25(products_fts, 2.0, 10.0, 1.0, 3.0) AS rank FROM products_fts "
-        "JOIN products p ON p.id = products_fts.rowid WHERE products_fts MATCH ? ORDER BY rank LIMIT ?"
+        "SELECT p.*, m.rank FROM (SELECT rowid, bm25(products_fts, 2.0, 10.0, 1.0, 3.0) AS rank "
+        "FROM products_fts WHERE products_fts MATCH ? ORDER BY rank LIMIT ?) m "
+        "JOIN products p ON p.id = m.rowid ORDER BY m.rank"
     )
     cur = db.conn.execute(sql, (query, limit))
     cols = [c[0] for c in cur.description]

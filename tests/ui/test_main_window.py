@@ -26,14 +26,28 @@ def test_a_missing_tab_module_shows_coming_soon(qtbot, ctx, monkeypatch):
     monkeypatch.setattr(main_window, "TABS", [("Later", "shopai_ui.tabs.not_written_yet:Nope")])
     window = MainWindow(ctx)
     qtbot.addWidget(window)
-    assert isinstance(window.tabs.widget(0), ComingSoonPage)
+    assert isinstance(window.tab("Later"), ComingSoonPage)
+    assert window.tabs.widget(0) is window.tab("Later")
 
 
 def test_a_tab_that_fails_to_build_does_not_stop_the_window(qtbot, ctx, monkeypatch):
     monkeypatch.setattr(main_window, "TABS", [("Broken", "shopai_ui.coming_soon:NoSuchClass")])
     window = MainWindow(ctx)
     qtbot.addWidget(window)
-    assert "could not be opened" in window.tabs.widget(0).text()
+    assert "could not be opened" in window.tab("Broken").text()
+
+
+def test_tabs_are_built_when_first_shown(qtbot, ctx):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    first = TABS[0][0]
+    assert list(window.tab_widgets) == [first] or window.tabs.currentIndex() != 0
+    window.tabs.setCurrentIndex(1)
+    assert TABS[1][0] in window.tab_widgets
+    assert window.tabs.widget(1) is window.tab_widgets[TABS[1][0]]
+    assert window.tabs.currentIndex() == 1
+    for index, (title, _) in enumerate(TABS):
+        assert window.tabs.tabText(index) == title
 
 
 def test_status_bar_counts_follow_data_changes(qtbot, ctx):

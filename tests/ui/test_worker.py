@@ -133,3 +133,25 @@ def test_progress_panel_appears_only_for_slow_jobs(qtbot):
 def test_eta_reads_naturally():
     assert format_eta(5) == "5 s left"
     assert format_eta(150) == "2 min left"
+
+
+def test_shutdown_all_waits_for_every_runner(qtbot):
+    from shopai_ui.worker import shutdown_all
+
+    closed = []
+
+    def endless():
+        try:
+            while True:
+                time.sleep(0.005)
+                yield Progress(0, None)
+        finally:
+            closed.append(True)
+
+    runners = [JobRunner(), JobRunner()]
+    for runner in runners:
+        runner.start(endless)
+    qtbot.wait(30)
+    shutdown_all(5000)
+    assert closed == [True, True]
+    assert all(not r.running for r in runners)
