@@ -92,3 +92,19 @@ def stats(db: sqlite_utils.Database) -> dict[str, int]:
 
 def last_order_date(db: sqlite_utils.Database) -> str | None:
     return db.conn.execute("SELECT max(ordered_at) FROM orders").fetchone()[0]
+
+
+def search_customers(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    """Customers whose id or name starts with / contains ``text``, the most loyal first."""
+    t = (text or "").strip()
+    where, params = "", []
+    if t:
+        where = "WHERE c.external_id LIKE ? OR c.name LIKE ? OR c.email LIKE ?"
+        params = [t + "%", "%" + t + "%", t + "%"]
+    cur = db.conn.execute(
+        "SELECT c.id, c.external_id, coalesce(c.name, ''), "
+        "(SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status = 'paid') AS n "
+        f"FROM customers c {where} ORDER BY n DESC, c.external_id LIMIT ?",
+        [*params, int(limit)],
+    )
+    return [dict(zip(("id", "external_id", "name", "orders"), r)) for r in cur]

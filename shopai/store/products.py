@@ -195,3 +195,10 @@ def categories(db: sqlite_utils.Database) -> list[str]:
         "WHERE category IS NOT NULL AND category != '' ORDER BY 1 COLLATE NOCASE"
     )
     return [r[0] for r in rows]
+
+
+def choices(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    """Products for a picker: the best FTS matches for ``text``, or the first by title when empty."""
+    if fts_query(text):
+        return search(db, text, limit)
+    return list(fetch_rows(db, search_ids(db, "", order_by="title", limit=limit)).values())
