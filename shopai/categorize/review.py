@@ -162,16 +162,21 @@ def accept(db: sqlite_utils.Database, product_id: int) -> str:
     return row[0]
 
 
-def fix(db: sqlite_utils.Database, db_path: str, product_id: int, category: str) -> int:
-    """Set the right category; the correction is learnt at once. Returns how many suggestions changed."""
+def record_fix(db: sqlite_utils.Database, product_id: int, category: str) -> bool:
+    """Set the right category (a label at once). True when it differs from the top suggestion."""
     category = (category or "").strip()
     if not category:
         raise UserError("Choose or type a category.")
     row = db.conn.execute("SELECT top_category FROM categorize_suggestions WHERE product_id = ?", (product_id,)).fetchone()
     status = "accepted" if row and row[0] == category else "fixed"
     _decide(db, [(product_id, category, status)], "fix")
-    if status == "fixed" and has_model(db_path):
-        return learn_correction(db, db_path, product_id, category)
+    return status == "fixed"
+
+
+def fix(db: sqlite_utils.Database, db_path: str, product_id: int, category: str) -> int:
+    """Set the right category; the correction is learnt at once. Returns how many suggestions changed."""
+    if record_fix(db, product_id, category) and has_model(db_path):
+        return learn_correction(db, db_path, product_id, category.strip())
     return 0
 
 

@@ -1,0 +1,131 @@
+"""CategorizeTab: queue with thumbnails and top-3, keyboard accept/fix/skip, undo, batch-accept, Train, import."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from shopai.jobs import run_job
+
+CATS = {"Scarves": ["wool scarf", "silk scarf", "knitted scarf"], "Mugs": ["coffee mug", "tea mug", "enamel mug"]}
+RGB = {"Scarves": (200, 30, 30), "Mugs": (30, 30, 200)}
+
+
+def _square(colour, rng):
+    arr = np.full((40, 40, 3), 245, dtype=np.int16)
+    arr[8:32, 8:32] = colour
+    arr += rng.integers(-20, 20, arr.shape)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture
+def shop(ctx, tmp_path):
+    from shopai.categorize.train import train_job
+
+    rng = np.random.default_rng(0)
+    n = 0
+    for cat, names in CATS.items():
+        for i in range(6):
+            n += 1
+            img = tmp_path / f"S{n}.png"
+            _square(RGB[cat], rng).save(img)
+            ctx.db.conn.execute("INSERT INTO products (sku, title, category, image_path) VALUES (?, ?, ?, ?)",
+                                (f"S{n}", f"red {names[i % 3]}", cat, str(img)))
+    for sku, title in [("U1", "blue silk scarf"), ("U2", "big coffee mug"), ("U3", "tea mug with lid")]:
+        ctx.db.conn.execute("INSERT INTO products (sku, title) VALUES (?, ?)", (sku, title))
+    run_job(train_job(ctx.db_path, photo_epochs=3, photo_seconds=20, threads=1))
+    return ctx
+
+
+def category(ctx, sku):
+    return ctx.db.conn.execute("SELECT category FROM products WHERE sku = ?", (sku,)).fetchone()[0]
+
+
+def test_queue_keyboard_accept_fix_skip_undo(qtbot, shop):
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    assert tab.table.rowCount() == 3
+    assert not tab.table.item(0, 0).icon().isNull() or tab.rows[0]["image_path"] is None
+    assert "%" in tab.table.item(0, 1).text()
+    assert tab.accuracy.rowCount() == 2
+    tab.table.setFocus()
+    first = tab.current()["sku"]
+    qtbot.keyClick(tab.table, Qt.Key.Key_Return)
+    assert category(shop, first) == tab_first_suggestion_after(shop, first)
+    assert tab.table.rowCount() == 2
+    # fix with the 2nd suggestion (key 2): a correction, learnt in the background
+    second = tab.current()
+    other = second["suggestions"][1]["category"]
+    qtbot.keyClick(tab.table, Qt.Key.Key_2)
+    assert category(shop, second["sku"]) == other
+    qtbot.waitUntil(lambda: not tab.learner.running, timeout=20_000)
+    # skip
+    third = tab.current()["sku"]
+    qtbot.keyClick(tab.table, Qt.Key.Key_S)
+    assert tab.table.rowCount() == 0
+    assert category(shop, third) is None
+    # undo x3 brings everything back
+    for _ in range(3):
+        tab.undo()
+    assert tab.table.rowCount() == 3
+    assert category(shop, first) is None and category(shop, second["sku"]) is None
+    tab.shutdown()
+
+
+def tab_first_suggestion_after(ctx, sku):
+    import json
+
+    row = ctx.db.conn.execute(
+        "SELECT s.suggestions_json FROM categorize_suggestions s JOIN products p ON p.id = s.product_id "
+        "WHERE p.sku = ?", (sku,)).fetchone()
+    return json.loads(row[0])[0]["category"]
+
+
+def test_batch_accept_and_train_button(qtbot, shop):
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.threshold.setValue(0.5)
+    tab.batch_accept()
+    accepted = shop.db.conn.execute("SELECT count(*) FROM categorize_suggestions WHERE status = 'accepted'").fetchone()[0]
+    assert accepted >= 1 and tab.table.rowCount() == 3 - accepted
+    tab.undo()
+    assert tab.table.rowCount() == 3
+    tab.train_options = {"photo_epochs": 2, "photo_seconds": 10, "threads": 1}
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        tab.train()
+    assert "Trained on 12 products" in tab.message.text()
+    tab.shutdown()
+
+
+def test_import_bad_and_good_photos(qtbot, shop, tmp_path):
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _square(RGB["Mugs"], np.random.default_rng(3)).save(inbox / "new-mug.png")
+    (inbox / "zero.jpg").write_bytes(b"")
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        tab.import_paths([str(inbox)])
+    assert "1 new draft" in tab.message.text() and "zero.jpg" in tab.message.text()
+    assert any(r["sku"] == "new-mug" for r in tab.rows)
+    tab.shutdown()
+
+
+def test_no_model_yet_message(qtbot, ctx):
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    tab = CategorizeTab(ctx)
+    qtbot.addWidget(tab)
+    assert "No model yet" in tab.model_label.text()
+    with qtbot.waitSignal(tab.runner.finished, timeout=30_000):
+        tab.train()
+    assert "No product has a category" in tab.message.text()
+    tab.shutdown()

@@ -1,0 +1,461 @@
+"""The Auto-categorize tab: import product photos, review suggested categories, train.
+
+Keyboard: Enter/A accepts the top suggestion, 1-3 picks that suggestion, F types a fix, S skips,
+Ctrl+Z undoes (a batch-accept is one step), Up/Down move. Photos can be dropped onto the tab.
+Training and photo import run in the background with progress and cancel; accept/fix/skip are small
+writes on the GUI thread; learning a correction runs in the worker and refreshes the queue.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QCompleter, QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
+    QLabel, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from shopai.jobs import Progress, UserError
+from shopai_ui.context import ShopContext
+from shopai_ui.widgets.message import MessageBar
+from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.worker import JobRunner
+
+THUMB = QSize(56, 56)
+BIG = QSize(200, 200)
+MAX_ROWS = 500
+
+
+def _learn_job(db_path: str, product_id: int, category: str):
+    from shopai.categorize import review
+    from shopai.store import open_store
+
+    yield Progress(0, 1, "Learning from the correction")
+    db = open_store(db_path)
+    try:
+        return review.learn_correction(db, db_path, product_id, category)
+    finally:
+        db.conn.close()
+
+
+class CategorizeTab(QWidget):
+    """Review queue of suggested categories with thumbnails; import photos; train; per-category accuracy."""
+
+    train_options: dict = {}  # passed to train_job (tests shorten the photo training)
+
+    def __init__(self, ctx: ShopContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.runner = JobRunner(self)
+        self.learner = JobRunner(self)
+        self.rows: list[dict] = []
+        self._pixmaps: dict[str, QPixmap] = {}
+        self.setAcceptDrops(True)
+
+        self.import_button = QPushButton(self.tr("Import &photos…"))
+        self.import_button.setToolTip(self.tr("Add product photos; a photo named after a SKU goes to that product"))
+        self.folder_button = QPushButton(self.tr("Import f&older…"))
+        self.train_button = QPushButton(self.tr("&Train"))
+        self.train_button.setToolTip(self.tr("Learn the shop's categories from its labelled products and photos"))
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.5, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(0.9)
+        self.threshold.setPrefix(self.tr("≥ "))
+        self.batch_button = QPushButton(self.tr("Accept all above"))
+        self.undo_button = QPushButton(self.tr("&Undo"))
+        self.model_label = QLabel()
+        self.model_label.setWordWrap(True)
+        top = QHBoxLayout()
+        for w in (self.import_button, self.folder_button, self.train_button, self.batch_button, self.threshold,
+                  self.undo_button):
+            top.addWidget(w)
+        top.addWidget(self.model_label, 1)
+
+        self.message = MessageBar(self)
+        self.progress = ProgressPanel(self.runner, self)
+
+        # queue
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels([self.tr("Product"), self.tr("1st"), self.tr("2nd"), self.tr("3rd")])
+        self.table.setIconSize(THUMB)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB.height() + 6)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3):
+            self.table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.queue_label = QLabel()
+
+        # detail
+        self.photo = QLabel()
+        self.photo.setFixedSize(BIG)
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setStyleSheet("background: palette(base); border: 1px solid palette(mid);")
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.choice_buttons = [QPushButton() for _ in range(3)]
+        self.accept_button = QPushButton(self.tr("&Accept (Enter)"))
+        self.skip_button = QPushButton(self.tr("&Skip (S)"))
+        self.fix_box = QComboBox()
+        self.fix_box.setEditable(True)
+        self.fix_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.fix_box.lineEdit().setPlaceholderText(self.tr("Right category… (F)"))
+        self.fix_button = QPushButton(self.tr("Fi&x"))
+        detail = QVBoxLayout()
+        detail.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
+        detail.addWidget(self.title)
+        for i, b in enumerate(self.choice_buttons):
+            b.setToolTip(self.tr("Key %1").replace("%1", str(i + 1)))
+            b.clicked.connect(lambda _=False, i=i: self.choose(i))
+            detail.addWidget(b)
+        row = QHBoxLayout()
+        row.addWidget(self.accept_button)
+        row.addWidget(self.skip_button)
+        detail.addLayout(row)
+        fix_row = QHBoxLayout()
+        fix_row.addWidget(self.fix_box, 1)
+        fix_row.addWidget(self.fix_button)
+        detail.addLayout(fix_row)
+        self.accuracy = QTableWidget(0, 3)
+        self.accuracy.setHorizontalHeaderLabels([self.tr("Category"), self.tr("Held-out"), self.tr("Right")])
+        self.accuracy.verticalHeader().hide()
+        self.accuracy.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.accuracy.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        acc_box = QGroupBox(self.tr("Accuracy on held-out products"))
+        acc_layout = QVBoxLayout(acc_box)
+        acc_layout.addWidget(self.accuracy)
+        detail.addWidget(acc_box, 1)
+        right = QWidget()
+        right.setLayout(detail)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.queue_label)
+        left_layout.addWidget(self.table)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(self.progress)
+        layout.addWidget(split, 1)
+
+        self.import_button.clicked.connect(self.pick_files)
+        self.folder_button.clicked.connect(self.pick_folder)
+        self.train_button.clicked.connect(self.train)
+        self.batch_button.clicked.connect(self.batch_accept)
+        self.undo_button.clicked.connect(self.undo)
+        self.accept_button.clicked.connect(self.accept)
+        self.skip_button.clicked.connect(self.skip)
+        self.fix_button.clicked.connect(self.fix_typed)
+        self.fix_box.lineEdit().returnPressed.connect(self.fix_typed)
+        self.table.itemSelectionChanged.connect(self._show_current)
+        self._keys = {
+            Qt.Key.Key_Return: self.accept, Qt.Key.Key_Enter: self.accept, Qt.Key.Key_A: self.accept,
+            Qt.Key.Key_S: self.skip, Qt.Key.Key_1: lambda: self.choose(0), Qt.Key.Key_2: lambda: self.choose(1),
+            Qt.Key.Key_3: lambda: self.choose(2), Qt.Key.Key_F: self.fix_box.setFocus,
+        }
+        self.table.installEventFilter(self)
+        undo_any = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
+        undo_any.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo_any.activated.connect(self.undo)
+        self.runner.started.connect(self._busy_changed)
+        self.runner.finished.connect(self._busy_changed)
+        ctx.dataChanged.connect(self._on_data_changed)
+        self.refresh()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt)
+        """Single keys on the queue: Enter/A accept, 1-3 pick, F fix, S skip."""
+        from PySide6.QtCore import QEvent
+
+        if obj is self.table and event.type() == QEvent.Type.KeyPress and not (
+                event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)):
+            action = self._keys.get(Qt.Key(event.key()))
+            if action is not None:
+                action()
+                return True
+        return super().eventFilter(obj, event)
+
+    # --- data -------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        from shopai.categorize import review
+
+        current = self.current()
+        self.rows = review.queue(self.ctx.db, limit=MAX_ROWS)
+        total = self.ctx.db.conn.execute(
+            "SELECT count(*) FROM categorize_suggestions WHERE status = 'pending'").fetchone()[0]
+        self.table.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            item = QTableWidgetItem(f"{row['title']}\n{row['sku']}" + (self.tr("  (new draft)") if row["draft"] else ""))
+            pix = self._thumb(row)
+            if pix is not None:
+                item.setIcon(pix)
+            self.table.setItem(r, 0, item)
+            for c, s in enumerate(row["suggestions"][:3]):
+                cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
+                if c == 0 and s["confidence"] >= self.threshold.value():
+                    cell.setForeground(Qt.GlobalColor.darkGreen)
+                self.table.setItem(r, c + 1, cell)
+        if total:
+            self.queue_label.setText(self.tr("%1 suggestions to review (most confident first)").replace("%1", str(total)))
+        else:
+            self.queue_label.setText(self.tr("Nothing to review. Import photos or products without a category, then train."))
+        ids = [row["product_id"] for row in self.rows]
+        if ids:
+            pos = ids.index(current["product_id"]) if current and current["product_id"] in ids else 0
+            self.table.selectRow(min(pos, len(ids) - 1))
+        self._show_current()
+        self._load_model_info()
+        self.undo_button.setEnabled(review.can_undo(self.ctx.db))
+        cats = sorted(set(self._categories()))
+        text = self.fix_box.currentText()
+        self.fix_box.clear()
+        self.fix_box.addItems(cats)
+        self.fix_box.setEditText(text if text in cats else "")
+        completer = QCompleter(cats + self._taxonomy_names(), self.fix_box)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.fix_box.setCompleter(completer)
+
+    def _categories(self) -> list[str]:
+        from shopai.store.products import categories
+
+        return categories(self.ctx.db)
+
+    def _taxonomy_names(self) -> list[str]:
+        from shopai.categorize import taxonomy
+
+        return sorted({c.name for c in taxonomy.load() if c.depth >= 2})
+
+    def _thumb(self, row: dict):
+        from PySide6.QtGui import QIcon
+
+        from shopai.categorize.train import resolve_image
+
+        if not row.get("image_path"):
+            return None
+        path = str(resolve_image(self.ctx.db_path, row["image_path"]))
+        if path not in self._pixmaps:
+            pix = QPixmap(path)
+            self._pixmaps[path] = pix if not pix.isNull() else QPixmap()
+        pix = self._pixmaps[path]
+        return QIcon(pix.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                Qt.TransformationMode.SmoothTransformation)) if not pix.isNull() else None
+
+    def _load_model_info(self) -> None:
+        from shopai.categorize.models import META, model_dir
+
+        path = model_dir(self.ctx.db_path) / META
+        self.accuracy.setRowCount(0)
+        if not path.exists():
+            self.model_label.setText(self.tr("No model yet: give some products a category, then Train."))
+            return
+        try:
+            meta = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            self.model_label.setText(self.tr("The saved model is damaged: train again."))
+            return
+        acc = meta.get("holdout_accuracy")
+        acc_text = "—" if acc is None else f"{acc * 100:.0f}%"
+        self.model_label.setText(
+            self.tr("Model of %1: %2 categories, %3 right on held-out products; photos: %4").replace(
+                "%1", str(meta.get("trained_at", "?"))).replace("%2", str(len(meta.get("classes", [])))).replace(
+                "%3", acc_text).replace("%4", str(meta.get("photos", "—"))))
+        per = meta.get("per_category", {})
+        items = sorted(per.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["n"]) if kv[1]["n"] else 2.0)
+        self.accuracy.setRowCount(len(items))
+        for r, (cat, v) in enumerate(items):
+            self.accuracy.setItem(r, 0, QTableWidgetItem(cat))
+            self.accuracy.setItem(r, 1, QTableWidgetItem(str(v["n"])))
+            right = "—" if not v["n"] else f"{v['correct'] / v['n'] * 100:.0f}%"
+            self.accuracy.setItem(r, 2, QTableWidgetItem(right))
+
+    def current(self) -> dict | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows or rows[0].row() >= len(self.rows):
+            return None
+        return self.rows[rows[0].row()]
+
+    def _show_current(self) -> None:
+        row = self.current()
+        enabled = row is not None
+        for w in (self.accept_button, self.skip_button, self.fix_button, *self.choice_buttons):
+            w.setEnabled(enabled)
+        if row is None:
+            self.title.setText("")
+            self.photo.clear()
+            for b in self.choice_buttons:
+                b.setText("")
+            return
+        self.title.setText(f"<b>{row['title']}</b><br>{row['sku']}")
+        pix = None
+        if row.get("image_path"):
+            from shopai.categorize.train import resolve_image
+
+            pix = QPixmap(str(resolve_image(self.ctx.db_path, row["image_path"])))
+        if pix is not None and not pix.isNull():
+            self.photo.setPixmap(pix.scaled(BIG, Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.SmoothTransformation))
+        else:
+            self.photo.setText(self.tr("no photo"))
+        for i, b in enumerate(self.choice_buttons):
+            if i < len(row["suggestions"]):
+                s = row["suggestions"][i]
+                b.setText(f"{i + 1}  {s['category']}  ({s['confidence'] * 100:.0f}%)")
+                b.setEnabled(True)
+            else:
+                b.setText("")
+                b.setEnabled(False)
+
+    # --- decisions --------------------------------------------------------------------------------
+    def _after_write(self) -> None:
+        self.ctx.notify_changed({"products", "categorize_suggestions"})  # our handler refreshes
+
+    def accept(self) -> None:
+        from shopai.categorize import review
+
+        row = self.current()
+        if row is None:
+            return
+        try:
+            cat = review.accept(self.ctx.db, row["product_id"])
+        except UserError as exc:
+            self.message.show_error(str(exc))
+            return
+        self.ctx.show_status(self.tr("%1 → %2").replace("%1", row["sku"]).replace("%2", cat))
+        self._after_write()
+
+    def choose(self, index: int) -> None:
+        row = self.current()
+        if row is None or index >= len(row["suggestions"]):
+            return
+        self.fix(row, row["suggestions"][index]["category"])
+
+    def fix_typed(self) -> None:
+        row = self.current()
+        if row is not None:
+            self.fix(row, self.fix_box.currentText())
+
+    def fix(self, row: dict, category: str) -> None:
+        from shopai.categorize import review
+        from shopai.categorize.models import has_model
+
+        try:
+            learn = review.record_fix(self.ctx.db, row["product_id"], category)
+        except UserError as exc:
+            self.message.show_error(str(exc))
+            return
+        self.fix_box.setEditText("")
+        self._after_write()
+        self.table.setFocus()
+        if learn and has_model(self.ctx.db_path):
+            self.learner.start(lambda: _learn_job(self.ctx.db_path, row["product_id"], category.strip()),
+                               on_result=lambda n: self._after_write(), on_error=self.message.show_error)
+
+    def skip(self) -> None:
+        from shopai.categorize import review
+
+        row = self.current()
+        if row is None:
+            return
+        review.skip(self.ctx.db, row["product_id"])
+        self._after_write()
+
+    def batch_accept(self) -> None:
+        from shopai.categorize import review
+
+        n = review.batch_accept(self.ctx.db, self.threshold.value())
+        self.message.show_info(self.tr("Accepted %1 suggestions (Undo takes them all back).").replace("%1", str(n)))
+        self._after_write()
+
+    def undo(self) -> None:
+        from shopai.categorize import review
+
+        try:
+            n = review.undo(self.ctx.db)
+        except UserError as exc:
+            self.message.show_error(str(exc))
+            return
+        self.message.show_info(self.tr("Undone (%1 products).").replace("%1", str(n)))
+        self._after_write()
+
+    # --- background work ---------------------------------------------------------------------------
+    def train(self) -> None:
+        from shopai.categorize.train import train_job
+
+        self.message.clear()
+        path, opts = self.ctx.db_path, dict(self.train_options)
+        self.runner.start(lambda: train_job(path, **opts), on_result=self._trained, on_error=self.message.show_error)
+
+    def _trained(self, summary: dict) -> None:
+        acc = summary.get("held-out accuracy")
+        text = self.tr("Trained on %1 products in %2 categories.").replace(
+            "%1", str(summary.get("labelled products"))).replace("%2", str(summary.get("categories")))
+        if acc is not None:
+            text += " " + self.tr("Right on %1% of held-out products.").replace("%1", f"{acc * 100:.0f}")
+        if summary.get("left out (one product only)"):
+            text += " " + self.tr("Left out (only one product): %1.").replace("%1", summary["left out (one product only)"])
+        self.message.show_info(text)
+        self._after_write()
+
+    def import_paths(self, paths: list[str]) -> None:
+        from shopai.categorize.review import import_photos_job
+
+        self.message.clear()
+        path = self.ctx.db_path
+        self.runner.start(lambda: import_photos_job(path, paths), on_result=self._imported,
+                          on_error=self.message.show_error)
+
+    def _imported(self, result: dict) -> None:
+        text = self.tr("%1 photos: %2 matched to products, %3 new draft products.").replace(
+            "%1", str(result["photos"])).replace("%2", str(result["matched"])).replace("%3", str(result["drafts"]))
+        if result["problems"] or result["duplicates"]:
+            details = result["problems"][:5] + result["duplicates"][:5]
+            self.message.show_error(text + " " + self.tr("Look at:") + " " + "; ".join(details))
+        else:
+            self.message.show_info(text)
+        self._after_write()
+
+    def pick_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Product photos"), "",
+                                                self.tr("Photos (*.jpg *.jpeg *.png *.webp *.gif *.bmp *.tif *.tiff)"))
+        if files:
+            self.import_paths(files)
+
+    def pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of product photos"))
+        if folder:
+            self.import_paths([folder])
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt)
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_paths(paths)
+
+    def _busy_changed(self) -> None:
+        busy = self.runner.running
+        for w in (self.train_button, self.import_button, self.folder_button):
+            w.setEnabled(not busy)
+
+    def _on_data_changed(self, tables) -> None:
+        if {"products", "categorize_suggestions"} & set(tables) and not self.runner.running:
+            self.refresh()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+        self.learner.shutdown()
