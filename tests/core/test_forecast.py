@@ -109,7 +109,7 @@ def test_backtest_never_peeks_at_the_future(use_global):
     for a, b in zip(clean, dirty):
         assert a.keys() == b.keys()
         for name in a:
-            for (s1, e1, m1, _), (s2, e2, m2, _) in zip(a[name], b[name]):
+            for (s1, e1, m1, *_), (s2, e2, m2, *_) in zip(a[name], b[name]):
                 assert np.allclose(e1, e2), name
                 assert m1 == pytest.approx(m2), name
 
