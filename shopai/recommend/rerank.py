@@ -68,7 +68,7 @@ def days_since(hist: History) -> np.ndarray:
 
 
 class Rerank(Model):
-    key, label = "rerank", "Re-ranker (small neural net, fitted on validation)"
+    key, label = "rerank", "Learned re-ranker (small neural net)"
 
     def __init__(self, parts: tuple[str, ...] = FEATURES[:5], pool: int = 30, hidden: int = 16):
         self.parts, self.pool, self.hidden = tuple(parts), int(pool), int(hidden)

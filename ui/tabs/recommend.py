@@ -81,7 +81,7 @@ class RecommendTab(QWidget):
         self.results.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         row_h = self.fontMetrics().height() + 8
         self.results.verticalHeader().setDefaultSectionSize(row_h)
-        self.results.setMinimumHeight(row_h * 9 + 6)
+        self.results.setMinimumHeight(row_h * 10 + 6)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         eval_box = QGroupBox(self.tr("How each model did on the last weeks of orders"))
