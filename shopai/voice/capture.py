@@ -163,9 +163,13 @@ def listen(
     level = 0.0
     last_yield = 0.0
 
-    def emit(frames: list[np.ndarray]) -> None:
-        if sink is not None and frames:
-            sink.feed(_pcm16(np.concatenate(frames)))
+    to_sink: list[np.ndarray] = []  # speech frames not yet handed to the sink (handed over ~every 0.1 s)
+
+    def emit(frames: list[np.ndarray], flush: bool = False) -> None:
+        to_sink.extend(frames)
+        if sink is not None and to_sink and (flush or len(to_sink) >= 10):
+            sink.feed(_pcm16(np.concatenate(to_sink)))
+            to_sink.clear()
 
     source.start()
     try:
@@ -254,6 +258,8 @@ def listen(
                         speech.append(tail)
                         emit([tail])
                 done = True
+            if start_frame is not None:
+                emit([], flush=True)  # what this block brought reaches the recogniser now
             now = time.perf_counter()
             if done or now - last_yield > 0.05:
                 last_yield = now

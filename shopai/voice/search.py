@@ -124,7 +124,8 @@ def voice_search(
     results = _results(db_path, idx, heard.text, limit)
     used = mode
     decode = heard.decode_seconds
-    if mode == "catalog" and fallback and (not results or results[0]["score"] < GOOD_SCORE):
+    if mode == "catalog" and fallback and not heard.words:
+        # the catalog's words explained none of it: try plain English dictation on the same audio
         yield LevelProgress(1, 1, "Trying free dictation…", 0.0, "recognising")
         free = recognize(utt.audio, FREE)
         decode += free.decode_seconds
