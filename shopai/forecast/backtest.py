@@ -258,7 +258,8 @@ def _quantiles(errs: list[tuple[np.ndarray, np.ndarray]], horizon: int) -> tuple
         widen = 1 + 1.5 / np.sqrt(len(vals))
         g = np.sqrt(np.arange(1, horizon + 1))
         lo, hi = a * g * widen, b * g * widen
-    return np.minimum(lo, 0.0), np.maximum(hi, 0.0)
+    # uncertainty never shrinks further ahead: smooth out per-step sampling noise
+    return np.minimum.accumulate(np.minimum(lo, 0.0)), np.maximum.accumulate(np.maximum(hi, 0.0))
 
 
 def widen_for_drift(errors: list[dict[str, list]], groups: list[str], chosen: list[str], group: str) -> float:

@@ -169,7 +169,9 @@ def price_series(
         except (TypeError, ValueError):
             continue
         if np.isfinite(p) and p > 0:
-            changes.append((monday(when), p))
+            w = monday(when)
+            if end_week is None or w <= end_week:  # a price set after the last order is not history
+                changes.append((w, p))
     notes: list[str] = []
     if not rows and not changes:
         return WeeklySeries(key, "price", end_week or monday(date.today()), np.zeros(0), np.zeros(0),
