@@ -25,11 +25,16 @@ def nll(logits: np.ndarray, y: np.ndarray) -> float:
     return float(-lp[np.arange(len(y)), y].mean())
 
 
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature T minimising the NLL of softmax(logits / T) on held-out data."""
+def fit_temperature(logits: np.ndarray, y: np.ndarray, small: int = 100) -> float:
+    """The temperature T minimising the NLL of softmax(logits / T) on held-out data.
+
+    With fewer than ``small`` held-out items (a new shop), T is never below 1: a handful of lucky
+    right answers must not make the model claim 100% certainty.
+    """
     if len(y) == 0:
         return 1.0
-    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 80))
+    low = 1.0 if len(y) < small else 0.05
+    grid = np.exp(np.linspace(np.log(low), np.log(20.0), 80))
     losses = [nll(logits / t, y) for t in grid]
     best = int(np.argmin(losses))
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
@@ -76,8 +81,9 @@ def fit_fusion(text_logits: np.ndarray, photo_logits: np.ndarray, y: np.ndarray)
         return (1.0, 1.0)
     lt, lp = log_softmax(text_logits), log_softmax(photo_logits)
     best, best_w = np.inf, (1.0, 1.0)
-    for wt in np.linspace(0.0, 2.0, 21):
-        for wp in np.linspace(0.0, 2.0, 21):
+    top = 2.0 if len(y) >= 100 else 1.0  # few held-out items: no sharpening beyond the calibrated models
+    for wt in np.linspace(0.0, top, 21):
+        for wp in np.linspace(0.0, top, 21):
             if wt == 0 and wp == 0:
                 continue
             loss = nll(wt * lt + wp * lp, y)

@@ -187,3 +187,35 @@ def test_damaged_model_file_gives_clear_message(shop):
     meta.write_text(json.dumps({"format": 99}))
     with pytest.raises(UserError, match="another ShopAI version"):
         load_bundle(shop)
+
+
+def test_cli_train_and_categorize(shop, tmp_path, capsys):
+    from shopai.cli.main import main
+
+    fast_train(shop)
+    assert main(["categorize", "--db", shop, "--text", "grey wool scarf", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["category"] == "Scarves" and len(out) == 3
+    assert out[0]["confidence"] >= out[1]["confidence"]
+    assert main(["categorize", "--db", shop, "--product", "U2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["category"] == "Mugs"
+    img = open_store(shop).conn.execute("SELECT image_path FROM products WHERE sku = 'S020'").fetchone()[0]
+    assert main(["categorize", "--db", shop, "--image", img, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["category"] == "Candles"
+    csv_file = tmp_path / "supplier.csv"
+    csv_file.write_text("id,title,description,image\nA1,cashmere scarf,,\nA2,travel mug,steel,\nA3,,,missing.png\n")
+    assert main(["categorize", "--db", shop, "--csv", str(csv_file)]) == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [x["id"] for x in lines] == ["A1", "A2", "A3"]
+    assert lines[0]["suggestions"][0]["category"] == "Scarves"
+    assert lines[2]["suggestions"] == [] and "missing.png" in captured.err
+    assert main(["categorize", "--db", shop, "--product", "NOPE"]) == 2
+    assert "No product with SKU NOPE" in capsys.readouterr().err
+
+
+def test_cli_without_model(db_path, capsys):
+    from shopai.cli.main import main
+
+    assert main(["categorize", "--db", db_path, "--text", "anything"]) == 2
+    assert "train it first" in capsys.readouterr().err

@@ -269,7 +269,7 @@ class CategorizeTab(QWidget):
         acc_text = "—" if acc is None else f"{acc * 100:.0f}%"
         self.model_label.setText(
             self.tr("Model of %1: %2 categories, %3 right on held-out products; photos: %4").replace(
-                "%1", str(meta.get("trained_at", "?"))).replace("%2", str(len(meta.get("classes", [])))).replace(
+                "%1", str(meta.get("trained_at", "?")).replace("T", " ")[:16]).replace("%2", str(len(meta.get("classes", [])))).replace(
                 "%3", acc_text).replace("%4", str(meta.get("photos", "—"))))
         per = meta.get("per_category", {})
         items = sorted(per.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["n"]) if kv[1]["n"] else 2.0)
