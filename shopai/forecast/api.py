@@ -114,6 +114,8 @@ def sentence(series: WeeklySeries, fit: Fit, horizon: int) -> str:
     gain = (1 - c / b) * 100
     if gain >= 0.5:
         return head + f"; this beat '{base_label}' by {gain:.0f}%"
+    if gain > -0.5:
+        return head + f"; about as accurate as '{base_label}' on past weeks"
     return head + f"; '{base_label}' did {-gain:.0f}% better on this item's past weeks, " \
                   "but the chosen method is better across similar items"
 

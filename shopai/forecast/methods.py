@@ -143,7 +143,7 @@ def label(name: str) -> str:
     if name == "global":
         return GLOBAL_LABEL
     if name == "combo":
-        return "blend of ETS, TSB and the neural net"
+        return "blend: ETS + 4-week average + neural net"
     m = LOCAL_METHODS.get(name)
     return m.label if m else name
 
