@@ -229,3 +229,15 @@ def build_model(db_path: str) -> Job[CatalogModel]:
     model = CatalogModel(key, dic_path, lm_path, products, lexicon, guessed)
     _LOADED[str(models)] = model
     return model
+
+
+def discard(model: CatalogModel) -> None:
+    """Delete a model that would not load, so the next :func:`build_model` writes it anew."""
+    for path in _paths(model.dic_path.parent, model.key):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    for folder, memo in list(_LOADED.items()):
+        if memo.key == model.key:
+            del _LOADED[folder]

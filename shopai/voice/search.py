@@ -14,7 +14,7 @@ from shopai.jobs import Job, Progress, UserError
 from shopai.voice.audio import AudioSource
 from shopai.voice.capture import LevelProgress, VadConfig, listen
 from shopai.voice.matcher import GOOD_SCORE, MatchIndex
-from shopai.voice.model import CatalogModel, build_model
+from shopai.voice.model import CatalogModel, build_model, discard
 from shopai.voice.recognizer import FREE, Recognition, forget_models, recognize
 
 MODES = ("catalog", "free")
@@ -113,7 +113,13 @@ def voice_search(
     if mode == "free":
         rec = Recognition(FREE)
     else:
-        rec = Recognition(model.key, model.dic_path, model.lm_path)
+        try:
+            rec = Recognition(model.key, model.dic_path, model.lm_path)
+        except UserError:  # a damaged model on disk: write it anew once
+            discard(model)
+            model = yield from build_model(db_path)
+            idx = _index(model)
+            rec = Recognition(model.key, model.dic_path, model.lm_path)
     load_seconds = time.perf_counter() - t0
     try:
         utt = yield from listen(source, sink=rec, cfg=vad, max_seconds=max_seconds)
