@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shopai.cli.main import main
-from shopai.forecast.api import forecast, public_json
+from shopai.forecast.api import forecast
 from shopai.forecast.data import last_week, load_all
 from shopai.forecast.train import train_job
 from shopai.jobs import UserError, run_job
