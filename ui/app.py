@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from shopai.jobs import Progress, UserError  # noqa: E402
 from shopai.paths import default_db_path, subdir  # noqa: E402
+from shopai_ui.welcome import should_show_welcome  # noqa: E402
 
 log = logging.getLogger(__name__)
 SAMPLE = "::sample::"
@@ -49,7 +50,11 @@ class ShopApp:
         if path == SAMPLE:
             self.open_sample()
             return True
+        from shopai_ui.backup_actions import check_and_recover
+
         setup_logging(subdir(path, "logs"))
+        if not check_and_recover(self.window, path):  # damaged shop: restore offered, or left alone
+            return False
         try:
             ctx = ShopContext(path)
         except Exception as exc:  # damaged file, newer schema, unreadable folder
@@ -118,6 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     app = ShopApp(qapp)
     if args.demo:
         app.open_sample()
+    elif not args.db and not args.quit_after_shown and should_show_welcome(default_db_path()):
+        from shopai_ui.welcome import WelcomeDialog, ask_how_to_start
+
+        choice = ask_how_to_start(None, default_db_path())
+        if choice is None:
+            return 0
+        if choice == WelcomeDialog.SAMPLE:
+            app.open_sample()
+        elif not app.open(str(default_db_path())):
+            return 2
+        elif choice == WelcomeDialog.IMPORT:
+            app.window.import_file(kind="catalog")
     else:
         try:
             ok = app.open(str(args.db or default_db_path()))

@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, self.tr("Export o&rders…"), lambda: self.export_file("orders"))
         file_menu.addSeparator()
         self._backup_menu_anchor = file_menu.addSeparator()
+        from shopai_ui.backup_actions import add_backup_actions
+
+        add_backup_actions(self, file_menu, lambda: self.ctx, before=self._backup_menu_anchor)
         self._action(file_menu, self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)
         self.file_menu = file_menu
 
@@ -218,4 +221,10 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/tab", self.tabs.currentIndex())
         self.shutdown()
+        from shopai.safety.backup import on_close
+
+        try:  # throttled, verified, rotating; a failed backup must never keep the window open
+            on_close(self.ctx.db_path)
+        except Exception:
+            log.exception("backup on close failed")
         super().closeEvent(event)

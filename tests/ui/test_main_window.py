@@ -83,3 +83,16 @@ def test_app_starts_fast_without_torch(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "torch_imported=False" in result.stdout
     assert Path(tmp_path / "logs" / "shopai.log").exists()
+
+
+def test_file_menu_offers_backup_and_closing_makes_a_backup(qtbot, ctx):
+    from shopai.safety.backup import list_backups
+
+    products.add(connect(ctx.db_path), sku="A", title="Mug")
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    texts = [a.text().replace("&", "") for a in window.file_menu.actions()]
+    assert "Back up now" in texts and any(t.startswith("Restore from backup") for t in texts)
+    window.close()
+    backups = list_backups(ctx.db_path)
+    assert len(backups) == 1 and backups[0].reason == "close"
