@@ -111,12 +111,12 @@ class Rerank(Model):
         yt = torch.from_numpy(y)
         net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], self.hidden), torch.nn.ReLU(),
                                   torch.nn.Linear(self.hidden, 1))
-        opt = torch.optim.Adam(net.parameters(), lr=5e-3, weight_decay=1e-4)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2, weight_decay=1e-4)
         gen = torch.Generator().manual_seed(seed)
         for epoch in range(epochs):
             perm = torch.randperm(len(yt), generator=gen)
-            for a in range(0, len(yt), 1024):
-                idx = perm[a:a + 1024]
+            for a in range(0, len(yt), 2048):
+                idx = perm[a:a + 2048]
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt[idx]).squeeze(1), yt[idx])
                 opt.zero_grad()
                 loss.backward()
