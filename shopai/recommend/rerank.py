@@ -113,6 +113,9 @@ class Rerank(Model):
                                   torch.nn.Linear(self.hidden, 1))
         opt = torch.optim.Adam(net.parameters(), lr=1e-2, weight_decay=1e-4)
         gen = torch.Generator().manual_seed(seed)
+        # Small shops give few rows: keep at least ~300 optimisation steps (they are cheap there).
+        per_epoch = -(-len(yt) // 2048)
+        epochs = int(min(60, max(epochs, -(-300 // per_epoch))))
         for epoch in range(epochs):
             perm = torch.randperm(len(yt), generator=gen)
             for a in range(0, len(yt), 2048):
