@@ -96,3 +96,19 @@ def test_file_menu_offers_backup_and_closing_makes_a_backup(qtbot, ctx):
     window.close()
     backups = list_backups(ctx.db_path)
     assert len(backups) == 1 and backups[0].reason == "close"
+
+
+def test_every_tab_opens_on_a_100k_product_shop(qtbot, ctx):
+    """No tab may load the whole catalog into a widget (it also crashed PySide on Python 3.11)."""
+    from shopai.store import transaction
+
+    with transaction(connect(ctx.db_path)) as conn:
+        conn.executemany("INSERT INTO products (sku, title, price) VALUES (?, ?, ?)",
+                         [(f"S{i}", f"Mug number {i}", 1.0) for i in range(100_000)])
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        qtbot.wait(10)
+    assert len(window.tab_widgets) == len(TABS)
+    window.shutdown()

@@ -36,14 +36,14 @@ def test_train_then_suggestions_with_reasons(qtbot, tab):
     used = [tab.results.item(r, 0).text() for r in range(tab.results.rowCount()) if tab.results.item(r, 4).text()]
     assert len(used) == 1
     assert "beats most popular by" in tab.verdict.text()
-    tab.customer.setCurrentIndex(tab.customer.findData("10000"))
+    tab.customer.set_current("10000", "10000")
     tab.show_customer()
     assert tab.customer_list.rowCount() == 10
     assert all(tab.customer_list.item(r, 3).text() for r in range(10))
     tab.new_only.setChecked(True)
     reasons = [tab.customer_list.item(r, 3).text() for r in range(tab.customer_list.rowCount())]
     assert reasons and not any(r.startswith("you bought") for r in reasons)
-    tab.product.setCurrentIndex(tab.product.findData("P00"))
+    tab.product.set_current("P00", "P00")
     tab.show_product()
     assert tab.with_list.item(0, 3).text().startswith("bought together in")
     assert tab.similar_list.rowCount() > 0
@@ -51,7 +51,7 @@ def test_train_then_suggestions_with_reasons(qtbot, tab):
 
 def test_pin_block_and_retrain_offer(qtbot, tab):
     _train(qtbot, tab)
-    tab.customer.setCurrentIndex(tab.customer.findData("10000"))
+    tab.customer.set_current("10000", "10000")
     tab.show_customer()
     first = tab.customer_list.item(0, 1).text()
     menu = tab.rule_menu(first)

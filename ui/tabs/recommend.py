@@ -11,14 +11,17 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QCompleter, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMenu,
+    QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMenu,
     QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from shopai.jobs import Progress, UserError
+from shopai.store import products as product_queries
+from shopai.store.orders import customer_id_for, search_customers
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.widgets.search_picker import SearchPicker
 from shopai_ui.worker import JobRunner
 
 THUMB = QSize(40, 40)
@@ -90,8 +93,8 @@ class RecommendTab(QWidget):
         eval_layout.addWidget(self.verdict)
 
         # -- customer side
-        self.customer = _search_combo(self.tr("Type a customer id or name…"))
-        self.customer.activated.connect(lambda _i: self.show_customer())
+        self.customer = SearchPicker(self._customer_choices, self.tr("Type a customer id or name…"))
+        self.customer.picked.connect(lambda _data: self.show_customer())
         self.customer_list = self._suggestion_table()
         self.new_only = QCheckBox(self.tr("Only products new to this customer"))
         self.new_only.toggled.connect(lambda _on: self.show_customer())
@@ -104,8 +107,8 @@ class RecommendTab(QWidget):
         cl.addWidget(self.customer_list)
 
         # -- product side
-        self.product = _search_combo(self.tr("Type a SKU or product name…"))
-        self.product.activated.connect(lambda _i: self.show_product())
+        self.product = SearchPicker(self._product_choices, self.tr("Type a SKU or product name…"))
+        self.product.picked.connect(lambda _data: self.show_product())
         self.with_list = self._suggestion_table()
         self.similar_list = self._suggestion_table()
         prod_box = QGroupBox(self.tr("For this product"))
@@ -212,32 +215,39 @@ class RecommendTab(QWidget):
 
     # ---------------------------------------------------------------- pickers
 
+    def _customer_choices(self, text: str) -> list[tuple[str, str]]:
+        return [(self._customer_label(c), c["external_id"]) for c in search_customers(self.ctx.db, text, 50)]
+
+    def _product_choices(self, text: str) -> list[tuple[str, str]]:
+        return [(f"{r['title']}  [{r['sku']}]", r["sku"]) for r in product_queries.choices(self.ctx.db, text, 50)]
+
+    def _customer_label(self, c: dict) -> str:
+        return f"{c['external_id']}  {c['name']}".strip() + "  " + self.tr("({0} orders)").format(c["orders"])
+
     def fill_pickers(self) -> None:
-        conn = self.ctx.db.conn
-        keep_c, keep_p = self.customer.currentData(), self.product.currentData()
-        self.customer.blockSignals(True)
-        self.customer.clear()
-        for cid, ext, name, n in conn.execute(
-                "SELECT c.id, c.external_id, coalesce(c.name, ''), count(o.id) FROM customers c "
-                "LEFT JOIN orders o ON o.customer_id = c.id AND o.status = 'paid' "
-                "GROUP BY c.id ORDER BY count(o.id) DESC, c.external_id"):
-            label = f"{ext}  {name}".strip() + "  " + self.tr("({0} orders)").format(n)
-            self.customer.addItem(label, ext)
-        self.customer.setCurrentIndex(max(0, self.customer.findData(keep_c)) if self.customer.count() else -1)
-        self.customer.blockSignals(False)
-        self.product.blockSignals(True)
-        self.product.clear()
-        for sku, title in conn.execute("SELECT sku, title FROM products ORDER BY title COLLATE NOCASE"):
-            self.product.addItem(f"{title}  [{sku}]", sku)
-        self.product.setCurrentIndex(max(0, self.product.findData(keep_p)) if self.product.count() else -1)
-        self.product.blockSignals(False)
+        """Keep the chosen customer and product if they still exist, else pick the first of each."""
+        db = self.ctx.db
+        ext = self.customer.current_data()
+        if ext is None or customer_id_for(db, ext) is None:
+            top = search_customers(db, "", 1)
+            if top:
+                self.customer.set_current(self._customer_label(top[0]), top[0]["external_id"])
+            else:
+                self.customer.set_current("", None)
+        sku = self.product.current_data()
+        if sku is None or product_queries.get(db, sku=sku) is None:
+            first = product_queries.choices(db, "", 1)
+            if first:
+                self.product.set_current(f"{first[0]['title']}  [{first[0]['sku']}]", first[0]["sku"])
+            else:
+                self.product.set_current("", None)
 
     def refresh_lists(self) -> None:
         self.show_customer()
         self.show_product()
 
     def show_customer(self) -> None:
-        ext = self.customer.currentData()
+        ext = self.customer.current_data()
         rows: list[dict] = []
         if self.rec is not None and ext is not None:
             try:
@@ -250,7 +260,7 @@ class RecommendTab(QWidget):
     def show_product(self) -> None:
         from shopai.recommend.query import catalog_tfidf, similar
 
-        sku = self.product.currentData()
+        sku = self.product.current_data()
         with_rows: list[dict] = []
         sim_rows: list[dict] = []
         if sku is not None:
@@ -326,18 +336,6 @@ def _setup_table(t: QTableWidget) -> None:
     t.setAlternatingRowColors(True)
     t.verticalHeader().hide()
     t.setWordWrap(False)
-
-
-def _search_combo(placeholder: str) -> QComboBox:
-    combo = QComboBox()
-    combo.setEditable(True)
-    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-    combo.lineEdit().setPlaceholderText(placeholder)
-    completer = combo.completer()
-    completer.setFilterMode(Qt.MatchFlag.MatchContains)
-    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-    combo.setMaxVisibleItems(20)
-    return combo
 
 
 def _fill(table: QTableWidget, rows: list[dict], db_path: str) -> None:
