@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
             widget = QLabel(self.tr("This tab could not be opened: {0}").format(exc))
             widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.tab_widgets[title] = widget
+        self._add_mic_button(widget)
         self.tabs.blockSignals(True)
         current = self.tabs.currentIndex()
         placeholder = self.tabs.widget(index)
@@ -84,6 +85,16 @@ class MainWindow(QMainWindow):
         self.tabs.blockSignals(False)
         placeholder.deleteLater()
         return widget
+
+    def _add_mic_button(self, widget: QWidget) -> None:
+        """A tab with a search bar (the Catalog) gets the voice tab's press-and-hold mic beside it."""
+        layout = getattr(widget, "search_bar_layout", None)
+        if layout is None:
+            return
+        from shopai_ui.tabs.voice import MicButton
+
+        widget.mic_button = MicButton(self.ctx, widget.set_search_text)
+        layout.insertWidget(getattr(widget, "mic_slot_index", 1), widget.mic_button)
 
     def tab(self, title: str) -> QWidget | None:
         """The tab called ``title``, built now if needed."""

@@ -112,3 +112,14 @@ def test_every_tab_opens_on_a_100k_product_shop(qtbot, ctx):
         qtbot.wait(10)
     assert len(window.tab_widgets) == len(TABS)
     window.shutdown()
+
+
+def test_catalog_search_bar_has_the_voice_mic_button(qtbot, ctx):
+    from shopai_ui.tabs.voice import MicButton
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    catalog = window.tab("Catalog")
+    assert isinstance(catalog.mic_button, MicButton)
+    catalog.mic_button.on_text("hanging heart")
+    assert catalog.search.text() == "hanging heart"
