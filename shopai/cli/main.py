@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except (Cancelled, KeyboardInterrupt):
         print("shopai-cli: cancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
