@@ -179,23 +179,31 @@ def pending_migrations(db: sqlite_utils.Database) -> list[tuple[str, str]]:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Apply every pending migration, each in its own transaction. Returns the number applied."""
-    pending = pending_migrations(db)
-    version = schema_version(db)
-    for name, sql in pending:
-        conn = db.conn
+    """Apply every pending migration, each in its own transaction. Returns the number applied.
+
+    The version is re-read inside each write transaction, so two processes opening the same shop
+    at once never apply a migration twice.
+    """
+    pending_migrations(db)  # refuses a schema newer than this ShopAI
+    applied = 0
+    conn = db.conn
+    while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            version = schema_version(db)
+            if version >= SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return applied
+            _name, sql = MIGRATIONS[version]
             # executescript would COMMIT first; run statement by statement inside our transaction.
             for statement in _split_sql(sql):
                 conn.execute(statement)
-            version += 1
-            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    return len(pending)
+        applied += 1
 
 
 def _split_sql(script: str) -> list[str]:

@@ -84,3 +84,30 @@ def test_transaction_rolls_back_when_a_job_is_cancelled(db_path):
     assert connect(db_path).conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0
     assert run_job(job()) is None
     assert connect(db_path).conn.execute("SELECT count(*) FROM products").fetchone()[0] == 10
+
+
+def test_two_connections_migrating_at_once_apply_each_migration_once(tmp_path):
+    import threading
+
+    from shopai.store.schema import migrate
+
+    path = tmp_path / "s.sqlite"
+    connect(path).conn.close()
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def run():
+        db = connect(path)
+        barrier.wait()
+        try:
+            migrate(db)
+        except Exception as exc:  # "table already exists" if a migration ran twice
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert schema_version(connect(path)) == SCHEMA_VERSION
