@@ -21,6 +21,7 @@ import sqlite_utils
 from shopai.io import common, formats
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
 from shopai.io.values import parse_number
+from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError
 from shopai.store.db import open_store, transaction
 
@@ -264,6 +265,8 @@ def import_job(db_path: str, path: str | os.PathLike,
     if not parsed.products:
         reasons = "; ".join(f"row {p.row}: {p.message}" for p in parsed.problems[:3])
         raise UserError(f"{src.table.path.name}: no product could be imported ({reasons or 'no rows'}).")
+    yield Progress(0, None, "Backing up the shop first")
+    backup_before(db_path, "import")  # throttled; raises UserError (nothing changed) if it fails
     db = open_store(db_path)
     copied: list[Path] = []
     try:

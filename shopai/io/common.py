@@ -151,6 +151,11 @@ _RESTORABLE = {"products": ("sku", "title", "description", "category", "price", 
                "customers": ("name", "email", "country")}
 
 
+def db_file(db: sqlite_utils.Database) -> str:
+    """The file behind a connection (its "main" database)."""
+    return next(row[2] for row in db.conn.execute("PRAGMA database_list") if row[1] == "main")
+
+
 def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
     """Take back everything an import did: rows it created are deleted, rows it changed get their old
     values back. Returns counts per table. Raises UserError if there is no such import or it was undone."""
@@ -160,6 +165,9 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
     if row[1]:
         raise UserError(f"Import {import_id} was already undone on {row[1].replace('T', ' ')}.")
     counts: dict[str, int] = {}
+    from shopai.safety.backup import backup_before
+
+    backup_before(db_file(db), "undo")  # throttled; raises UserError (nothing changed) if it fails
     with transaction(db) as conn:
         changes = conn.execute("SELECT table_name, row_id, before_json FROM import_changes WHERE import_id = ? "
                                "ORDER BY rowid DESC", (import_id,)).fetchall()

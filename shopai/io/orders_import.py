@@ -17,6 +17,7 @@ import sqlite_utils
 from shopai.io import common, formats
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
 from shopai.io.values import date_parser, parse_number
+from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError
 from shopai.store.db import open_store, transaction
 
@@ -323,6 +324,8 @@ def import_job(db_path: str, path: str | os.PathLike,
     src = common.open_source(path, "orders", mapping)
     common.require_mapping(src)
     parsed = yield from _parse(src)
+    yield Progress(0, None, "Backing up the shop first")
+    backup_before(db_path, "import")  # throttled; raises UserError (nothing changed) if it fails
     db = open_store(db_path)
     try:
         db.conn.execute("PRAGMA cache_size = -131072")

@@ -59,7 +59,7 @@ def _slug(reason: str) -> str:
 
 def list_backups(db_path: str | os.PathLike) -> list[BackupInfo]:
     """This shop's automatic/manual backups in its backups folder, newest first."""
-    folder = backup_dir(db_path)
+    folder = Path(db_path).resolve().parent / "backups"  # looking creates nothing
     stem = Path(db_path).stem
     found = []
     for path in folder.glob(f"{stem}-backup-*.sqlite"):
@@ -262,8 +262,16 @@ def due(db_path: str | os.PathLike, min_interval: float = MIN_INTERVAL_S) -> boo
 
 
 def _has_user_tables(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
-    return bool(row and row[0])
+    """Whether there is anything worth keeping: a table other than a new shop's empty ones."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if not tables:
+        return False
+    if "products" not in tables or "orders" not in tables:
+        return True  # not (yet) a ShopAI schema: keep it, whatever it is
+    for table in ("products", "orders", "customers"):
+        if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
+            return True
+    return False
 
 
 def auto_backup(
