@@ -215,3 +215,19 @@ def test_preview_job_and_formula_guard_round_trip(db_path, tmp_path):
     run_job(import_job(second, out, "catalog"))
     titles = [r[0] for r in open_store(second).conn.execute("SELECT title FROM products ORDER BY sku")]
     assert titles == ["=1+1 mug", "-Minus"]
+
+
+def test_an_import_into_a_shop_with_data_backs_it_up_first(db_path, tmp_path):
+    from shopai.io import import_job
+    from shopai.jobs import run_job
+    from shopai.safety.backup import list_backups
+    from shopai.store import connect, products
+
+    products.add(connect(db_path), sku="OLD", title="Kept safe")
+    csv = tmp_path / "more.csv"
+    csv.write_text("sku,title,price\nNEW,New mug,2.50\n", encoding="utf-8")
+    run_job(import_job(db_path, csv, "catalog"))
+    [backup] = list_backups(db_path)
+    assert backup.reason == "import"
+    backed_up = connect(backup.path).conn.execute("SELECT sku FROM products").fetchall()
+    assert backed_up == [("OLD",)]
