@@ -370,3 +370,17 @@ def duplicate_photos(db: sqlite_utils.Database, max_bits: int = DUPLICATE_BITS) 
             if d <= max_bits:
                 out.append((rows[i][0], rows[j][0], d))
     return out
+
+
+def duplicate_of(db: sqlite_utils.Database, product_id: int, max_bits: int = DUPLICATE_BITS) -> str | None:
+    """SKU of another product whose photo is near-identical to this product's, if any."""
+    row = db.conn.execute("SELECT dhash FROM categorize_photos WHERE product_id = ?", (product_id,)).fetchone()
+    if not row or not row[0]:
+        return None
+    mine = int(row[0], 16)
+    for pid, h, sku in db.conn.execute(
+            "SELECT cp.product_id, cp.dhash, p.sku FROM categorize_photos cp JOIN products p ON p.id = cp.product_id "
+            "WHERE cp.dhash IS NOT NULL AND cp.product_id != ?", (product_id,)):
+        if hamming(mine, int(h, 16)) <= max_bits:
+            return sku
+    return None

@@ -94,7 +94,7 @@ class TextModel:
 
 def train_text(
     texts: list[str], y: np.ndarray, classes: list[str], epochs: int = 5, lr: float = 0.02,
-    batch_size: int = 64, balance: float = 1.0, seed: int = 0,
+    batch_size: int = 64, balance: float = 1.0, seed: int = 0, smoothing: float = 0.0,
 ) -> Job[TextModel]:
     """Train the text model; yields progress about every 0.2 s."""
     import torch
@@ -113,7 +113,7 @@ def train_text(
     opt_dense = torch.optim.Adam([bias], lr=lr)
     freq = np.bincount(y, minlength=c).astype(np.float64)
     class_weight = torch.tensor((freq.mean() / np.maximum(freq, 1.0)) ** balance, dtype=torch.float32)
-    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    yt = torch.from_numpy(np.array(y, dtype=np.int64))
     rng = np.random.default_rng(seed)
     last = time.monotonic()
     for epoch in range(epochs):
@@ -126,7 +126,7 @@ def train_text(
                 torch.from_numpy(sub.indptr[:-1].astype(np.int64)),
                 per_sample_weights=torch.from_numpy(sub.data),
             ) + bias
-            loss = torch.nn.functional.cross_entropy(z, yt[idx], weight=class_weight)
+            loss = torch.nn.functional.cross_entropy(z, yt[idx], weight=class_weight, label_smoothing=smoothing)
             opt_sparse.zero_grad()
             opt_dense.zero_grad()
             loss.backward()

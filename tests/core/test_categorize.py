@@ -176,6 +176,9 @@ def test_import_photos_match_draft_bad_and_duplicates(shop, tmp_path):
     assert q["new-candle"]["draft"] and q["new-candle"]["category"] == "Candles"
     sims = review.similar_products(db, q["new-candle"]["product_id"], k=3)
     assert len(sims) == 3
+    copy_id = q["copy-of-scarf"]["product_id"]
+    assert review.duplicate_of(db, copy_id) == "S001"
+    assert any({a, b} == {copy_id, 1} for a, b, _ in review.duplicate_photos(db))
 
 
 def test_damaged_model_file_gives_clear_message(shop):

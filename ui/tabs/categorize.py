@@ -106,6 +106,8 @@ class CategorizeTab(QWidget):
         self.fix_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.fix_box.lineEdit().setPlaceholderText(self.tr("Right category… (F)"))
         self.fix_button = QPushButton(self.tr("Fi&x"))
+        self.similar = QLabel()
+        self.similar.setWordWrap(True)
         detail = QVBoxLayout()
         detail.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
         detail.addWidget(self.title)
@@ -121,6 +123,7 @@ class CategorizeTab(QWidget):
         fix_row.addWidget(self.fix_box, 1)
         fix_row.addWidget(self.fix_button)
         detail.addLayout(fix_row)
+        detail.addWidget(self.similar)
         self.accuracy = QTableWidget(0, 3)
         self.accuracy.setHorizontalHeaderLabels([self.tr("Category"), self.tr("Held-out"), self.tr("Right")])
         self.accuracy.verticalHeader().hide()
@@ -308,14 +311,33 @@ class CategorizeTab(QWidget):
                                             Qt.TransformationMode.SmoothTransformation))
         else:
             self.photo.setText(self.tr("no photo"))
+        self.similar.setText(self._similar_text(row["product_id"]))
         for i, b in enumerate(self.choice_buttons):
             if i < len(row["suggestions"]):
                 s = row["suggestions"][i]
-                b.setText(f"{i + 1}  {s['category']}  ({s['confidence'] * 100:.0f}%)")
+                name = s["category"].replace("&", "&&")  # not a mnemonic
+                b.setText(f"{i + 1}  {name}  ({s['confidence'] * 100:.0f}%)")
                 b.setEnabled(True)
             else:
                 b.setText("")
                 b.setEnabled(False)
+
+    def _similar_text(self, product_id: int) -> str:
+        """Similar-looking products (CNN embedding) and a duplicate-photo flag (difference hash)."""
+        from shopai.categorize import review
+
+        try:
+            sims = review.similar_products(self.ctx.db, product_id, k=3)
+        except UserError:
+            return ""
+        parts = []
+        dup = review.duplicate_of(self.ctx.db, product_id)
+        if dup:
+            parts.append(self.tr("Possible duplicate photo of %1.").replace("%1", dup))
+        if sims:
+            looks = ", ".join(f"{s['title']} ({s['sku']})" for s in sims)
+            parts.append(self.tr("Looks like: %1").replace("%1", looks))
+        return "\n".join(parts)
 
     # --- decisions --------------------------------------------------------------------------------
     def _after_write(self) -> None:
