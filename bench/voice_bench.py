@@ -253,13 +253,15 @@ def main(argv: list[str] | None = None) -> int:
     recognize(np.zeros(8000, np.int16), FREE)  # load the free-dictation decoder before timing
 
     ours, peer, ours_sub = defaultdict(list), defaultdict(list), defaultdict(list)
+    seen: dict[str, int] = defaultdict(int)
     for k, item in enumerate(items):
         r = run_one(db, item, "catalog")
         ours[item["condition"]].append(r)
         ours["voice: " + item["voice"]].append(r)
         if item.get("noise"):
             ours["noise: " + item["noise"]].append(r)
-        if k % args.peer_every == 0:
+        seen[item["condition"]] += 1
+        if (seen[item["condition"]] - 1) % args.peer_every == 0:  # every K-th of each condition
             ours_sub[item["condition"]].append(r)
             peer[item["condition"]].append(run_one(db, item, "free"))
         if k % 50 == 0:
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     for cond in ("clean", noisy):
         print(line(f"ours  {cond}", summarize(ours[cond])))
     print(line("ours  all", summarize(ours["clean"] + ours[noisy])))
-    print("-- same audio subset (every %d-th utterance) --" % args.peer_every)
+    print("-- same audio subset (every %d-th utterance of each condition) --" % args.peer_every)
     for cond in ("clean", noisy):
         so, sp = summarize(ours_sub[cond]), summarize(peer[cond])
         print(line(f"ours  {cond}", so))
