@@ -121,7 +121,8 @@ def ets_batch(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
     """
     Y = np.asarray(Y, dtype=float)
     n, T = Y.shape
-    scale = np.nanmean(np.abs(Y), axis=1)
+    fin = np.isfinite(Y)
+    scale = np.where(fin, np.abs(Y), 0.0).sum(axis=1) / np.maximum(fin.sum(axis=1), 1)
     scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
     Ys = Y / scale[:, None]
     alpha, beta, phi, damped = (_GRID[:, k][None, :] for k in range(4))

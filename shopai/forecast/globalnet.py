@@ -31,10 +31,13 @@ def aggregate(Y: np.ndarray, what: str) -> np.ndarray:
     """The shop-level series the net sees beside each product: total units, or mean relative price."""
     if what == "sales":
         return np.nansum(Y, axis=0)
-    with np.errstate(invalid="ignore"):
-        rel = Y / np.nanmean(Y, axis=1, keepdims=True)
-        out = np.nanmean(rel, axis=0)
-    return np.where(np.isfinite(out), out, 1.0)
+    fin = np.isfinite(Y)
+    row_mean = np.where(fin, Y, 0.0).sum(axis=1, keepdims=True) / np.maximum(fin.sum(axis=1, keepdims=True), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(fin & (row_mean > 0), Y / np.where(row_mean > 0, row_mean, 1.0), np.nan)
+    ok = np.isfinite(rel)
+    out = np.where(ok, rel, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1)
+    return np.where(ok.any(axis=0), out, 1.0)
 
 
 def _features(Y: np.ndarray, agg: np.ndarray, rows: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,8 +154,9 @@ class GlobalNet:
             ends = np.full(len(rows), Yc.shape[1])
             if self.net is None:
                 win = Yc[:, -4:]
-                with np.errstate(invalid="ignore"):
-                    pred = np.nanmean(win, axis=1)[:, None].repeat(H, 1)
+                fin = np.isfinite(win)
+                level = np.where(fin, win, 0.0).sum(axis=1) / np.maximum(fin.sum(axis=1), 1)
+                pred = level[:, None].repeat(H, 1)
             else:
                 X, s = _features(Yc, agg, local_rows, ends)
                 with torch.no_grad():
