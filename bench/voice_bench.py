@@ -9,14 +9,15 @@ app and ``shopai-cli voice-search`` run.
 
 Ours: the catalog's trigram LM + letter-to-sound pronunciations + phonetic fuzzy match (free-dictation
 fallback on). Peer: plain pocketsphinx free dictation (its general English LM and dictionary) + the same
-fuzzy match, on every ``--peer-every``-th utterance (it is ~5x slower); ours is also shown on that subset.
+fuzzy match, on every ``--peer-every``-th utterance of each condition (it is ~4x slower); ours is also
+shown on that subset.
 
 Prints hit@1 / hit@5 (the spoken product ranked first / in the top 5), word error rate of what was heard,
 real-time factor (CPU seconds of this process / seconds of audio read; wall-clock beside it, the machine is
 shared), latency after the end of speech (the VAD's wait for a pause + the time to the results), then
 ``verdict: ...``.
 
-    nice -n 10 .venv/bin/python bench/voice_bench.py [--limit N] [--peer-every 4] [--cache DIR]
+    nice -n 10 .venv/bin/python bench/voice_bench.py [--limit N] [--peer-every 5] [--cache DIR]
 """
 from __future__ import annotations
 
@@ -214,7 +215,9 @@ def line(label: str, s: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=0, help="only the first N products (development)")
-    ap.add_argument("--peer-every", type=int, default=4, help="run the free-dictation peer on every K-th utterance")
+    ap.add_argument("--peer-every", type=int, default=5,
+                    help="run the free-dictation peer on every K-th utterance of each condition (keep K coprime "
+                         "with 3, the number of noise beds, or the noisy subset holds one noise only)")
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "shopai_voice_bench"),
                     help="where synthesized audio is kept between runs")
     args = ap.parse_args(argv)

@@ -89,7 +89,8 @@ class StreamResampler:
         self._n_in += len(x)
         if final:
             end = -(-self._n_in // self.down) * self.down
-            self._buf = np.concatenate([self._buf, np.zeros(end + self.pad - (self._start + len(self._buf)), np.float32)])
+            tail = end + self.pad - (self._start + len(self._buf))
+            self._buf = np.concatenate([self._buf, np.zeros(tail, np.float32)])
         else:
             end = ((self._start + len(self._buf) - self.pad) // self.down) * self.down
         if end <= self._next:

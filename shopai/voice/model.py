@@ -168,7 +168,8 @@ def load_cached(models: Path, key: str, products: list[Product]) -> CatalogModel
         if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
             return None
         lexicon = _load_dic(dic)
-        if not lm.is_file() or lm.stat().st_size == 0 or not lm.read_text(encoding="utf-8").rstrip().endswith("\\end\\"):
+        complete = lm.is_file() and lm.read_text(encoding="utf-8").rstrip().endswith("\\end\\")
+        if not complete:
             return None
     except (OSError, ValueError, UnicodeDecodeError):
         return None

@@ -245,7 +245,8 @@ class VoiceTab(QWidget):
         top.addWidget(self.open_file)
 
         self.heard = QLineEdit()
-        self.heard.setPlaceholderText(self.tr("What was heard appears here; correct it and press Enter to search again"))
+        self.heard.setPlaceholderText(
+            self.tr("What was heard appears here; correct it and press Enter to search again"))
         self.heard.returnPressed.connect(self._on_heard_edited)
         heard_row = QHBoxLayout()
         heard_row.addWidget(QLabel(self.tr("Heard:")))
