@@ -162,6 +162,11 @@ class MicButton(QToolButton):
         self.session.levelChanged.connect(self._on_level)
         self.session.resulted.connect(self._on_result)
         self.session.failed.connect(self._on_failed)
+        from PySide6.QtCore import QCoreApplication
+
+        app = QCoreApplication.instance()
+        if app is not None:  # stop a query still running when the app quits, even if nobody calls shutdown()
+            app.aboutToQuit.connect(self.session.shutdown)
 
     def _on_state(self, state: str) -> None:
         busy = state in ("listening", "speech", "recognising")
