@@ -213,7 +213,8 @@ class ForecastTab(QWidget):
         self.message.show_error(text)
 
     def show_result(self, result: dict[str, Any]) -> None:
-        self.message.clear()
+        if self.message.kind == "error":  # an old problem no longer applies; keep info (e.g. fit summary)
+            self.message.clear()
         self.result = result
         self._draw_chart(result)
         self._fill_table(result)
