@@ -170,15 +170,30 @@ def forecast_job(db_path: str, sku: str | None = None, category: str | None = No
         db.conn.close()
 
 
-def pickable(db: sqlite_utils.Database) -> tuple[list[tuple[str, str]], list[str]]:
-    """Products that have sold (sku, title), most sold first, and categories, for the picker."""
-    rows = db.conn.execute(
-        "SELECT p.sku, p.title FROM products p JOIN order_lines l ON l.product_id = p.id "
-        "GROUP BY p.id ORDER BY count(*) DESC"
-    ).fetchall()
+def choices(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[tuple[str, str, str]]:
+    """What the picker offers for ``text``: ("sku", sku, title) for products that have sold, best
+    sellers first, then ("category", name, name). At most ``limit`` products; matched in SQL (FTS5)."""
     from shopai.forecast.series import is_product_code
+    from shopai.store.products import fts_query
 
-    products = [(s, t) for s, t in rows if is_product_code(s)]
-    cats = [r[0] for r in db.conn.execute(
-        "SELECT DISTINCT category FROM products WHERE category IS NOT NULL AND category != '' ORDER BY 1")]
-    return products, cats
+    query = fts_query(text)
+    sold = "(SELECT count(*) FROM order_lines l WHERE l.product_id = p.id)"
+    if query:
+        rows = db.conn.execute(
+            f"SELECT p.sku, p.title FROM products p WHERE p.id IN "
+            f"(SELECT rowid FROM products_fts WHERE products_fts MATCH ?) AND {sold} > 0 "
+            f"ORDER BY {sold} DESC LIMIT ?", (query, limit * 2)).fetchall()
+    else:
+        rows = db.conn.execute(
+            "SELECT p.sku, p.title FROM order_lines l JOIN products p ON p.id = l.product_id "
+            "GROUP BY p.id ORDER BY count(*) DESC LIMIT ?", (limit * 2,)).fetchall()
+    out = [("sku", s, t) for s, t in rows if is_product_code(s)][:limit]
+    like = f"%{text.strip()}%"
+    out += [("category", r[0], r[0]) for r in db.conn.execute(
+        "SELECT DISTINCT category FROM products WHERE category IS NOT NULL AND category != '' "
+        "AND category LIKE ? ORDER BY 1 LIMIT 20", (like,))]
+    return out
+
+
+def has_sales(db: sqlite_utils.Database) -> bool:
+    return bool(db.conn.execute("SELECT EXISTS (SELECT 1 FROM order_lines)").fetchone()[0])

@@ -54,7 +54,13 @@ def _wait(qtbot, runner):
 
 
 def test_pick_product_shows_chart_table_sentence(qtbot, tab):
-    assert tab.picker.count() == 6  # 4 products + 2 categories (one without sales)
+    assert tab.picker.current_data().startswith("sku:")  # starts on the best seller
+    tab.picker.clear()
+    tab.picker.refresh_matches()
+    assert tab.picker.matches.rowCount() == 6  # 4 products + 2 categories (one without sales)
+    tab.picker.setText("product 2")
+    tab.picker.refresh_matches()
+    assert tab.picker.matches.rowCount() == 1
     tab.select(sku="SKU1")
     _wait(qtbot, tab.runner)
     res = tab.result

@@ -11,13 +11,14 @@ from PySide6.QtCharts import (
 from PySide6.QtCore import QDateTime, QPointF, Qt, QTime
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QButtonGroup, QComboBox, QCompleter, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QAbstractItemView, QButtonGroup, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
     QRadioButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from shopai.forecast import methods as M
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.widgets.search_picker import SearchPicker
 from shopai_ui.worker import JobRunner
 
 HORIZONS = (4, 8, 13, 26)
@@ -39,18 +40,9 @@ class ForecastTab(QWidget):
         self.runner = JobRunner(self)       # single forecasts (newest wins)
         self.fit_runner = JobRunner(self)   # "fit all products"
 
-        self.picker = QComboBox()
-        self.picker.setEditable(True)
-        self.picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.picker = SearchPicker(self._choices, self.tr("Search a product or category…"))
         self.picker.setMinimumWidth(320)
-        self.picker.lineEdit().setPlaceholderText(self.tr("Search a product or category…"))
-        completer = QCompleter(self.picker.model(), self.picker)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.picker.setCompleter(completer)
-        self.picker.activated.connect(lambda _i: self.refresh())
-        completer.activated.connect(lambda _t: self.refresh())
+        self.picker.picked.connect(lambda _data: self.refresh())
 
         self.sales_button = QRadioButton(self.tr("Units sold"))
         self.price_button = QRadioButton(self.tr("Price"))
@@ -152,24 +144,27 @@ class ForecastTab(QWidget):
         self.load_choices()
 
     # --- choices ------------------------------------------------------------------------------
-    def load_choices(self) -> None:
-        from shopai.forecast.api import pickable
+    def _choices(self, text: str) -> list[tuple[str, str]]:
+        from shopai.forecast.api import choices
 
-        current = self.picker.currentData()
-        self.picker.blockSignals(True)
-        self.picker.clear()
-        products, categories = pickable(self.ctx.db)
-        for sku, title in products:
-            self.picker.addItem(f"{sku} — {title}", f"sku:{sku}")
-        for cat in categories:
-            self.picker.addItem(CATEGORY_PREFIX + cat, f"category:{cat}")
-        if current is not None:
-            idx = self.picker.findData(current)
-            if idx >= 0:
-                self.picker.setCurrentIndex(idx)
-        self.picker.blockSignals(False)
-        if not products:
+        return [(self._label(kind, value, title), f"{kind}:{value}") for kind, value, title in
+                choices(self.ctx.db, text, 50)]
+
+    def _label(self, kind: str, value: str, title: str) -> str:
+        return CATEGORY_PREFIX + value if kind == "category" else f"{value} — {title}"
+
+    def load_choices(self) -> None:
+        """Start on the best seller when nothing is chosen yet; say so when there are no sales."""
+        from shopai.forecast.api import choices, has_sales
+
+        if not has_sales(self.ctx.db):
             self.message.show_info(self.tr("No sales yet: import orders to see forecasts."))
+            return
+        if self.picker.current_data() is None:
+            first = choices(self.ctx.db, "", 1)
+            if first:
+                kind, value, title = first[0]
+                self.picker.set_current(self._label(kind, value, title), f"{kind}:{value}")
 
     def _on_data_changed(self, tables) -> None:
         if {"orders", "order_lines", "products", "price_history"} & set(tables or ()):
@@ -177,10 +172,11 @@ class ForecastTab(QWidget):
             self.refresh()
 
     def select(self, sku: str | None = None, category: str | None = None) -> None:
-        data = f"sku:{sku}" if sku else f"category:{category}"
-        idx = self.picker.findData(data)
-        if idx >= 0:
-            self.picker.setCurrentIndex(idx)
+        if sku:
+            row = self.ctx.db.conn.execute("SELECT title FROM products WHERE sku = ?", (sku,)).fetchone()
+            self.picker.set_current(self._label("sku", sku, row[0] if row else ""), f"sku:{sku}")
+        else:
+            self.picker.set_current(self._label("category", category, category), f"category:{category}")
         self.refresh()
 
     def what(self) -> str:
@@ -188,14 +184,9 @@ class ForecastTab(QWidget):
 
     # --- forecasting --------------------------------------------------------------------------
     def refresh(self) -> None:
-        data = self.picker.currentData()
+        data = self.picker.current_data()
         if data is None:
-            text = self.picker.currentText().strip()
-            idx = self.picker.findText(text, Qt.MatchFlag.MatchContains)
-            if not text or idx < 0:
-                return
-            self.picker.setCurrentIndex(idx)
-            data = self.picker.itemData(idx)
+            return
         kind, _, value = str(data).partition(":")
         what, horizon, lead = self.what(), int(self.horizon.currentData()), self.lead_time.value()
         self.lead_time.setEnabled(what == "sales")
