@@ -18,7 +18,8 @@ COMMON.add_argument("--quiet", "-q", action="store_true", help="no progress on s
 
 def add_command(sub: argparse._SubParsersAction, name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
     """Add a subcommand that takes the common options (--db, --json, --quiet) too."""
-    return sub.add_parser(name, help=help, description=help, parents=[COMMON], **kwargs)
+    # argparse %-formats help strings (not descriptions): "80% range" must reach it as "80%% range".
+    return sub.add_parser(name, help=help.replace("%", "%%"), description=help, parents=[COMMON], **kwargs)
 
 
 def db_path(args: argparse.Namespace) -> str:

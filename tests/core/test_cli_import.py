@@ -78,3 +78,16 @@ def test_export_catalog_and_orders(db_path, tmp_path, catalog, capsys):
     folder.mkdir()
     assert main(["export", "catalog", str(folder), "--db", db_path]) == 2
     assert capsys.readouterr().err.startswith("shopai-cli: cannot write")
+
+
+def test_top_level_help_lists_every_command_readably(capsys):
+    import pytest
+
+    from shopai.cli.main import COMMAND_MODULES, main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "option_strings" not in out and "80% range" in out
+    assert len(COMMAND_MODULES) >= 10
