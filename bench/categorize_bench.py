@@ -162,7 +162,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small slices, short budgets (smoke test)")
     ap.add_argument("--photo-seconds", type=float, default=600.0)
-    ap.add_argument("--photo-epochs", type=int, default=40)
+    ap.add_argument("--photo-epochs", type=int, default=60)
     args = ap.parse_args()
     quick = args.quick
     budget = 40.0 if quick else args.photo_seconds
