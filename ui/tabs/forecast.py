@@ -142,6 +142,7 @@ class ForecastTab(QWidget):
 
         ctx.dataChanged.connect(self._on_data_changed)
         self.load_choices()
+        self.refresh()  # show the best seller's forecast straight away
 
     # --- choices ------------------------------------------------------------------------------
     def _choices(self, text: str) -> list[tuple[str, str]]:
