@@ -22,7 +22,7 @@ from shopai.io import common, formats
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
 from shopai.io.values import parse_number
 from shopai.safety.backup import backup_before
-from shopai.jobs import Job, Progress, UserError
+from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
 
 _TAG = re.compile(r"<[^>]+>")
@@ -205,23 +205,15 @@ def _changes(product: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
 def preview(db: sqlite_utils.Database, path: str | os.PathLike,
             mapping: dict[str, str | None] | None = None) -> ImportPreview:
     """Dry run of a catalog import: mapping, counts, per-row problems, the first rows as they would be."""
-    return _drain(preview_steps(db, path, mapping))
+    return run_job(preview_steps(db, path, mapping))
 
 
 def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
                   mapping: dict[str, str | None] | None = None) -> Job[ImportPreview]:
     """:func:`preview` as a job body (yields Progress while it reads a large file)."""
     yield Progress(0, None, "Reading the file")
-    src = common.open_source(path, "catalog", mapping)
-    fields, required = formats.fields_for("catalog")
-    pv = ImportPreview(kind="catalog", format=src.format, encoding=src.table.encoding,
-                       delimiter=src.table.delimiter, columns=list(src.table.header), mapping=src.mapping,
-                       fields=fields, required_fields=required)
-    missing = common.missing_fields("catalog", src.mapping)
-    if missing:
-        pv.rows_total = sum(1 for _ in src.table.records())
-        pv.problems = [RowProblem(0, "no column chosen for " + ", ".join(formats.FIELD_LABELS[f]
-                                                                         for f in missing))]
+    src, pv = common.start_preview(path, "catalog", mapping)
+    if pv.problems:  # a required field has no column yet
         return pv
     parsed = yield from _parse(src)
     pv.rows_total = parsed.rows_total
@@ -235,14 +227,6 @@ def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
                           and _changes(p, existing[p["sku"]]))
     pv.would_create = sum(1 for p in parsed.products if p["sku"] not in existing)
     return pv
-
-
-def _drain(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def _copy_image(source: str, images_dir: Path, created: list[Path]) -> str:

@@ -235,3 +235,21 @@ class FastProductInsert:
 
 def sample_dicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows[:SAMPLE_ROWS]]
+
+
+def start_preview(path: str | os.PathLike, kind: str, mapping: dict[str, str | None] | None):
+    """Open ``path`` for a dry run of a ``kind`` import: (source, preview with what is known so far).
+
+    When a required field has no column, the preview already holds that one problem and the row count.
+    """
+    src = open_source(path, kind, mapping)
+    fields, required = formats.fields_for(kind)
+    pv = ImportPreview(kind=kind, format=src.format, encoding=src.table.encoding,
+                       delimiter=src.table.delimiter, columns=list(src.table.header), mapping=src.mapping,
+                       fields=fields, required_fields=required)
+    missing = missing_fields(kind, src.mapping)
+    if missing:
+        pv.rows_total = sum(1 for _ in src.table.records())
+        pv.problems = [RowProblem(0, "no column chosen for " + ", ".join(formats.FIELD_LABELS[f]
+                                                                         for f in missing))]
+    return src, pv

@@ -14,11 +14,11 @@ from typing import Any
 
 import sqlite_utils
 
-from shopai.io import common, formats
+from shopai.io import common
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
 from shopai.io.values import date_parser, parse_number
 from shopai.safety.backup import backup_before
-from shopai.jobs import Job, Progress, UserError
+from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
 
 PAID, CANCELLED, RETURNED = "paid", "cancelled", "returned"
@@ -274,34 +274,18 @@ def _lookup(conn, sql: str, keys: list) -> dict:
     return out
 
 
-def _drain(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
-
-
 def preview(db: sqlite_utils.Database, path: str | os.PathLike,
             mapping: dict[str, str | None] | None = None) -> ImportPreview:
     """Dry run of an orders import: mapping, counts, per-row problems, the first lines as they would be."""
-    return _drain(preview_steps(db, path, mapping))
+    return run_job(preview_steps(db, path, mapping))
 
 
 def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
                   mapping: dict[str, str | None] | None = None) -> Job[ImportPreview]:
     """:func:`preview` as a job body (yields Progress while it reads a large file)."""
     yield Progress(0, None, "Reading the file")
-    src = common.open_source(path, "orders", mapping)
-    fields, required = formats.fields_for("orders")
-    pv = ImportPreview(kind="orders", format=src.format, encoding=src.table.encoding,
-                       delimiter=src.table.delimiter, columns=list(src.table.header), mapping=src.mapping,
-                       fields=fields, required_fields=required)
-    missing = common.missing_fields("orders", src.mapping)
-    if missing:
-        pv.rows_total = sum(1 for _ in src.table.records())
-        pv.problems = [RowProblem(0, "no column chosen for " + ", ".join(formats.FIELD_LABELS[f]
-                                                                         for f in missing))]
+    src, pv = common.start_preview(path, "orders", mapping)
+    if pv.problems:  # a required field has no column yet
         return pv
     parsed = yield from _parse(src)
     plan = yield from _plan(db.conn, parsed)
