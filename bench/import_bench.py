@@ -50,21 +50,32 @@ def timed(cmd: list[str], env: dict | None = None) -> float:
 
 
 def first_window(db: Path, env: dict) -> tuple[float | None, float | None, str]:
-    """(in-app seconds to shown, seconds from process start to its exit, note) for ``shopai_ui.app``."""
+    """(in-app seconds to shown, seconds from process launch until it reports the window shown, note).
+
+    The second figure is read from outside: the time at which the app's "shown" line arrives.
+    The time the process then takes to exit is given in the note.
+    """
     wenv = dict(env, QT_QPA_PLATFORM="offscreen")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "shopai_ui.app", "--db", str(db), "--quit-after-shown"],
-                          capture_output=True, text=True, env=wenv, timeout=180)
-    wall = time.perf_counter() - start
-    m = re.search(r"shown_after_s=([0-9.]+)", proc.stdout)
-    fatal = next((ln for ln in proc.stderr.splitlines() if "Fatal" in ln or "Error" in ln), "")
+    proc = subprocess.Popen([sys.executable, "-m", "shopai_ui.app", "--db", str(db), "--quit-after-shown"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=wenv)
+    shown_line, shown_at = "", None
+    for line in proc.stdout:
+        if "shown_after_s=" in line:
+            shown_line, shown_at = line, time.perf_counter() - start
+            break
+    out_rest, err = proc.communicate(timeout=180)
+    exited = time.perf_counter() - start
+    m = re.search(r"shown_after_s=([0-9.]+)", shown_line)
+    fatal = next((ln for ln in err.splitlines() if "Fatal" in ln or "Error" in ln), "")
     if not m:
-        return None, None, f"exit code {proc.returncode}: {fatal[:120] or proc.stderr[-200:]}"
-    t = re.search(r"torch_imported=(\w+)", proc.stdout)
+        return None, None, f"exit code {proc.returncode}: {fatal[:120] or err[-200:]}"
+    t = re.search(r"torch_imported=(\w+)", shown_line)
     note = f"torch imported: {t.group(1)}" if t else ""
+    note += f"; process exited after {exited:.2f} s"
     if proc.returncode != 0:
-        note += f"; then exit code {proc.returncode}: {fatal[:100]}"
-    return float(m.group(1)), wall, note
+        note += f"; exit code {proc.returncode}: {fatal[:100]}"
+    return float(m.group(1)), shown_at, note
 
 
 def main() -> int:
@@ -162,7 +173,7 @@ def main() -> int:
             print(f"first window, {label}: not shown ({note})")
             continue
         print(f"{'first window, ' + label + ', in-app clock (s)':<60}{shown:>12.2f}{'':>12}{'':>8}  {note}")
-        print(f"{'first window, ' + label + ', process start to exit (s)':<60}{wall:>12.2f}{'':>12}{'':>8}"
+        print(f"{'first window, ' + label + ', launch to window shown (s)':<60}{wall:>12.2f}{'':>12}{'':>8}"
               "  < 1.5 s")
 
     missed = []
