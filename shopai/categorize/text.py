@@ -1,7 +1,9 @@
-"""The text classifier: hashed word + character n-gram TF-IDF into a class-balanced softmax regression.
+"""The text classifier: hashed word + character n-gram TF-IDF into class-balanced one-vs-rest L2-SVMs.
 
-Trained with torch (an EmbeddingBag with sparse gradients, so only the features of a batch are
-touched); predicted with numpy/scipy (10,000 titles in well under a second). Saved as ``.npz``.
+Trained with numpy by dual coordinate descent (LIBLINEAR's solver for the L2-regularised squared hinge),
+the regularisation strength chosen on a held-out slice of the training rows; the scores are scaled into
+logits and calibrated by temperature. Predicted with a sparse product (10,000 titles in well under a
+second). Saved as ``.npz`` (same arrays as format 1: a linear model, weight + bias).
 """
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ class TextModel:
         if len(cols) == 0:
             return
         for _ in range(steps):
-            z = vals @ self.weight[cols] + self.bias
+            z = (vals @ self.weight[cols] + self.bias) / self.temperature
             z = z - z.max()
             p = np.exp(z) / np.exp(z).sum()
             if p.argmax() == target and p[target] > 0.6:
@@ -92,51 +94,157 @@ class TextModel:
             raise UserError(f"The saved text model is damaged ({type(exc).__name__}): train categorize again.") from None
 
 
-def train_text(
-    texts: list[str], y: np.ndarray, classes: list[str], epochs: int = 5, lr: float = 0.02,
-    batch_size: int = 64, balance: float = 1.0, seed: int = 0, smoothing: float = 0.0,
-) -> Job[TextModel]:
-    """Train the text model; yields progress about every 0.2 s."""
-    import torch
+C_GRID = (0.1, 0.3, 1.0)  # regularisation strengths tried on the held-out slice of the training rows
 
-    torch.manual_seed(seed)
+
+def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    f1 = []
+    for c in np.unique(y):
+        tp = np.sum((pred == c) & (y == c))
+        fp = np.sum((pred == c) & (y != c))
+        fn = np.sum((pred != c) & (y == c))
+        f1.append(2 * tp / max(2 * tp + fp + fn, 1))
+    return float(np.mean(f1)) if f1 else 0.0
+
+
+def _selection_folds(y: np.ndarray, frac: float, seed: int, small: int = 20_000) -> list[np.ndarray]:
+    """Held-out masks over the TRAINING rows for choosing C: one stratified ``frac`` slice for a big
+    set, 3 stratified folds (every row held out once) up to ``small`` rows, none below 20 rows."""
+    if len(y) > small:
+        held = _holdout_rows(y, frac, seed)
+        return [held] if held.any() else []
+    if len(y) < 20:
+        return []
+    rng = np.random.default_rng(seed + 1)
+    fold = np.zeros(len(y), np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        fold[rng.permutation(idx)] = (np.arange(len(idx)) + rng.integers(3)) % 3
+    return [fold == k for k in range(3)]
+
+
+def _holdout_rows(y: np.ndarray, frac: float, seed: int) -> np.ndarray:
+    """A stratified slice of the TRAINING rows for choosing C (empty when the data is too small)."""
+    rng = np.random.default_rng(seed + 1)
+    mask = np.zeros(len(y), bool)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        k = int(frac * len(idx))
+        if len(idx) >= 3:
+            k = max(k, 1)
+        if k:
+            mask[rng.choice(idx, k, replace=False)] = True
+    return mask if mask.sum() >= 20 else np.zeros(len(y), bool)
+
+
+def dual_cd(x, y: np.ndarray, n_classes: int, C: float, passes: int, rows: np.ndarray, state=None,
+            balance: float = 1.0, seed: int = 0, tick=None):
+    """One-vs-rest L2-regularised squared-hinge SVMs (LIBLINEAR's dual coordinate descent, Hsieh et al. 2008).
+
+    All classes are updated together for one row at a time. Minimises, for every class k,
+    ``0.5 |w_k|^2 + 0.5 b_k^2 + sum_i C_i max(0, 1 - y_ik (w_k . x_i + b_k))^2`` over ``rows``, with
+    C_i = C * (class-balanced weight of y_i) ** balance. ``state`` = (W, b, alpha) warm-starts (alpha of
+    rows outside ``rows`` must be 0). ``tick(done_fraction)`` may be a generator function: it is
+    ``yield from``-ed about every 256 rows, so this is a generator returning the new state.
+    """
+    n, f = x.shape
+    freq = np.bincount(y[rows], minlength=n_classes).astype(np.float64)
+    cw = (len(rows) / (np.count_nonzero(freq) * np.maximum(freq, 1.0))) ** balance
+    dii = (1.0 / (2.0 * C * cw[y])).astype(np.float32)
+    q = (np.asarray(x.multiply(x).sum(axis=1)).ravel() + 1.0 + dii).astype(np.float32)
+    if state is None:
+        state = (np.zeros((f, n_classes), np.float32), np.zeros(n_classes, np.float32),
+                 np.zeros((n, n_classes), np.float32))
+    w, b, alpha = state
+    indptr, indices, data = x.indptr, x.indices, x.data
+    rng = np.random.default_rng(seed)
+    yk = np.full(n_classes, -1.0, np.float32)
+    for p in range(passes):
+        for j, i in enumerate(rng.permutation(rows)):
+            s, e = indptr[i], indptr[i + 1]
+            cols, vals = indices[s:e], data[s:e]
+            wi = w[cols]
+            z = vals @ wi + b
+            yk[y[i]] = 1.0
+            a = alpha[i]
+            new = np.maximum(a - (yk * z - 1.0 + dii[i] * a) / q[i], 0.0)
+            d = (new - a) * yk
+            yk[y[i]] = -1.0
+            alpha[i] = new
+            w[cols] = wi + np.outer(vals, d)
+            b += d
+            if tick is not None and j % 256 == 0:
+                yield from tick((p + j / len(rows)) / passes)
+    return w, b, alpha
+
+
+def train_text(
+    texts: list[str], y: np.ndarray, classes: list[str], epochs: int = 6, balance: float = 1.0, seed: int = 0,
+    C: float | None = None, holdout: float = 0.1, select_passes: int = 4,
+) -> Job[TextModel]:
+    """Train the text model (one-vs-rest L2-SVMs); yields progress about every 0.2 s.
+
+    Unless ``C`` is given, the regularisation strength is chosen from ``C_GRID`` by macro-F1 on held-out
+    rows of THESE training rows only (a stratified ``holdout`` slice above 20,000 rows, else 3 stratified
+    folds; warm-started from the strongest regularisation up); the model is then refitted on all rows
+    for ``epochs`` passes. The scores are scaled by a temperature fitted on those held-out rows so they
+    are usable logits before any further calibration.
+    """
+    from shopai.categorize.calibrate import fit_temperature
+
+    y = np.asarray(y, dtype=np.int64)
+    c = len(classes)
     counts = raw_counts(texts)
-    yield Progress(0, epochs, "Reading product texts")
+    yield Progress(0, 1, "Reading product texts")
     vocab = Vocabulary.fit(counts)
     x = vocab.transform(counts).tocsr()
-    n, f = x.shape
-    c = len(classes)
-    emb = torch.nn.EmbeddingBag(f, c, mode="sum", sparse=True)
-    torch.nn.init.zeros_(emb.weight)
-    bias = torch.nn.Parameter(torch.zeros(c))
-    opt_sparse = torch.optim.SparseAdam(list(emb.parameters()), lr=lr)
-    opt_dense = torch.optim.Adam([bias], lr=lr)
-    freq = np.bincount(y, minlength=c).astype(np.float64)
-    class_weight = torch.tensor((freq.mean() / np.maximum(freq, 1.0)) ** balance, dtype=torch.float32)
-    yt = torch.from_numpy(np.array(y, dtype=np.int64))
-    rng = np.random.default_rng(seed)
-    last = time.monotonic()
-    for epoch in range(epochs):
-        perm = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
-            sub = x[idx]
-            z = emb(
-                torch.from_numpy(sub.indices.astype(np.int64)),
-                torch.from_numpy(sub.indptr[:-1].astype(np.int64)),
-                per_sample_weights=torch.from_numpy(sub.data),
-            ) + bias
-            loss = torch.nn.functional.cross_entropy(z, yt[idx], weight=class_weight, label_smoothing=smoothing)
-            opt_sparse.zero_grad()
-            opt_dense.zero_grad()
-            loss.backward()
-            opt_sparse.step()
-            opt_dense.step()
-            if time.monotonic() - last > 0.2:
-                last = time.monotonic()
-                yield Progress(epoch + start / n, epochs, f"Learning from product texts (pass {epoch + 1} of {epochs})")
+    folds = _selection_folds(y, holdout, seed) if C is None else []
+    grid = C_GRID if folds else ((C if C is not None else 0.3),)
+    total = len(folds) * len(grid) * select_passes + epochs
+    done = [0.0]
+    last = [time.monotonic()]
+
+    def ticker(weight, message):
+        def tick(frac):
+            if time.monotonic() - last[0] > 0.2:
+                last[0] = time.monotonic()
+                yield Progress(done[0] + weight * frac, total, message)
+        return tick
+
+    scale = 0.2  # scores -> logits when there is too little data to fit it
+    tried: dict[float, float] = {}
+    chosen = grid[0]
+    if folds:
+        held_all = np.concatenate([np.flatnonzero(m) for m in folds])
+        pooled = {cv: np.zeros((len(held_all), c), np.float32) for cv in grid}
+        at = 0
+        for fi, held in enumerate(folds):
+            state = None
+            rows = np.flatnonzero(held)
+            for k, cv in enumerate(grid):
+                state = yield from dual_cd(
+                    x, y, c, cv, select_passes, np.flatnonzero(~held), state, balance, seed + k,
+                    ticker(select_passes, f"Choosing the regularisation (fold {fi + 1} of {len(folds)}, "
+                                          f"{k + 1} of {len(grid)})"))
+                done[0] += select_passes
+                pooled[cv][at:at + len(rows)] = x[rows] @ state[0] + state[1]
+            at += len(rows)
+            del state
+        best = -1.0
+        for cv in grid:  # macro-F1 over every held-out row of every fold, pooled
+            f1 = _macro_f1(y[held_all], pooled[cv].argmax(1))
+            tried[cv] = round(f1, 4)
+            if f1 > best:
+                best, chosen = f1, cv
+        if len(held_all) >= 100:
+            scale = fit_temperature(pooled[chosen], y[held_all])
+    state = None  # refit from scratch with the chosen C on all rows
+    w, b, _ = yield from dual_cd(x, y, c, chosen, epochs, np.arange(len(y)), state, balance, seed,
+                                 ticker(epochs, "Learning from product texts"))
+    w /= np.float32(scale)  # in place: the weight matrix is the big array
+    b /= np.float32(scale)
     model = TextModel(
-        classes=list(classes), vocab=vocab, weight=emb.weight.detach().numpy().copy(),
-        bias=bias.detach().numpy().copy(),
+        classes=list(classes), vocab=vocab, weight=w, bias=b,
+        info={"C": chosen, "scale": scale, "tried": tried},
     )
     return model

@@ -1,0 +1,66 @@
+"""The text model's solver: one-vs-rest L2-SVMs by dual coordinate descent, C chosen on training rows only."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from shopai.categorize import text as text_mod
+from shopai.categorize.text import _holdout_rows, _selection_folds, dual_cd, train_text
+from shopai.jobs import run_job
+
+
+def _drive(gen):
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
+def test_dual_cd_separates_a_planted_linear_signal():
+    rng = np.random.default_rng(0)
+    n, f, k = 600, 50, 3
+    x = rng.normal(0, 1, (n, f)).astype(np.float32)
+    y = rng.integers(0, k, n)
+    x[np.arange(n), y] += 4.0  # class c lights up feature c
+    xs = sp.csr_matrix(x / np.linalg.norm(x, axis=1, keepdims=True))
+    w, b, alpha = _drive(dual_cd(xs, y, k, C=10.0, passes=30, rows=np.arange(n)))
+    acc = ((xs @ w + b).argmax(1) == y).mean()
+    assert acc > 0.95
+    assert (alpha >= 0).all()
+    # strong regularisation shrinks the weights
+    w_small, _, _ = _drive(dual_cd(xs, y, k, C=0.001, passes=30, rows=np.arange(n)))
+    assert np.linalg.norm(w_small) < 0.5 * np.linalg.norm(w)
+
+
+def test_holdout_is_a_stratified_slice_of_the_training_rows():
+    y = np.repeat(np.arange(4), [150, 80, 20, 2])
+    held = _holdout_rows(y, 0.1, seed=0)
+    assert held.shape == y.shape  # a mask over the rows train_text was given, nothing else
+    assert [int(held[y == c].sum()) for c in range(4)] == [15, 8, 2, 0]
+    assert not _holdout_rows(y[:10], 0.1, seed=0).any()  # too small to choose on: no slice
+    assert len(_selection_folds(y, 0.1, seed=0, small=100)) == 1  # big set: that one slice
+    folds = _selection_folds(y, 0.1, seed=0)  # small set: 3 folds, every training row held out once
+    assert len(folds) == 3 and (np.sum(folds, axis=0) == 1).all()
+    assert all(abs(int(f[y == 0].sum()) - 50) <= 1 for f in folds)  # stratified
+    assert _selection_folds(y[:10], 0.1, seed=0) == []
+
+
+def test_regularisation_is_chosen_only_from_training_texts(monkeypatch):
+    seen: list[int] = []
+    real = text_mod._macro_f1
+
+    def spy(y, pred):
+        seen.append(len(y))
+        return real(y, pred)
+
+    monkeypatch.setattr(text_mod, "_macro_f1", spy)
+    rng = np.random.default_rng(1)
+    words = [["scarf", "wool", "silk"], ["mug", "coffee", "tea"], ["candle", "soy", "wick"]]
+    texts = [f"{rng.choice(words[i % 3])} {rng.choice(words[i % 3])} item {i}" for i in range(300)]
+    y = np.arange(300) % 3
+    model = run_job(train_text(texts, y, ["a", "b", "c"], epochs=3, select_passes=2))
+    assert model.info["C"] in text_mod.C_GRID
+    # one pooled score per C, over the 300 training rows (3 folds): nothing else is ever scored
+    assert len(seen) == len(text_mod.C_GRID) and all(s == 300 for s in seen)
+    assert list(model.logits(["silk scarf", "tea mug", "soy candle"]).argmax(1)) == [0, 1, 2]
