@@ -29,7 +29,6 @@ import re
 import sys
 import time
 import warnings
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np

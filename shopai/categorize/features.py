@@ -129,7 +129,7 @@ class Vocabulary:
         r, c = hashed(texts)
         k = self.lookup()[c]
         ok = k >= 0
-        r, k, is_word = r[ok], k[ok], c[ok] < WORD_DIM
+        r, k = r[ok], k[ok]
         counts = sp.csr_matrix((np.ones(len(r), np.float32), (r, k)), shape=(len(texts), self.size))
         counts.sum_duplicates()
         return self._tfidf(counts, self.columns[counts.indices] < WORD_DIM)

@@ -19,7 +19,6 @@ import sqlite_utils
 
 from shopai.categorize.images import dhash, hamming, is_image_name, letterbox, load_image
 from shopai.categorize.models import Bundle, has_model, load_bundle, save_bundle
-from shopai.categorize.photo import DEFAULT_SIZE
 from shopai.categorize.train import _write_suggestions, decode_embedding, encode_embedding, product_text, resolve_image
 from shopai.jobs import Job, Progress, UserError
 from shopai.paths import subdir

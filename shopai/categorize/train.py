@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
-from shopai.categorize.calibrate import ece, fit_fusion, fit_temperature, fuse_logits, softmax
+from shopai.categorize.calibrate import ece, fit_fusion, fit_temperature
 from shopai.categorize.images import dhash, letterbox, load_image
 from shopai.categorize.models import Bundle, save_bundle
 from shopai.categorize.photo import DEFAULT_SIZE, train_photo
@@ -141,7 +141,6 @@ def train_job(db_path: str, *, holdout: float = 0.2, text_epochs: int = 5, photo
                 last = time.monotonic()
                 yield Progress(20 + 10 * k / max(1, len(with_photo)), 100, f"Reading photos ({k + 1} of {len(with_photo)})")
         photo_model = None
-        pos_by_id = {r["id"]: i for i, r in enumerate(labelled)}
         ph_tr = [i for i in np.flatnonzero(~held) if labelled[i]["id"] in arrays]
         ph_ho = [i for i in ho if labelled[i]["id"] in arrays]
         photo_note = "no photos"

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from shopai.paths import shop_dir
-from shopai.store import open_store, products
+from shopai.store import products
 from shopai_ui.tabs.catalog import CatalogTab
 from shopai_ui.widgets.sql_table import RawValueRole
 from test_sql_table import N, big_shop_file

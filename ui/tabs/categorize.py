@@ -8,7 +8,6 @@ writes on the GUI thread; learning a correction runs in the worker and refreshes
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
