@@ -89,7 +89,7 @@ def decode_embedding(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
 
 
-def train_job(db_path: str, *, holdout: float = 0.2, text_epochs: int = 5, photo_epochs: int = 60,
+def train_job(db_path: str, *, holdout: float = 0.2, text_epochs: int = 6, photo_epochs: int = 60,
               photo_seconds: float = 600.0, photos: bool = True, seed: int = 0, threads: int = 2,
               **_ignored) -> Job[dict]:
     started = time.monotonic()
