@@ -24,7 +24,15 @@ from shopai_ui.widgets.message import MessageBar
 from shopai_ui.worker import JobRunner
 
 DEVICE_KEY = "voice.device"
-MIC = "\N{MICROPHONE}"
+
+
+def mic_icon():
+    """The microphone icon (an SVG in resources/icons: no font needs a microphone glyph)."""
+    from importlib import resources
+
+    from PySide6.QtGui import QIcon
+
+    return QIcon(str(resources.files("shopai_resources") / "icons" / "mic.svg"))
 
 
 def make_source(device: Any):
@@ -153,7 +161,7 @@ class MicButton(QToolButton):
         super().__init__(parent)
         self.on_text = on_text
         self.session = VoiceSession(ctx, self)
-        self.setText(MIC)
+        self.setIcon(mic_icon())
         self.setToolTip(self.tr("Hold and say a product name"))
         self.setAccessibleName(self.tr("Voice search"))
         self.pressed.connect(self.session.start)
@@ -170,7 +178,9 @@ class MicButton(QToolButton):
 
     def _on_state(self, state: str) -> None:
         busy = state in ("listening", "speech", "recognising")
-        self.setText("…" if state == "recognising" else MIC)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly if state == "recognising"
+                                else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.setText("…" if state == "recognising" else "")
         self.setStyleSheet("QToolButton { background: #f8d7da; }" if state in ("listening", "speech") else "")
         self.setToolTip(self.tr("Listening…") if busy else self.tr("Hold and say a product name"))
 
@@ -206,7 +216,8 @@ class VoiceTab(QWidget):
         self._prepared_for: str | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self.talk = HoldButton(f"{MIC}  " + self.tr("Hold to talk"))
+        self.talk = HoldButton(self.tr("Hold to talk"))
+        self.talk.setIcon(mic_icon())
         self.talk.setMinimumHeight(48)
         self.talk.setToolTip(self.tr("Press and hold, say a product name, let go (or hold F9; Ctrl+Space "
                                      "listens until you pause)"))
