@@ -48,3 +48,20 @@ def test_core_source_has_no_qt_imports():
             ):
                 offenders.append(f"{path.relative_to(ROOT)}: {stripped}")
     assert not offenders, offenders
+
+
+def test_opening_a_shop_does_not_load_pandas(tmp_path):
+    """pandas costs about half a second of start-up; the store and the catalog queries don't need it."""
+    code = (
+        "import sys\n"
+        "from shopai.store import open_store, products\n"
+        f"db = open_store({str(tmp_path / 's.sqlite')!r})\n"
+        "products.add(db, sku='A', title='Mug', price=1)\n"
+        "assert products.search(db, 'mug')\n"
+        "assert 'pandas' not in sys.modules, 'pandas loaded'\n"
+        "import pandas\n"  # still there for the code that does need it
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
