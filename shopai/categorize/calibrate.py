@@ -48,6 +48,29 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, small: int = 100) -> floa
     return float((lo + hi) / 2)
 
 
+def fit_sigmoid(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt-style scaling of one-vs-rest margins: (a, b) minimising the held-out NLL of the normalised
+    sigmoids p_k ∝ sigmoid(a·s_k + b), i.e. of softmax(log_sigmoid(a·s + b)).
+
+    The same a > 0 and b for every class, so each row's ranking (argmax) is unchanged.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import log_expit
+
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    if len(y) == 0:
+        return 1.0, 0.0
+
+    def loss(p):
+        return nll(log_expit(np.exp(p[0]) * s + p[1]), y)
+
+    best = min(([np.log(a0), 0.0] for a0 in (1.0, 3.0, 10.0)), key=loss)
+    r = minimize(loss, best, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 400})
+    p = r.x if r.fun <= loss(best) else best
+    return float(np.exp(p[0])), float(p[1])
+
+
 def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     """Expected calibration error of the top-1 confidence (equal-width bins)."""
     if len(y) == 0:

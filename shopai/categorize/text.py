@@ -1,9 +1,11 @@
 """The text classifier: hashed word + character n-gram TF-IDF into class-balanced one-vs-rest L2-SVMs.
 
 Trained with numpy by dual coordinate descent (LIBLINEAR's solver for the L2-regularised squared hinge),
-the regularisation strength chosen on a held-out slice of the training rows; the scores are scaled into
-logits and calibrated by temperature. Predicted with a sparse product (10,000 titles in well under a
-second). Saved as ``.npz`` (same arrays as format 1: a linear model, weight + bias).
+the regularisation strength chosen on a held-out slice of the training rows; the scores are mapped to
+logits by a Platt-style sigmoid fitted on those rows (normalised over the classes) and calibrated by
+temperature. Predicted with a sparse product (10,000 titles in well under a second). Saved as ``.npz``
+(same arrays as format 1: a linear model, weight + bias, plus the sigmoid's ``shift``; files without it
+load as a plain softmax of the scores).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class TextModel:
     weight: np.ndarray  # [features, classes] float32
     bias: np.ndarray  # [classes] float32
     temperature: float = 1.0
+    shift: float | None = None  # set: logits = log_sigmoid(score + shift) (normalised one-vs-rest sigmoids)
     info: dict = field(default_factory=dict)
 
     def features(self, texts: list[str]):
@@ -43,7 +46,16 @@ class TextModel:
             torch.from_numpy(x.indptr[:-1].astype(np.int64)), mode="sum",
             per_sample_weights=torch.from_numpy(x.data),
         ).numpy()
-        return (scores + self.bias) / self.temperature
+        return self._calibrated(scores + self.bias)
+
+    def _calibrated(self, scores: np.ndarray) -> np.ndarray:
+        """Scores -> logits: Platt-style sigmoid of each margin (when fitted), then the temperature.
+        The same monotone map for every class, so the ranking of the scores is kept."""
+        if self.shift is not None:
+            from scipy.special import log_expit
+
+            scores = log_expit(scores + np.float32(self.shift)).astype(np.float32)
+        return scores / self.temperature
 
     def learn_one(self, text: str, category: str, steps: int = 30, lr: float = 0.5) -> None:
         """Nudge the model towards a correction at once (the next full training re-learns it properly)."""
@@ -57,7 +69,7 @@ class TextModel:
         if len(cols) == 0:
             return
         for _ in range(steps):
-            z = (vals @ self.weight[cols] + self.bias) / self.temperature
+            z = self._calibrated(vals @ self.weight[cols] + self.bias).astype(np.float64)
             z = z - z.max()
             p = np.exp(z) / np.exp(z).sum()
             if p.argmax() == target and p[target] > 0.6:
@@ -72,7 +84,7 @@ class TextModel:
         np.savez_compressed(
             tmp, format=np.int64(FORMAT), columns=self.vocab.columns, idf=self.vocab.idf,
             weight=self.weight.astype(np.float16), bias=self.bias, temperature=np.float64(self.temperature),
-            classes=np.array(self.classes, dtype=str),
+            shift=np.float64(np.nan if self.shift is None else self.shift), classes=np.array(self.classes, dtype=str),
         )
         tmp.replace(path)
 
@@ -82,11 +94,13 @@ class TextModel:
             with np.load(path, allow_pickle=False) as z:
                 if int(z["format"]) != FORMAT:
                     raise UserError("The saved text model is from another ShopAI version: train categorize again.")
+                shift = float(z["shift"]) if "shift" in z.files else float("nan")  # older files lack it
+                shift = shift if np.isfinite(shift) else None  # None: plain softmax of the scores
                 return cls(
                     classes=[str(c) for c in z["classes"]],
                     vocab=Vocabulary(columns=z["columns"], idf=z["idf"]),
                     weight=z["weight"].astype(np.float32), bias=z["bias"].astype(np.float32),
-                    temperature=float(z["temperature"]),
+                    temperature=float(z["temperature"]), shift=shift,
                 )
         except UserError:
             raise
@@ -187,10 +201,11 @@ def train_text(
     Unless ``C`` is given, the regularisation strength is chosen from ``C_GRID`` by macro-F1 on held-out
     rows of THESE training rows only (a stratified ``holdout`` slice above 20,000 rows, else 3 stratified
     folds; warm-started from the strongest regularisation up); the model is then refitted on all rows
-    for ``epochs`` passes. The scores are scaled by a temperature fitted on those held-out rows so they
-    are usable logits before any further calibration.
+    for ``epochs`` passes. On those held-out rows (100 or more) a Platt-style map is fitted by NLL, the same
+    for every class (``log_sigmoid(a * score + shift)``, normalised by the softmax), so the scores are
+    calibrated logits before any further temperature; the ranking is unchanged.
     """
-    from shopai.categorize.calibrate import fit_temperature
+    from shopai.categorize.calibrate import fit_sigmoid
 
     y = np.asarray(y, dtype=np.int64)
     c = len(classes)
@@ -212,6 +227,7 @@ def train_text(
         return tick
 
     scale = 0.2  # scores -> logits when there is too little data to fit it
+    shift = None
     tried: dict[float, float] = {}
     chosen = grid[0]
     if folds:
@@ -237,14 +253,15 @@ def train_text(
             if f1 > best:
                 best, chosen = f1, cv
         if len(held_all) >= 100:
-            scale = fit_temperature(pooled[chosen], y[held_all])
+            a, shift = fit_sigmoid(pooled[chosen], y[held_all])  # Platt-style, shared by all classes
+            scale = 1.0 / a
     state = None  # refit from scratch with the chosen C on all rows
     w, b, _ = yield from dual_cd(x, y, c, chosen, epochs, np.arange(len(y)), state, balance, seed,
                                  ticker(epochs, "Learning from product texts"))
     w /= np.float32(scale)  # in place: the weight matrix is the big array
     b /= np.float32(scale)
     model = TextModel(
-        classes=list(classes), vocab=vocab, weight=w, bias=b,
-        info={"C": chosen, "scale": scale, "tried": tried},
+        classes=list(classes), vocab=vocab, weight=w, bias=b, shift=shift,
+        info={"C": chosen, "scale": scale, "shift": shift, "tried": tried},
     )
     return model
