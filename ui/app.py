@@ -14,7 +14,6 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 
 from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtGui import QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from shopai.jobs import Progress, UserError  # noqa: E402
@@ -116,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setApplicationName("ShopAI")
     qapp.setOrganizationName("ShopAI")
     qapp.setApplicationDisplayName("ShopAI")
-    icon = _app_icon()
-    if icon is not None:
-        qapp.setWindowIcon(icon)
+    from shopai_ui.icons import app_icon
+
+    qapp.setWindowIcon(app_icon())
     install_excepthook()
     app = ShopApp(qapp)
     if args.demo:
@@ -157,18 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         app.window.shutdown()
     shutdown_all()
     return code
-
-
-def _app_icon() -> QIcon | None:
-    from importlib import resources
-
-    try:
-        icon_file = resources.files("shopai_resources") / "icons" / "shopai.svg"
-        if icon_file.is_file():
-            return QIcon(str(icon_file))
-    except (ModuleNotFoundError, FileNotFoundError):
-        pass
-    return None
 
 
 if __name__ == "__main__":

@@ -9,26 +9,15 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QCommandLinkButton, QDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from shopai_ui.icons import app_icon
 
 
 def should_show_welcome(db_path: str | os.PathLike) -> bool:
     """True on first run: there is no shop file yet (an empty or existing shop opens directly)."""
     path = Path(db_path)
     return not path.exists() or path.stat().st_size == 0
-
-
-def _app_icon() -> QIcon:
-    from importlib import resources
-
-    try:
-        icon_file = resources.files("shopai_resources") / "icons" / "shopai.svg"
-        if icon_file.is_file():
-            return QIcon(str(icon_file))
-    except (ModuleNotFoundError, FileNotFoundError):
-        pass
-    return QIcon()
 
 
 class WelcomeDialog(QDialog):
@@ -42,12 +31,12 @@ class WelcomeDialog(QDialog):
         super().__init__(parent)
         self.choice: str | None = None
         self.setWindowTitle(self.tr("Welcome to ShopAI"))
-        self.setWindowIcon(_app_icon())
+        self.setWindowIcon(app_icon())
         self.setMinimumWidth(560)
 
         header = QHBoxLayout()
         logo = QLabel()
-        logo.setPixmap(_app_icon().pixmap(72, 72))
+        logo.setPixmap(app_icon().pixmap(72, 72))
         header.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
         words = QVBoxLayout()
         title = QLabel(self.tr("Welcome to ShopAI"))

@@ -20,19 +20,11 @@ from PySide6.QtWidgets import (
 
 from shopai.jobs import Progress
 from shopai_ui.context import ShopContext
+from shopai_ui.icons import mic_icon
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.worker import JobRunner
 
 DEVICE_KEY = "voice.device"
-
-
-def mic_icon():
-    """The microphone icon (an SVG in resources/icons: no font needs a microphone glyph)."""
-    from importlib import resources
-
-    from PySide6.QtGui import QIcon
-
-    return QIcon(str(resources.files("shopai_resources") / "icons" / "mic.svg"))
 
 
 def make_source(device: Any):
