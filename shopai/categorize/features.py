@@ -138,13 +138,8 @@ class Vocabulary:
         r = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
         c = counts.indices
         v = (1.0 + np.log(counts.data)) * self.idf[c]
-        out = np.empty_like(v)
-        for mask in (is_word, ~is_word):
-            sq = np.bincount(r[mask], weights=v[mask] ** 2, minlength=counts.shape[0])
-            norm = np.sqrt(sq)
-            norm[norm == 0] = 1.0
-            out[mask] = v[mask] / norm[r[mask]]
-        return sp.csr_matrix((out.astype(np.float32), c, counts.indptr), shape=counts.shape)
+        out = _normalise_blocks(v, r, is_word, counts.shape[0])
+        return sp.csr_matrix((out, c, counts.indptr), shape=counts.shape)
 
     def transform(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Sublinear TF-IDF over the kept columns; the word and the char blocks are each L2-normalised."""
@@ -157,12 +152,15 @@ class Vocabulary:
         c = pos_c[hit]
         is_word = counts.indices[hit] < WORD_DIM
         v = (1.0 + np.log(counts.data[hit])) * self.idf[c]
-        # normalise each block of each row
-        out = np.empty_like(v)
-        for mask in (is_word, ~is_word):
-            sq = np.bincount(r[mask], weights=v[mask] ** 2, minlength=counts.shape[0])
-            norm = np.sqrt(sq)
-            norm[norm == 0] = 1.0
-            out[mask] = v[mask] / norm[r[mask]]
-        mat = sp.csr_matrix((out.astype(np.float32), (r, c)), shape=(counts.shape[0], self.size))
-        return mat
+        out = _normalise_blocks(v, r, is_word, counts.shape[0])
+        return sp.csr_matrix((out, (r, c)), shape=(counts.shape[0], self.size))
+
+
+def _normalise_blocks(v: np.ndarray, rows: np.ndarray, is_word: np.ndarray, n_rows: int) -> np.ndarray:
+    """L2-normalise each row's word block and char block separately (float32 values, same order)."""
+    out = np.empty_like(v)
+    for mask in (is_word, ~is_word):
+        norm = np.sqrt(np.bincount(rows[mask], weights=v[mask] ** 2, minlength=n_rows))
+        norm[norm == 0] = 1.0
+        out[mask] = v[mask] / norm[rows[mask]]
+    return out.astype(np.float32)
