@@ -44,6 +44,16 @@ def norm(name: str) -> str:
 
 # Exact mappings of known exports: (format, kind, signature columns (all must be present), mapping).
 # Mapping values may list alternatives (first present wins).
+_WOO_ORDERS: dict[str, tuple[str, ...]] = {
+    "order_id": ("Order Number", "Order ID"), "ordered_at": ("Order Date",), "status": ("Order Status",),
+    "sku": ("SKU", "Item SKU"), "title": ("Item Name", "Product Name"),
+    "quantity": ("Quantity", "Quantity (- Refund)", "Item Quantity"),
+    "unit_price": ("Item Cost", "Item Price", "Cost"), "line_total": ("Item Total", "Line Total"),
+    "customer_id": ("Customer User ID", "Customer ID", "Billing Email Address", "Billing Email"),
+    "email": ("Billing Email Address", "Billing Email"),
+    "customer_name": ("Billing First Name",), "country": ("Billing Country", "Country Code (Billing)"),
+}
+
 KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
     ("shopify", "catalog", ("Handle", "Title", "Variant SKU"), {
         "group": ("Handle",), "title": ("Title",), "description": ("Body (HTML)",),
@@ -62,24 +72,9 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
         "description": ("Short description", "Description"), "category": ("Categories",),
         "price": ("Regular price",), "stock": ("Stock",), "image": ("Images",),
     }),
-    ("woocommerce", "orders", ("Order Number", "Order Date", "Order Status"), {
-        "order_id": ("Order Number", "Order ID"), "ordered_at": ("Order Date",), "status": ("Order Status",),
-        "sku": ("SKU", "Item SKU"), "title": ("Item Name", "Product Name"),
-        "quantity": ("Quantity", "Quantity (- Refund)", "Item Quantity"),
-        "unit_price": ("Item Cost", "Item Price", "Cost"), "line_total": ("Item Total", "Line Total"),
-        "customer_id": ("Customer User ID", "Customer ID", "Billing Email Address", "Billing Email"),
-        "email": ("Billing Email Address", "Billing Email"),
-        "customer_name": ("Billing First Name",), "country": ("Billing Country", "Country Code (Billing)"),
-    }),
-    ("woocommerce", "orders", ("Order ID", "Order Date", "Order Status"), {
-        "order_id": ("Order ID",), "ordered_at": ("Order Date",), "status": ("Order Status",),
-        "sku": ("SKU", "Item SKU"), "title": ("Item Name", "Product Name"),
-        "quantity": ("Quantity", "Quantity (- Refund)", "Item Quantity"),
-        "unit_price": ("Item Cost", "Item Price", "Cost"), "line_total": ("Item Total", "Line Total"),
-        "customer_id": ("Customer User ID", "Customer ID", "Billing Email Address", "Billing Email"),
-        "email": ("Billing Email Address", "Billing Email"),
-        "customer_name": ("Billing First Name",), "country": ("Billing Country", "Country Code (Billing)"),
-    }),
+    # WooCommerce order exports name the order column "Order Number" or "Order ID" depending on the plugin
+    ("woocommerce", "orders", ("Order Number", "Order Date", "Order Status"), _WOO_ORDERS),
+    ("woocommerce", "orders", ("Order ID", "Order Date", "Order Status"), _WOO_ORDERS),
     ("square", "catalog", ("Token", "Item Name", "Variation Name"), {
         "group": ("Token",), "title": ("Item Name",), "variant": ("Variation Name",), "sku": ("SKU",),
         "description": ("Description",), "category": ("Category", "Reporting Category", "Categories"),
@@ -164,7 +159,7 @@ def detect_format(columns: list[str], kind: str) -> tuple[str, dict[str, str | N
 
 def detect_kind(columns: list[str]) -> str | None:
     """'catalog' or 'orders' when the header alone says so (used for drag-and-drop)."""
-    for fmt, kind, signature, _ in KNOWN:
+    for kind in dict.fromkeys(k for _, k, _, _ in KNOWN):  # each kind once, in KNOWN's order
         if detect_format(columns, kind) is not None:
             return kind
     normed = {norm(c) for c in columns}
