@@ -9,6 +9,11 @@ A purchase is a *day* with at least one paid order (two invoices on one day are 
 usual BG/NBD set-up); its value is the sum of those orders. Cancellations and returns (orders with
 status 'cancelled'/'returned', negative lines) are kept apart as refunds: they lower net spend, they
 are not visits. Guest orders (no customer) only count towards the shop's last order date.
+
+Where the orders come with their lines, each purchase day also knows its basket: how many lines and the
+sum of their unit prices (so the mean price per line). Broad baskets of cheap items are what the shop's
+regular trade buyers order; the basket features carry that. Without lines they are zero for everyone
+and change nothing.
 """
 from __future__ import annotations
 
@@ -22,10 +27,11 @@ from shopai.jobs import UserError
 
 EPOCH = np.datetime64("1970-01-01", "D")
 SEQ_LEN = 16          # the last purchases a sequence model sees
-SEQ_FEATURES = 4
+SEQ_FEATURES = 5
 STATIC_NAMES = (
     "log_recency", "log_tenure", "log_visits", "log_mean_value", "log_total", "log_mean_gap",
     "gap_cv", "log_overdue", "log_n30", "log_n90", "log_n180", "log_refunds", "log_orders_per_visit",
+    "log_lines_per_visit", "log_lines", "log_price_per_line",
 )
 
 
@@ -46,6 +52,8 @@ class Events:
     day: np.ndarray                   # int, day number
     value: np.ndarray                 # float, basket value of that day (paid orders)
     orders: np.ndarray                # int, paid orders on that day
+    lines: np.ndarray                 # int, order lines bought that day (0 where lines are unknown)
+    price_sum: np.ndarray             # float, sum of those lines' unit prices
     refund_cust: np.ndarray
     refund_day: np.ndarray
     refund_value: np.ndarray          # float, <= 0
@@ -66,13 +74,14 @@ class Events:
         keep = self.day <= cut
         rkeep = self.refund_day <= cut
         return Events(self.ids, self.cust[keep], self.day[keep], self.value[keep], self.orders[keep],
-                      self.refund_cust[rkeep], self.refund_day[rkeep], self.refund_value[rkeep],
+                      self.lines[keep], self.price_sum[keep], self.refund_cust[rkeep], self.refund_day[rkeep], self.refund_value[rkeep],
                       min(self.last_day, cut), self.first_day, list(self.notes))
 
     @classmethod
     def from_orders(cls, frame: pd.DataFrame, now: _dt.datetime | None = None) -> "Events":
         """Build from one row per order: columns ``customer`` (str or None for guests), ``ordered_at``
-        (datetime or ISO text), ``status`` ('paid'/'cancelled'/'returned'), ``value`` (order total).
+        (datetime or ISO text), ``status`` ('paid'/'cancelled'/'returned'), ``value`` (order total),
+        and optionally ``lines`` (order lines) and ``price_sum`` (sum of their unit prices).
 
         Rows with unreadable dates or dates after today are dropped and said in :attr:`notes`.
         """
@@ -80,6 +89,9 @@ class Events:
         if frame is None or len(frame) == 0:
             raise UserError("The shop has no orders yet: import orders first.")
         df = frame[["customer", "ordered_at", "status", "value"]].copy()
+        for col in ("lines", "price_sum"):
+            df[col] = (pd.to_numeric(frame[col], errors="coerce").fillna(0.0).clip(lower=0.0)
+                       if col in frame else 0.0)
         df["ordered_at"] = pd.to_datetime(df["ordered_at"], errors="coerce", format="mixed")
         bad = int(df["ordered_at"].isna().sum())
         if bad:
@@ -106,7 +118,8 @@ class Events:
         ids = sorted(paid["customer"].unique().tolist())
         index = {cid: i for i, cid in enumerate(ids)}
         g = (paid.groupby(["customer", "dayn"], sort=True)
-             .agg(value=("value", "sum"), orders=("value", "size")).reset_index())
+             .agg(value=("value", "sum"), orders=("value", "size"), lines=("lines", "sum"),
+                  price_sum=("price_sum", "sum")).reset_index())
         g["ci"] = g["customer"].map(index)
         g = g.sort_values(["ci", "dayn"], kind="stable")
         refunds = refunds[refunds["customer"].isin(index)]
@@ -115,6 +128,7 @@ class Events:
             ids=ids,
             cust=g["ci"].to_numpy(np.int64), day=g["dayn"].to_numpy(np.int64),
             value=np.maximum(g["value"].to_numpy(float), 0.0), orders=g["orders"].to_numpy(np.int64),
+            lines=g["lines"].to_numpy(float).round().astype(np.int64), price_sum=g["price_sum"].to_numpy(float),
             refund_cust=r["ci"].to_numpy(np.int64), refund_day=r["dayn"].to_numpy(np.int64),
             refund_value=-np.abs(r["value"].to_numpy(float)),
             last_day=last_day, first_day=first_day, notes=notes,
@@ -122,14 +136,17 @@ class Events:
 
 
 def load_events(db, now: _dt.datetime | None = None) -> Events:
-    """Read the shop's orders (one row each, value = order total or the sum of its lines)."""
+    """Read the shop's orders (one row each, value = order total or the sum of its lines; its line count
+    and the sum of the lines' unit prices)."""
     rows = db.conn.execute(
         "SELECT c.external_id, o.ordered_at, o.status, "
-        "CASE WHEN o.total <> 0 THEN o.total ELSE coalesce("
-        "(SELECT sum(l.quantity * l.unit_price) FROM order_lines l WHERE l.order_id = o.id), 0) END "
-        "FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+        "CASE WHEN o.total <> 0 THEN o.total ELSE coalesce(l.amount, 0) END, "
+        "coalesce(l.n, 0), coalesce(l.price_sum, 0) "
+        "FROM orders o LEFT JOIN customers c ON c.id = o.customer_id "
+        "LEFT JOIN (SELECT order_id, sum(quantity * unit_price) AS amount, count(*) AS n, "
+        "           sum(abs(unit_price)) AS price_sum FROM order_lines GROUP BY order_id) l ON l.order_id = o.id"
     ).fetchall()
-    frame = pd.DataFrame(rows, columns=["customer", "ordered_at", "status", "value"])
+    frame = pd.DataFrame(rows, columns=["customer", "ordered_at", "status", "value", "lines", "price_sum"])
     return Events.from_orders(frame, now=now)
 
 
@@ -176,6 +193,7 @@ def snapshot(ev: Events, cut: int) -> Snapshot:
     """Features at ``cut`` for every customer with at least one purchase day on or before it."""
     keep = ev.day <= cut
     cust, day, value, orders = ev.cust[keep], ev.day[keep], ev.value[keep], ev.orders[keep]
+    lines, price_sum = ev.lines[keep].astype(float), ev.price_sum[keep]
     if len(cust) == 0:
         empty = np.zeros(0)
         return Snapshot(cut, empty.astype(int), empty, empty, empty, empty, empty, empty, empty,
@@ -185,6 +203,8 @@ def snapshot(ev: Events, cut: int) -> Snapshot:
     first, last = day[start], day[end]
     total = np.add.reduceat(value, start)
     n_orders = np.add.reduceat(orders, start)
+    n_lines = np.add.reduceat(lines, start)
+    prices = np.add.reduceat(price_sum, start)
     same = np.r_[False, cust[1:] == cust[:-1]]
     gap = np.where(same, np.r_[0, np.diff(day)], 0).astype(float)
     gsum = np.add.reduceat(gap, start)
@@ -211,6 +231,7 @@ def snapshot(ev: Events, cut: int) -> Snapshot:
         np.log1p(mg), np.clip(cv, 0, 5), np.log1p(recency) - np.log1p(mg),
         np.log1p(recent(30)), np.log1p(recent(90)), np.log1p(recent(180)), np.log1p(refunds),
         np.log1p(n_orders / counts),
+        np.log1p(n_lines / counts), np.log1p(n_lines), np.log1p(prices / np.maximum(n_lines, 1)),
     ])
     # sequences: the last SEQ_LEN purchase days of each customer, right-aligned
     pos_from_end = np.repeat(end, counts) - np.arange(len(cust))
@@ -222,6 +243,7 @@ def snapshot(ev: Events, cut: int) -> Snapshot:
     seq[row, col, 1] = np.log1p(value[take]) / 8.0
     seq[row, col, 2] = age[take] / 365.0
     seq[row, col, 3] = 1.0
+    seq[row, col, 4] = np.log1p(lines[take]) / 5.0
     return Snapshot(cut, pop, counts.astype(float), first, last, total, refunds, n_orders.astype(float),
                     mean_gap, static.astype(float), seq, np.minimum(counts, SEQ_LEN))
 

@@ -1,5 +1,5 @@
 """The sequence model: a small GRU over each customer's last visits (gap since the previous visit,
-basket value, age) joined with static RFM/BG-NBD features, predicting P(visit in 30 days),
+basket value, age, lines in the basket) joined with static RFM/BG-NBD features, predicting P(visit in 30 days),
 P(visit in 90 days) and expected 90-day spend.
 
 Heads: ``l30`` and ``lx`` are logits with p30 = σ(l30) and p90 = 1 − (1 − p30)(1 − σ(lx)), so
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from shopai.customers.history import SEQ_FEATURES
 from shopai.jobs import Progress
 
 HIDDEN = 24
@@ -52,7 +53,7 @@ def _net(n_static: int):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.gru = nn.GRU(4, HIDDEN, batch_first=True)
+            self.gru = nn.GRU(SEQ_FEATURES, HIDDEN, batch_first=True)
             self.head = nn.Sequential(nn.Linear(HIDDEN + n_static, MLP), nn.ReLU(), nn.Dropout(0.1),
                                       nn.Linear(MLP, 3))
 

@@ -19,7 +19,7 @@ from shopai.customers.history import Events, day_to_iso, load_events, monthly_sp
 from shopai.customers.rfm import rfm_scores
 from shopai.jobs import Progress, UserError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                # 2: basket features (lines, price per line) in the sequence model
 META_FILE = "customers_model.json"
 WEIGHTS_FILE = "customers_seq.pt"
 SETTINGS_KEY = "customers.model"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from shopai.customers import bgnbd, evaluate, scores, synthetic
-from shopai.customers.history import Events, labels, load_events, snapshot
+from shopai.customers.history import STATIC_NAMES, Events, labels, load_events, snapshot
 from shopai.customers.seq import SeqConfig
-from shopai.customers.train import load_model, train_job
+from shopai.customers.train import FORMAT_VERSION, load_model, train_job
 from shopai.jobs import Progress, UserError, run_job
 from shopai.store import open_store
 
@@ -112,9 +112,11 @@ def test_predictions_do_not_change_when_the_future_does():
     fitted_a, truth_a, _ = run_job(evaluate.time_split(ev, cfg))
     rng = np.random.default_rng(0)
     after = ev.day > cut
-    changed = Events(ev.ids, ev.cust.copy(), ev.day.copy(), ev.value.copy(), ev.orders, ev.refund_cust,
-                     ev.refund_day, ev.refund_value, ev.last_day, ev.first_day)
+    changed = Events(ev.ids, ev.cust.copy(), ev.day.copy(), ev.value.copy(), ev.orders, ev.lines.copy(),
+                     ev.price_sum.copy(), ev.refund_cust, ev.refund_day, ev.refund_value, ev.last_day, ev.first_day)
     changed.value[after] = rng.uniform(0, 5000, after.sum())
+    changed.lines[after] = rng.integers(1, 50, after.sum())
+    changed.price_sum[after] = rng.uniform(1, 500, after.sum())
     changed.cust[after] = np.sort(rng.integers(0, ev.n_customers, after.sum()))
     fitted_b, truth_b, _ = run_job(evaluate.time_split(changed, cfg))
     assert np.array_equal(fitted_a.snap.cust, fitted_b.snap.cust)
@@ -223,7 +225,7 @@ def test_cancel_leaves_the_shop_unchanged(tmp_path):
 def test_model_files_round_trip_and_damage(trained, tmp_path):
     path, _ = trained
     doc = load_model(path)
-    assert doc["format_version"] == 1 and doc["chosen"] in doc["evaluation"]
+    assert doc["format_version"] == FORMAT_VERSION and doc["chosen"] in doc["evaluation"]
     assert doc["seq_model"] is None or len(doc["seq_model"].states) == FAST["seeds"]
     from shopai.paths import subdir
 
@@ -234,7 +236,7 @@ def test_model_files_round_trip_and_damage(trained, tmp_path):
         meta.write_text(original[: len(original) // 2])
         with pytest.raises(UserError, match="damaged"):
             load_model(path)
-        meta.write_text(json.dumps({**json.loads(original), "format_version": 0}))
+        meta.write_text(json.dumps({**json.loads(original), "format_version": FORMAT_VERSION - 1}))
         with pytest.raises(UserError, match="another version"):
             load_model(path)
         meta.write_text(original)
@@ -326,6 +328,38 @@ def test_load_events_from_db_matches_frame(trained):
     db.conn.close()
     assert "PLANT" in ev.ids and ev.n_customers > 100
     assert ev.day.max() <= ev.last_day
+
+
+def test_basket_features_come_from_the_imported_order_lines(tmp_path):
+    """Lines per visit and price per line reach the features through the real import -> store -> events path."""
+    import csv
+
+    from shopai.io import import_job
+
+    rows = [["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"],
+            ["1", "A1", "HEART", "6", "2011-01-03 09:00:00", "2.00", "100", "United Kingdom"],
+            ["1", "B2", "LANTERN", "2", "2011-01-03 09:00:00", "4.00", "100", "United Kingdom"],
+            ["2", "A1", "HEART", "1", "2011-01-03 15:00:00", "3.00", "100", "United Kingdom"],   # same day: one visit
+            ["3", "C3", "CANDLE", "1", "2011-02-01 10:00:00", "10.00", "100", "United Kingdom"],
+            ["4", "A1", "HEART", "1", "2011-02-01 10:00:00", "2.00", "200", "France"],
+            ["C5", "A1", "HEART", "-1", "2011-02-02 10:00:00", "2.00", "200", "France"]]       # refund: not a basket
+    src = tmp_path / "orders.csv"
+    with open(src, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    path = str(tmp_path / "shop.sqlite")
+    open_store(path).conn.close()
+    run_job(import_job(path, src, "orders"))
+    db = open_store(path)
+    ev = load_events(db)
+    db.conn.close()
+    snap = snapshot(ev, ev.last_day)
+    feat = dict(zip(STATIC_NAMES, snap.static[ev.ids.index("100")]))
+    assert feat["log_lines_per_visit"] == pytest.approx(np.log1p(4 / 2))       # 3 lines on day 1, 1 on day 2
+    assert feat["log_price_per_line"] == pytest.approx(np.log1p((2 + 4 + 3 + 10) / 4))
+    other = dict(zip(STATIC_NAMES, snap.static[ev.ids.index("200")]))
+    assert other["log_lines"] == pytest.approx(np.log1p(1))
+    # the last visit's basket is in the sequence too
+    assert snap.seq[ev.ids.index("100") == snap.cust][0, -1, 4] == pytest.approx(np.log1p(1) / 5.0)
 
 
 # -- CLI ---------------------------------------------------------------------------------------------
