@@ -181,7 +181,7 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
 
 def _existing(conn, skus: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    cols = ("id",) + PRODUCT_FIELDS
+    cols = ("id",) + PRODUCT_FIELDS + ("updated_at",)    # updated_at too, so an undo puts it back
     for start in range(0, len(skus), 900):
         chunk = skus[start:start + 900]
         marks = ",".join("?" * len(chunk))

@@ -66,6 +66,9 @@ def test_update_records_price_history_and_undo_restores(db_path, tmp_path):
                       [["U1", "Blue mug", "3.00", "Kitchen"], ["U2", "Red mug", "3.00", "Kitchen"]])
     r1 = run_job(import_job(db_path, first, "catalog"))
     db = open_store(db_path)
+    # an older edit time, so the undo must put updated_at back rather than happen to share a second with it
+    db.conn.execute("UPDATE products SET updated_at = '2020-01-01T00:00:00'")
+    db.conn.commit()
     before = snapshot(db)
     second = write_csv(tmp_path / "b.csv", ["sku", "title", "price", "category"],
                        [["U1", "Blue mug (large)", "3.50", "Kitchen"], ["U2", "Red mug", "3.00", "Kitchen"],
