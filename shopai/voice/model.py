@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sqlite3
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -249,7 +251,10 @@ def build_model(db_path: str) -> Job[CatalogModel]:
         if i % 200 == 0:
             yield Progress(i, len(words), "Working out pronunciations")
     dic_path, lm_path, fsg_path, meta_path = _paths(models, key)
-    tmp_dic, tmp_lm, tmp_fsg = (p.with_suffix(p.suffix + ".tmp") for p in (dic_path, lm_path, fsg_path))
+    # names of this build's own: two threads building the same model (the tab warming up while a query
+    # starts) must not rename each other's half-written files
+    own = f".{os.getpid()}-{threading.get_ident()}.tmp"
+    tmp_dic, tmp_lm, tmp_fsg = (p.with_suffix(p.suffix + own) for p in (dic_path, lm_path, fsg_path))
     tmp_dic.write_text("".join(f"{w} {' '.join(ph)}\n" for w, ph in sorted(lexicon.items()) if ph), encoding="utf-8")
     write_arpa(sents, tmp_lm)
     write_fsg(products, tmp_fsg, lexicon)

@@ -85,6 +85,40 @@ def test_grammar_is_a_prefix_tree_of_the_titles(tmp_path):
     assert sum(1 for a in arcs if len(a) == 3) == len(leaving) - 1  # any inner state may end early
 
 
+def test_two_threads_building_the_same_model(tmp_path, monkeypatch):
+    """The tab warms the model up while the first query builds it too: neither may trip over the other."""
+    import threading
+
+    from shopai.voice import model as model_mod
+
+    db = str(tmp_path / "s.sqlite")
+    fill(db)
+    model_mod._LOADED.clear()
+    both_writing = threading.Barrier(2, timeout=10)
+    write_fsg = model_mod.write_fsg
+
+    def in_step(*args):  # both builds are between writing their files and renaming them
+        both_writing.wait()
+        write_fsg(*args)
+
+    monkeypatch.setattr(model_mod, "write_fsg", in_step)
+    errors, built = [], []
+
+    def build():
+        try:
+            built.append(run_job(build_model(db)).key)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(built) == 2 and built[0] == built[1]
+    assert not list((tmp_path / "models").glob("*.tmp"))
+
+
 def test_damaged_model_is_rebuilt(tmp_path):
     from shopai.voice import model as model_mod
 
