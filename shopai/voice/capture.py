@@ -141,6 +141,16 @@ class EnergyVad:
         floor = self.floor if self.floor is not None else -100.0
         return e > max(floor + margin, self.cfg.min_speech_db)
 
+    def noise_level(self, before_db: list[float]) -> float:
+        """Mean level (dB) of the frames before the speech that are near the floor: the noise, not a word's
+        soft start or an earlier word; -100 (no such rule) when under 0.25 s of sound came before the speech
+        (then the floor itself may be the start of a word)."""
+        floor = self.floor if self.floor is not None else -100.0
+        quiet = np.array([d for d in before_db if d < floor + self.cfg.offset_db])
+        if len(quiet) < 25:
+            return -100.0
+        return float(10.0 * np.log10(np.mean(10.0 ** (quiet / 10.0))))
+
     def speech_goes_on(self, frame: np.ndarray) -> bool:
         """In speech: is this frame (smoothed over the last few) still speech rather than the noise after it?"""
         self._powers = (self._powers + [float(np.mean(frame.astype(np.float64) ** 2))])[-self.cfg.offset_smooth:]
@@ -226,10 +236,7 @@ def listen(
                         k = len(history) - len(vad.recent)
                         while k > 0 and vad.is_loud(history_db[k - 1], cfg.offset_db):
                             k -= 1
-                        # the level before the speech (its last few frames may be the speech's soft start);
-                        # unknown when the speech came (almost) at once
-                        quiet_db = np.array(history_db[:k - 3]) if k >= 13 else np.array([-100.0])
-                        noise_db = float(10.0 * np.log10(np.mean(10.0 ** (quiet_db / 10.0))))
+                        noise_db = vad.noise_level(history_db[:k])
                         lead = int(cfg.lead_in * TARGET_RATE / FRAME)
                         missing = max(0, lead - k)  # speech from the first sample: pad with quiet
                         start_frame = n_frames - (len(history) - k)

@@ -1,6 +1,8 @@
 """The capture path: resampling, formats, the energy VAD, bad input, the microphone without a device."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 
@@ -91,6 +93,19 @@ def test_noise_10_db_under_the_voice_ends_the_query(seed):
     assert utt.ended_by == "silence"
     assert 0.3 <= utt.speech_start <= 0.55 and 1.4 <= utt.speech_end <= 2.7
     assert utt.heard_seconds < 3.3
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+@pytest.mark.parametrize("text", ["Assorted Colours Silk Fan", "Ivory Kitchen Scales"])
+def test_noise_rules_do_not_cut_clean_speech(tmp_path, text):
+    """Speech that starts at once, softly: its start is no measure of the noise, and nothing is cut."""
+    path = tmp_path / "s.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, capture_output=True)
+    plain = VadConfig(offset_over_noise_db=-100.0, offset_smooth=1)
+    ref = run_job(listen(WavSource(path), cfg=plain))
+    utt = run_job(listen(WavSource(path)))
+    assert utt.speech_start == pytest.approx(ref.speech_start, abs=0.02)
+    assert utt.speech_end == pytest.approx(ref.speech_end, abs=0.1)
 
 
 def test_speech_from_the_first_sample_gets_a_lead_in():
