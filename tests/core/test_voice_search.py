@@ -149,6 +149,20 @@ def test_model_that_will_not_load_is_rebuilt(tmp_path):
     assert "not an n-gram" not in m1.lm_path.read_text()
 
 
+def test_grammar_that_will_not_load_is_rebuilt(tmp_path):
+    from shopai.voice import model as model_mod, recognizer
+
+    db = str(tmp_path / "s.sqlite")
+    fill(db)
+    m1 = run_job(build_model(db))
+    m1.fsg_path.write_text("FSG_BEGIN catalog\nNUM_STATES two\nFSG_END\n")  # looks complete, will not load
+    model_mod._LOADED.clear()
+    recognizer._POOL.clear()
+    res = run_job(voice_search(db, WavSource(DATA / "alarm_clock_red.wav")))
+    assert res.results[0]["sku"] == "22727"
+    assert "NUM_STATES two" not in m1.fsg_path.read_text()
+
+
 def test_empty_catalog_is_a_clear_message(db_path):
     with pytest.raises(UserError, match="catalog is empty"):
         run_job(voice_search(db_path, WavSource(DATA / "white_hanging_heart.wav")))
