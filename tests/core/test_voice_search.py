@@ -135,32 +135,22 @@ def test_damaged_model_is_rebuilt(tmp_path):
     assert run_job(build_model(db)).fsg_path.read_text().rstrip().endswith("FSG_END")
 
 
-def test_model_that_will_not_load_is_rebuilt(tmp_path):
+@pytest.mark.parametrize("part,junk", [
+    ("lm_path", "not an n-gram model at all\n\\end\\\n"),  # looks complete, will not load
+    ("fsg_path", "FSG_BEGIN catalog\nNUM_STATES two\nFSG_END\n"),  # the grammar, likewise
+])
+def test_model_that_will_not_load_is_rebuilt(tmp_path, part, junk):
     from shopai.voice import model as model_mod, recognizer
 
     db = str(tmp_path / "s.sqlite")
     fill(db)
-    m1 = run_job(build_model(db))
-    m1.lm_path.write_text("not an n-gram model at all\n\\end\\\n")  # looks complete, will not load
+    path = getattr(run_job(build_model(db)), part)
+    path.write_text(junk)
     model_mod._LOADED.clear()
     recognizer._POOL.clear()
     res = run_job(voice_search(db, WavSource(DATA / "alarm_clock_red.wav")))
     assert res.results[0]["sku"] == "22727"
-    assert "not an n-gram" not in m1.lm_path.read_text()
-
-
-def test_grammar_that_will_not_load_is_rebuilt(tmp_path):
-    from shopai.voice import model as model_mod, recognizer
-
-    db = str(tmp_path / "s.sqlite")
-    fill(db)
-    m1 = run_job(build_model(db))
-    m1.fsg_path.write_text("FSG_BEGIN catalog\nNUM_STATES two\nFSG_END\n")  # looks complete, will not load
-    model_mod._LOADED.clear()
-    recognizer._POOL.clear()
-    res = run_job(voice_search(db, WavSource(DATA / "alarm_clock_red.wav")))
-    assert res.results[0]["sku"] == "22727"
-    assert "NUM_STATES two" not in m1.fsg_path.read_text()
+    assert path.read_text() != junk
 
 
 def test_empty_catalog_is_a_clear_message(db_path):
