@@ -7,8 +7,8 @@ and the synthesizers: a shop "babble" of other voices, pink noise, and a mains h
 Everything goes through the WAV path (``WavSource`` -> capture -> recognition -> matching), the same code the
 app and ``shopai-cli voice-search`` run.
 
-Ours: the catalog's trigram LM + letter-to-sound pronunciations + phonetic fuzzy match (free-dictation
-fallback on). Peer: plain pocketsphinx free dictation (its general English LM and dictionary) + the same
+Ours: the catalog's title grammar and trigram LM decoded side by side + letter-to-sound pronunciations +
+phonetic fuzzy match of both hearings (free-dictation fallback on). Peer: plain pocketsphinx free dictation (its general English LM and dictionary) + the same
 fuzzy match, on every ``--peer-every``-th utterance of each condition (it is ~4x slower); ours is also
 shown on that subset.
 

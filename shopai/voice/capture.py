@@ -37,6 +37,10 @@ class Sink(Protocol):
 class VadConfig:
     onset_db: float = 9.0  # frames this far above the noise floor count as speech
     offset_db: float = 5.0  # speech goes on while frames stay this far above it
+    # ... and this far above the mean level of the sound before the speech: the floor tracks the noise's
+    # dips, and steady noise (a fan, pink noise) swings a few dB above it frame by frame
+    offset_over_noise_db: float = 4.0
+    offset_smooth: int = 5  # frames (10 ms each) averaged for the end-of-speech decision
     min_speech_db: float = -50.0  # and never quieter than this (dBFS)
     onset_frames: int = 4  # of the last 6 frames, this many loud ones start speech
     hangover: float = 0.5  # seconds of quiet that end speech
@@ -118,6 +122,11 @@ class EnergyVad:
         self.cfg = cfg
         self.floor: float | None = None
         self.recent: list[bool] = []
+        self.start_speech()
+
+    def start_speech(self, noise_db: float = -100.0) -> None:
+        self._powers: list[float] = []  # the last few frames' mean power, in speech
+        self.noise_db = noise_db  # mean level before the speech
 
     def energy_db(self, frame: np.ndarray) -> float:
         return float(10.0 * np.log10(np.mean(frame.astype(np.float64) ** 2) + 1e-10))
@@ -131,6 +140,22 @@ class EnergyVad:
     def is_loud(self, e: float, margin: float) -> bool:
         floor = self.floor if self.floor is not None else -100.0
         return e > max(floor + margin, self.cfg.min_speech_db)
+
+    def noise_level(self, before_db: list[float]) -> float:
+        """Mean level (dB) of the frames before the speech that are near the floor: the noise, not a word's
+        soft start or an earlier word; -100 (no such rule) when under 0.25 s of sound came before the speech
+        (then the floor itself may be the start of a word)."""
+        floor = self.floor if self.floor is not None else -100.0
+        quiet = np.array([d for d in before_db if d < floor + self.cfg.offset_db])
+        if len(quiet) < 25:
+            return -100.0
+        return float(10.0 * np.log10(np.mean(10.0 ** (quiet / 10.0))))
+
+    def speech_goes_on(self, frame: np.ndarray) -> bool:
+        """In speech: is this frame (smoothed over the last few) still speech rather than the noise after it?"""
+        self._powers = (self._powers + [float(np.mean(frame.astype(np.float64) ** 2))])[-self.cfg.offset_smooth:]
+        e = float(10.0 * np.log10(np.mean(self._powers) + 1e-10))
+        return self.is_loud(e, self.cfg.offset_db) and e > self.noise_db + self.cfg.offset_over_noise_db
 
 
 def listen(
@@ -211,12 +236,14 @@ def listen(
                         k = len(history) - len(vad.recent)
                         while k > 0 and vad.is_loud(history_db[k - 1], cfg.offset_db):
                             k -= 1
+                        noise_db = vad.noise_level(history_db[:k])
                         lead = int(cfg.lead_in * TARGET_RATE / FRAME)
                         missing = max(0, lead - k)  # speech from the first sample: pad with quiet
                         start_frame = n_frames - (len(history) - k)
                         k = max(0, k - lead)
                         speech = [_quiet(missing * FRAME)] * (missing > 0) + history[k:]
                         emit(speech)
+                        vad.start_speech(noise_db)
                         history, history_db = [], []
                         loud_frames = 0
                         quiet = 0
@@ -229,7 +256,7 @@ def listen(
                     speech.append(frame)
                     emit([frame])
                     vad.update_floor(e, True)
-                    if vad.is_loud(e, cfg.offset_db):
+                    if vad.speech_goes_on(frame):
                         quiet = 0
                         loud_frames += 1
                     else:

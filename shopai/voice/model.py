@@ -1,7 +1,9 @@
-"""The catalog's speech model: vocabulary, pronunciations and an n-gram language model.
+"""The catalog's speech model: vocabulary, pronunciations, an n-gram language model and a title grammar.
 
 Built from product titles, categories, and the colour and size words in them, written as a pocketsphinx
-dictionary (``.dic``) and an ARPA trigram language model (``.lm``) under ``subdir(db_path, "models")``,
+dictionary (``.dic``), an ARPA trigram language model (``.lm``, for partial queries in any order) and a
+finite-state grammar of the titles (``.fsg``, which can only hear a real title or the start of one) under
+``subdir(db_path, "models")``,
 named by a hash of the catalog so a changed catalog gets a new model and an unchanged one is reused.
 A JSON file beside them records the format version; a missing, older or damaged model is rebuilt.
 """
@@ -10,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sqlite3
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,7 +24,7 @@ from shopai.jobs import Job, Progress, UserError
 from shopai.paths import subdir
 from shopai.voice.lexicon import cmudict, pronounce, spoken_words
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the title grammar (.fsg)
 PREFIX = "voice-"
 COLOURS = set(
     "red blue green white black pink yellow orange purple brown grey gray gold silver cream ivory turquoise "
@@ -28,6 +32,9 @@ COLOURS = set(
 )
 SIZES = set("small medium large mini jumbo giant tiny big extra".split())
 _DISCOUNT = 0.5
+# A title may end after any word (the grammar then hears "white hanging heart" for a shorter query, and a
+# decoder that loses the path's end still has an answer); finishing the title is this much likelier.
+_P_EARLY_END = 1e-3
 _LOADED: dict[str, "CatalogModel"] = {}  # models folder -> the model last loaded from it (this process)
 
 
@@ -47,6 +54,7 @@ class CatalogModel:
     key: str
     dic_path: Path
     lm_path: Path
+    fsg_path: Path
     products: list[Product]
     lexicon: dict[str, tuple[str, ...]]
     guessed: list[str] = field(default_factory=list)  # words pronounced by rules, not the dictionary
@@ -146,9 +154,37 @@ def write_arpa(sents: list[list[str]], path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _paths(models: Path, key: str) -> tuple[Path, Path, Path]:
+def write_fsg(products: list[Product], path: Path, lexicon: dict[str, tuple[str, ...]]) -> None:
+    """The titles as a pocketsphinx finite-state grammar: a prefix tree, every title equally likely.
+
+    State 0 starts, state 1 is final. Titles sharing their first words share states, so the decoder
+    follows "alarm clock bakelike" once for all colours. Every inner state may also end early.
+    """
+    states: dict[tuple[str, ...], int] = {(): 0}
+    arcs: Counter = Counter()  # (from, to, word) -> titles through it
+    for p in products:
+        if not all(lexicon.get(w) for w in p.words):  # a word with no pronunciation would fail the load
+            continue
+        for k, word in enumerate(p.words):
+            if k == len(p.words) - 1:
+                to = 1
+            else:
+                to = states.setdefault(p.words[: k + 1], len(states) + 1)
+            arcs[(states[p.words[:k]], to, word)] += 1
+    leaving: Counter = Counter()
+    for (a, _, _), c in arcs.items():
+        leaving[a] += c
+    lines = ["FSG_BEGIN catalog", f"NUM_STATES {len(states) + 1}", "START_STATE 0", "FINAL_STATE 1"]
+    for (a, b, word), c in sorted(arcs.items()):
+        stay = 1.0 if a == 0 else 1.0 - _P_EARLY_END
+        lines.append(f"TRANSITION {a} {b} {stay * c / leaving[a]:.6g} {word}")
+    lines += [f"TRANSITION {s} 1 {_P_EARLY_END:g}" for s in sorted(states.values()) if s != 0]
+    path.write_text("\n".join(lines + ["FSG_END", ""]), encoding="utf-8")
+
+
+def _paths(models: Path, key: str) -> tuple[Path, Path, Path, Path]:
     base = models / f"{PREFIX}{key}"
-    return base.with_suffix(".dic"), base.with_suffix(".lm"), base.with_suffix(".json")
+    return base.with_suffix(".dic"), base.with_suffix(".lm"), base.with_suffix(".fsg"), base.with_suffix(".json")
 
 
 def _load_dic(path: Path) -> dict[str, tuple[str, ...]]:
@@ -162,20 +198,21 @@ def _load_dic(path: Path) -> dict[str, tuple[str, ...]]:
 
 def load_cached(models: Path, key: str, products: list[Product]) -> CatalogModel | None:
     """The model for ``key`` if it is on disk, complete and of this format; else None (rebuild)."""
-    dic, lm, meta_path = _paths(models, key)
+    dic, lm, fsg, meta_path = _paths(models, key)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
             return None
         lexicon = _load_dic(dic)
-        complete = lm.is_file() and lm.read_text(encoding="utf-8").rstrip().endswith("\\end\\")
+        complete = lm.read_text(encoding="utf-8").rstrip().endswith("\\end\\") and fsg.read_text(
+            encoding="utf-8").rstrip().endswith("FSG_END")
         if not complete:
             return None
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     if any(w not in lexicon for p in products for w in p.words):
         return None
-    return CatalogModel(key, dic, lm, products, lexicon, list(meta.get("guessed", [])))
+    return CatalogModel(key, dic, lm, fsg, products, lexicon, list(meta.get("guessed", [])))
 
 
 def build_model(db_path: str) -> Job[CatalogModel]:
@@ -193,7 +230,9 @@ def build_model(db_path: str) -> Job[CatalogModel]:
     key = catalog_key(products)
     models = subdir(db_path, "models")
     memo = _LOADED.get(str(models))
-    if memo is not None and memo.key == key and memo.dic_path.is_file() and memo.lm_path.is_file():
+    if memo is not None and memo.key == key and all(
+        p.is_file() for p in (memo.dic_path, memo.lm_path, memo.fsg_path)
+    ):
         return memo
     cached = load_cached(models, key, products)
     if cached is not None:
@@ -211,13 +250,17 @@ def build_model(db_path: str) -> Job[CatalogModel]:
             guessed.append(w)
         if i % 200 == 0:
             yield Progress(i, len(words), "Working out pronunciations")
-    dic_path, lm_path, meta_path = _paths(models, key)
-    tmp_dic, tmp_lm = dic_path.with_suffix(".dic.tmp"), lm_path.with_suffix(".lm.tmp")
+    dic_path, lm_path, fsg_path, meta_path = _paths(models, key)
+    # names of this build's own: two threads building the same model (the tab warming up while a query
+    # starts) must not rename each other's half-written files
+    own = f".{os.getpid()}-{threading.get_ident()}.tmp"
+    tmp_dic, tmp_lm, tmp_fsg = (p.with_suffix(p.suffix + own) for p in (dic_path, lm_path, fsg_path))
     tmp_dic.write_text("".join(f"{w} {' '.join(ph)}\n" for w, ph in sorted(lexicon.items()) if ph), encoding="utf-8")
     write_arpa(sents, tmp_lm)
+    write_fsg(products, tmp_fsg, lexicon)
     yield Progress(len(words), len(words), "Saving the speech model")
-    tmp_dic.replace(dic_path)
-    tmp_lm.replace(lm_path)
+    for tmp, final in ((tmp_dic, dic_path), (tmp_lm, lm_path), (tmp_fsg, fsg_path)):
+        tmp.replace(final)
     meta = {"format": FORMAT_VERSION, "key": key, "products": len(products), "words": len(lexicon), "guessed": guessed}
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     for old in models.glob(f"{PREFIX}*"):
@@ -227,7 +270,7 @@ def build_model(db_path: str) -> Job[CatalogModel]:
             except OSError:
                 pass
     lexicon = {w: ph for w, ph in lexicon.items() if ph}
-    model = CatalogModel(key, dic_path, lm_path, products, lexicon, guessed)
+    model = CatalogModel(key, dic_path, lm_path, fsg_path, products, lexicon, guessed)
     _LOADED[str(models)] = model
     return model
 

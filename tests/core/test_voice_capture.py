@@ -1,6 +1,8 @@
 """The capture path: resampling, formats, the energy VAD, bad input, the microphone without a device."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 
@@ -70,6 +72,40 @@ def test_vad_finds_speech_between_pauses():
     fed = np.concatenate(sink.chunks)
     assert len(fed) == len(utt.audio) and np.array_equal(fed, utt.audio)
     assert utt.heard_seconds < 2.3  # stopped at the pause, not at the end of the stream
+
+
+def pink_noise(n, seed=0):
+    """1/f noise (most of its power low, swinging a few dB frame to frame, like a fan or traffic)."""
+    spec = np.fft.rfft(np.random.default_rng(seed).normal(0, 1, n))
+    spec /= np.sqrt(np.maximum(np.arange(len(spec)), 1))
+    x = np.fft.irfft(spec, n)
+    return (x / x.std()).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_noise_10_db_under_the_voice_ends_the_query(seed):
+    """Noise before, under and after the speech: the query still ends at a pause (within about a second of the
+    speech's end), not when the noise does (a margin over the noise floor alone waited for the end of the file)."""
+    x = burst_signal(lead=0.5, tail=3.0)
+    speech = x[int(0.5 * RATE): int(1.5 * RATE)]
+    noise = pink_noise(len(x), seed) * np.sqrt(np.mean(speech ** 2) / 10)  # 10 dB SNR
+    utt = run_job(listen(StreamSource(x + noise, RATE)))
+    assert utt.ended_by == "silence"
+    assert 0.3 <= utt.speech_start <= 0.55 and 1.4 <= utt.speech_end <= 2.7
+    assert utt.heard_seconds < 3.3
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+@pytest.mark.parametrize("text", ["Assorted Colours Silk Fan", "Ivory Kitchen Scales"])
+def test_noise_rules_do_not_cut_clean_speech(tmp_path, text):
+    """Speech that starts at once, softly: its start is no measure of the noise, and nothing is cut."""
+    path = tmp_path / "s.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, capture_output=True)
+    plain = VadConfig(offset_over_noise_db=-100.0, offset_smooth=1)
+    ref = run_job(listen(WavSource(path), cfg=plain))
+    utt = run_job(listen(WavSource(path)))
+    assert utt.speech_start == pytest.approx(ref.speech_start, abs=0.02)
+    assert utt.speech_end == pytest.approx(ref.speech_end, abs=0.1)
 
 
 def test_speech_from_the_first_sample_gets_a_lead_in():

@@ -60,7 +60,63 @@ def test_model_is_cached_and_rebuilt_when_the_catalog_changes(shop, tmp_path):
     d.conn.close()
     m2 = run_job(build_model(db))
     assert m2.key != m1.key and "zebra" in m2.lexicon
-    assert not m1.lm_path.exists()  # the old model was cleaned up
+    assert "TRANSITION 0 " in m2.fsg_path.read_text() and " zebra" in m2.fsg_path.read_text()
+    assert not m1.lm_path.exists() and not m1.fsg_path.exists()  # the old model was cleaned up
+
+
+def test_grammar_is_a_prefix_tree_of_the_titles(tmp_path):
+    from shopai.voice.model import Product, write_fsg
+
+    prods = [Product(i, str(i), t, "", tuple(t.split())) for i, t in enumerate(
+        ["alarm clock red", "alarm clock green", "party bunting", "alarm clock"])]
+    lexicon = {w: ("AH",) for p in prods for w in p.words}
+    path = tmp_path / "g.fsg"
+    write_fsg(prods, path, lexicon)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "FSG_BEGIN catalog" and lines[-1] == "FSG_END" and "FINAL_STATE 1" in lines
+    arcs = [ln.split()[1:] for ln in lines if ln.startswith("TRANSITION")]
+    words = [a for a in arcs if len(a) == 4]
+    assert [a[3] for a in words].count("alarm") == 1  # shared first words: one arc for three titles
+    leaving: dict[str, float] = {}
+    for a in arcs:
+        leaving[a[0]] = leaving.get(a[0], 0.0) + float(a[2])
+    assert all(abs(v - 1.0) < 1e-4 for v in leaving.values())  # each state's ways on sum to one
+    assert {a[3] for a in words if a[1] == "1"} == {"red", "green", "bunting", "clock"}  # title ends
+    assert sum(1 for a in arcs if len(a) == 3) == len(leaving) - 1  # any inner state may end early
+
+
+def test_two_threads_building_the_same_model(tmp_path, monkeypatch):
+    """The tab warms the model up while the first query builds it too: neither may trip over the other."""
+    import threading
+
+    from shopai.voice import model as model_mod
+
+    db = str(tmp_path / "s.sqlite")
+    fill(db)
+    model_mod._LOADED.clear()
+    both_writing = threading.Barrier(2, timeout=10)
+    write_fsg = model_mod.write_fsg
+
+    def in_step(*args):  # both builds are between writing their files and renaming them
+        both_writing.wait()
+        write_fsg(*args)
+
+    monkeypatch.setattr(model_mod, "write_fsg", in_step)
+    errors, built = [], []
+
+    def build():
+        try:
+            built.append(run_job(build_model(db)).key)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(built) == 2 and built[0] == built[1]
+    assert not list((tmp_path / "models").glob("*.tmp"))
 
 
 def test_damaged_model_is_rebuilt(tmp_path):
@@ -74,20 +130,27 @@ def test_damaged_model_is_rebuilt(tmp_path):
     m1.dic_path.with_suffix(".json").write_text("{not json")
     m2 = run_job(build_model(db))
     assert m2.lm_path.read_text().rstrip().endswith("\\end\\")
+    model_mod._LOADED.clear()
+    m2.fsg_path.write_text("FSG_BEGIN cut short")  # a half-written grammar is rebuilt too
+    assert run_job(build_model(db)).fsg_path.read_text().rstrip().endswith("FSG_END")
 
 
-def test_model_that_will_not_load_is_rebuilt(tmp_path):
+@pytest.mark.parametrize("part,junk", [
+    ("lm_path", "not an n-gram model at all\n\\end\\\n"),  # looks complete, will not load
+    ("fsg_path", "FSG_BEGIN catalog\nNUM_STATES two\nFSG_END\n"),  # the grammar, likewise
+])
+def test_model_that_will_not_load_is_rebuilt(tmp_path, part, junk):
     from shopai.voice import model as model_mod, recognizer
 
     db = str(tmp_path / "s.sqlite")
     fill(db)
-    m1 = run_job(build_model(db))
-    m1.lm_path.write_text("not an n-gram model at all\n\\end\\\n")  # looks complete, will not load
+    path = getattr(run_job(build_model(db)), part)
+    path.write_text(junk)
     model_mod._LOADED.clear()
     recognizer._POOL.clear()
     res = run_job(voice_search(db, WavSource(DATA / "alarm_clock_red.wav")))
     assert res.results[0]["sku"] == "22727"
-    assert "not an n-gram" not in m1.lm_path.read_text()
+    assert path.read_text() != junk
 
 
 def test_empty_catalog_is_a_clear_message(db_path):
@@ -198,3 +261,24 @@ def test_freshly_spoken_title_with_another_voice(shop, tmp_path):
     subprocess.run(["espeak-ng", "-v", "en-gb-x-rp", "-s", "140", "-w", str(path), "Natural Slate Heart Chalkboard"],
                    check=True, capture_output=True)
     assert search_wav(shop, path).results[0]["sku"] == "22457"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_grammar_hears_the_whole_title_of_synthesized_speech(shop, tmp_path):
+    """espeak-ng leaves exact digital silence between words, which used to lose the grammar's path."""
+    from shopai.voice.capture import listen
+    from shopai.voice.recognizer import CatalogRecognition
+
+    model = run_job(build_model(shop))
+    path = tmp_path / "lunch.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), "Lunch Bag Pink Polkadot"],
+                   check=True, capture_output=True)
+    rec = CatalogRecognition(model.key, model.dic_path, model.lm_path, model.fsg_path)
+    try:
+        run_job(listen(WavSource(path), sink=rec))
+        lm, grammar = rec.finish()
+    finally:
+        rec.release()
+    assert grammar.text == "lunch bag pink polkadot", (grammar.text, lm.text)
+    res = search_wav(shop, path)
+    assert res.results[0]["sku"] == "22384" and res.heard == "lunch bag pink polkadot"
