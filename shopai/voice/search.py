@@ -160,8 +160,7 @@ def voice_search(
     if isinstance(heard, tuple):
         lm, grammar = heard
         text, results = _combined(db_path, idx, lm, grammar, limit)
-        decode = lm.decode_seconds + grammar.decode_seconds
-        heard = Heard(text, text.split(), lm.score, lm.frames, decode)
+        heard = Heard(text, text.split(), lm.score, lm.frames, lm.decode_seconds + grammar.decode_seconds)
     else:
         results = _results(db_path, idx, heard.text, limit)
     decode = heard.decode_seconds
