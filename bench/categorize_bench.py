@@ -99,7 +99,7 @@ def text_task(name, train, test, cal_mask, classes, quick):
     pred_s = time.perf_counter() - t
     probs = softmax(logits)
     ours = record(name, "ours: n-gram L2-SVM (calibrated)", yte, probs.argmax(1), probs, seconds=train_s + pred_s,
-                  note=f"(predict {len(test)} in {pred_s:.2f}s; C={model.info.get('C')}, balance={model.info.get('balance')})")
+                  note=f"(predict {len(test)} in {pred_s:.2f}s; C={model.info.get('C')})")
     return model, base, ours
 
 

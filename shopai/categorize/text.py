@@ -1,7 +1,7 @@
-"""The text classifier: hashed word + character n-gram TF-IDF into class-weighted one-vs-rest L2-SVMs.
+"""The text classifier: hashed word + character n-gram TF-IDF into class-balanced one-vs-rest L2-SVMs.
 
 Trained with numpy by dual coordinate descent (LIBLINEAR's solver for the L2-regularised squared hinge),
-the regularisation strength and the class weighting chosen on held-out rows of the training rows; the scores are mapped to
+the regularisation strength chosen on a held-out slice of the training rows; the scores are mapped to
 logits by a Platt-style sigmoid fitted on those rows (normalised over the classes) and calibrated by
 temperature. Predicted with a sparse product (10,000 titles in well under a second). Saved as ``.npz``
 (same arrays as format 1: a linear model, weight + bias, plus the sigmoid's ``shift``; files without it
@@ -109,7 +109,6 @@ class TextModel:
 
 
 C_GRID = (0.1, 0.3, 1.0)  # regularisation strengths tried on the held-out slice of the training rows
-BALANCE_GRID = (0.5, 1.0)  # class-weight exponents tried with them: 1 = fully balanced, 0.5 = halfway
 
 
 def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -194,17 +193,16 @@ def dual_cd(x, y: np.ndarray, n_classes: int, C: float, passes: int, rows: np.nd
 
 
 def train_text(
-    texts: list[str], y: np.ndarray, classes: list[str], epochs: int = 6, balance: float | None = None, seed: int = 0,
+    texts: list[str], y: np.ndarray, classes: list[str], epochs: int = 6, balance: float = 1.0, seed: int = 0,
     C: float | None = None, holdout: float = 0.1, select_passes: int = 4,
 ) -> Job[TextModel]:
     """Train the text model (one-vs-rest L2-SVMs); yields progress about every 0.2 s.
 
-    Unless given, the regularisation strength ``C`` (from ``C_GRID``) and the class-weight exponent
-    ``balance`` (from ``BALANCE_GRID``; C_i = C * (n / (k * n_class)) ** balance) are chosen together by
-    macro-F1 on held-out rows of THESE training rows only (a stratified ``holdout`` slice above 20,000
-    rows, else 3 stratified folds; for each balance warm-started from the strongest regularisation up);
-    the model is then refitted on all rows for ``epochs`` passes. On those held-out rows (100 or more) a
-    Platt-style map is fitted by NLL, the same for every class (``log_sigmoid(a * score + shift)``, normalised by the softmax), so the scores are
+    Unless ``C`` is given, the regularisation strength is chosen from ``C_GRID`` by macro-F1 on held-out
+    rows of THESE training rows only (a stratified ``holdout`` slice above 20,000 rows, else 3 stratified
+    folds; warm-started from the strongest regularisation up); the model is then refitted on all rows
+    for ``epochs`` passes. On those held-out rows (100 or more) a Platt-style map is fitted by NLL, the same
+    for every class (``log_sigmoid(a * score + shift)``, normalised by the softmax), so the scores are
     calibrated logits before any further temperature; the ranking is unchanged.
     """
     from shopai.categorize.calibrate import fit_sigmoid
@@ -215,12 +213,8 @@ def train_text(
     yield Progress(0, 1, "Reading product texts")
     vocab = Vocabulary.fit(counts)
     x = vocab.transform(counts).tocsr()
-    folds = _selection_folds(y, holdout, seed) if C is None or balance is None else []
-    c_grid = C_GRID if C is None else (C,)
-    b_grid = BALANCE_GRID if balance is None else (balance,)
-    if not folds:  # too few rows to choose on: the middle of each grid
-        c_grid, b_grid = c_grid[len(c_grid) // 2:][:1], b_grid[-1:]
-    grid = [(bv, cv) for bv in b_grid for cv in c_grid]  # C ascending within each balance: warm starts
+    folds = _selection_folds(y, holdout, seed) if C is None else []
+    grid = C_GRID if folds else ((C if C is not None else 0.3),)
     total = len(folds) * len(grid) * select_passes + epochs
     done = [0.0]
     last = [time.monotonic()]
@@ -234,42 +228,40 @@ def train_text(
 
     scale = 0.2  # scores -> logits when there is too little data to fit it
     shift = None
-    tried: dict[str, float] = {}
+    tried: dict[float, float] = {}
     chosen = grid[0]
     if folds:
         held_all = np.concatenate([np.flatnonzero(m) for m in folds])
-        pooled = {key: np.zeros((len(held_all), c), np.float32) for key in grid}
+        pooled = {cv: np.zeros((len(held_all), c), np.float32) for cv in grid}
         at = 0
         for fi, held in enumerate(folds):
             state = None
             rows = np.flatnonzero(held)
-            for k, (bv, cv) in enumerate(grid):
-                if k and bv != grid[k - 1][0]:
-                    state = None  # another class weighting: start afresh
+            for k, cv in enumerate(grid):
                 state = yield from dual_cd(
-                    x, y, c, cv, select_passes, np.flatnonzero(~held), state, bv, seed + k,
+                    x, y, c, cv, select_passes, np.flatnonzero(~held), state, balance, seed + k,
                     ticker(select_passes, f"Choosing the regularisation (fold {fi + 1} of {len(folds)}, "
                                           f"{k + 1} of {len(grid)})"))
                 done[0] += select_passes
-                pooled[(bv, cv)][at:at + len(rows)] = x[rows] @ state[0] + state[1]
+                pooled[cv][at:at + len(rows)] = x[rows] @ state[0] + state[1]
             at += len(rows)
             del state
         best = -1.0
-        for key in grid:  # macro-F1 over every held-out row of every fold, pooled
-            f1 = _macro_f1(y[held_all], pooled[key].argmax(1))
-            tried[f"balance={key[0]} C={key[1]}"] = round(f1, 4)
+        for cv in grid:  # macro-F1 over every held-out row of every fold, pooled
+            f1 = _macro_f1(y[held_all], pooled[cv].argmax(1))
+            tried[cv] = round(f1, 4)
             if f1 > best:
-                best, chosen = f1, key
+                best, chosen = f1, cv
         if len(held_all) >= 100:
             a, shift = fit_sigmoid(pooled[chosen], y[held_all])  # Platt-style, shared by all classes
             scale = 1.0 / a
-    state = None  # refit from scratch with the chosen (balance, C) on all rows
-    w, b, _ = yield from dual_cd(x, y, c, chosen[1], epochs, np.arange(len(y)), state, chosen[0], seed,
+    state = None  # refit from scratch with the chosen C on all rows
+    w, b, _ = yield from dual_cd(x, y, c, chosen, epochs, np.arange(len(y)), state, balance, seed,
                                  ticker(epochs, "Learning from product texts"))
     w /= np.float32(scale)  # in place: the weight matrix is the big array
     b /= np.float32(scale)
     model = TextModel(
         classes=list(classes), vocab=vocab, weight=w, bias=b, shift=shift,
-        info={"C": chosen[1], "balance": chosen[0], "scale": scale, "shift": shift, "tried": tried},
+        info={"C": chosen, "scale": scale, "shift": shift, "tried": tried},
     )
     return model
