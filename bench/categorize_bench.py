@@ -8,7 +8,7 @@ training rows, or 20 per category in the small-shop runs, or grocery's own val s
 both ours and the peers' training. Photo training is single-threaded (the 2 cores are shared) with a
 600 s wall budget; wall and CPU seconds are both printed.
 
-    nice -n 10 .venv/bin/python bench/categorize_bench.py            # full run (~30-40 min shared CPU)
+    nice -n 10 .venv/bin/python bench/categorize_bench.py            # full run (~16 min at load 1, longer when shared)
     .venv/bin/python bench/categorize_bench.py --quick               # smoke run on small slices
 Last line: ``verdict: met`` or ``verdict: missed: <targets>``.
 """
