@@ -1,10 +1,12 @@
 """The photo classifier: a small CNN trained from scratch on the shop's own photos, sized for 2 CPU cores.
 
-Four conv-BN-ReLU(-pool) stages and a 1x1 mixing layer on 32x32 photos and global average pooling give a 256-d
-embedding, reused for "similar-looking products" and duplicate flags; a linear head on it gives the
-category. Training uses flips, shifted crops and colour jitter, a one-cycle learning rate and a time
-budget: the schedule runs over whichever ends first, the epochs or the budget. Saved as a plain
-state_dict (torch.save) + JSON metadata; loaded with weights_only=True.
+Photos are letterboxed to 64x64 and each 2x2 block of pixels folded into channels (PixelUnshuffle), so
+four conv-BN-ReLU(-pool) stages and a 1x1 mixing layer run at 32x32 and below, and global average pooling
+gives a 256-d embedding, reused for "similar-looking products" and duplicate flags; a linear head on it
+gives the category. The embedding is the mean over the photo and its mirror image. Training uses flips,
+shifted crops and colour jitter, AdamW, a one-cycle learning rate and a time budget: the schedule runs over
+whichever ends first, the epochs or the budget. Saved as a plain state_dict (torch.save) + JSON metadata;
+loaded with weights_only=True. Files from before the fold (32x32, no ``stem`` key) still load.
 """
 from __future__ import annotations
 
@@ -18,11 +20,14 @@ import numpy as np
 from shopai.jobs import Job, Progress, UserError
 
 FORMAT = 1
-DEFAULT_SIZE = 32
+DEFAULT_SIZE = 64  # letterboxed side; folded to 32x32 by the stem (set on training rows, see the README)
+DEFAULT_EPOCHS = 90  # passes, unless the time budget ends first
 WIDTHS = (32, 64, 128, 256)
 
 
-def build_net(n_classes: int, widths: tuple[int, ...] = WIDTHS):
+def build_net(n_classes: int, widths: tuple[int, ...] = WIDTHS, stem: int = 1):
+    """The CNN; ``stem`` > 1 first folds each stem x stem block of pixels into channels (PixelUnshuffle), so a
+    photo ``stem`` times larger costs about the same as the small one while every pixel still reaches the net."""
     import torch.nn as nn
 
     def block(cin: int, cout: int, pool: bool) -> list:
@@ -33,7 +38,8 @@ def build_net(n_classes: int, widths: tuple[int, ...] = WIDTHS):
 
     w = widths
     features = nn.Sequential(
-        *block(3, w[0], True),
+        *([nn.PixelUnshuffle(stem)] if stem > 1 else []),
+        *block(3 * stem * stem, w[0], True),
         *block(w[0], w[1], True),
         *block(w[1], w[2], True),
         *block(w[2], w[3], False),
@@ -89,6 +95,7 @@ class PhotoModel:
     state: dict  # state_dict of the Net
     size: int = DEFAULT_SIZE
     widths: tuple[int, ...] = WIDTHS
+    stem: int = 1
     temperature: float = 1.0
     info: dict = field(default_factory=dict)
     _net: object = None
@@ -97,22 +104,27 @@ class PhotoModel:
         if self._net is None:
             import torch
 
-            net = build_net(len(self.classes), self.widths)
+            net = build_net(len(self.classes), self.widths, self.stem)
             net.load_state_dict(self.state)
             net.eval()
             self._net = net
             del torch
         return self._net
 
-    def embed(self, arrays: np.ndarray, batch: int = 256) -> np.ndarray:
-        """256-d features (L2-normalised) of letterboxed uint8 photos."""
+    def embed(self, arrays: np.ndarray, batch: int = 256, flip: bool = True) -> np.ndarray:
+        """256-d features of letterboxed uint8 photos; with ``flip``, the mean of the photo's and its mirror
+        image's features (the net learnt both; the head is linear, so its logits are the mean logits too)."""
         import torch
 
         net = self.net()
         out = []
         with torch.inference_mode():
             for s in range(0, len(arrays), batch):
-                out.append(net.features(to_tensor(arrays[s:s + batch])).numpy())
+                x = to_tensor(arrays[s:s + batch])
+                f = net.features(x)
+                if flip:
+                    f = (f + net.features(x.flip(-1))) * 0.5
+                out.append(f.numpy())
         if not out:
             return np.zeros((0, self.widths[-1]), np.float32)
         emb = np.concatenate(out).astype(np.float32)
@@ -159,7 +171,7 @@ class PhotoModel:
         torch.save(self.state, tmp)
         tmp.replace(path)
         meta = {"format": FORMAT, "classes": self.classes, "size": self.size, "widths": list(self.widths),
-                "temperature": self.temperature}
+                "stem": self.stem, "temperature": self.temperature}
         meta_path = path.with_suffix(".json")
         meta_path.with_suffix(".tmp.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
         meta_path.with_suffix(".tmp.json").replace(meta_path)
@@ -174,7 +186,8 @@ class PhotoModel:
                 raise UserError("The saved photo model is from another ShopAI version: train categorize again.")
             state = torch.load(path, weights_only=True, map_location="cpu")
             model = cls(classes=list(meta["classes"]), state=dict(state), size=int(meta["size"]),
-                        widths=tuple(meta["widths"]), temperature=float(meta["temperature"]))
+                        widths=tuple(meta["widths"]), stem=int(meta.get("stem", 1)),  # older files: no stem
+                        temperature=float(meta["temperature"]))
             model.net()
             return model
         except UserError:
@@ -184,24 +197,28 @@ class PhotoModel:
 
 
 def train_photo(
-    arrays: np.ndarray, y: np.ndarray, classes: list[str], *, epochs: int = 40, max_seconds: float = 600.0,
-    batch_size: int = 64, lr: float = 0.004, weight_decay: float = 5e-4, seed: int = 0,
-    widths: tuple[int, ...] = WIDTHS, threads: int = 2,
+    arrays: np.ndarray, y: np.ndarray, classes: list[str], *, epochs: int = DEFAULT_EPOCHS, max_seconds: float = 600.0,
+    batch_size: int = 32, lr: float = 0.004, weight_decay: float = 0.05, seed: int = 0,
+    widths: tuple[int, ...] = WIDTHS, threads: int = 2, stem: int | None = None,
 ) -> Job[PhotoModel]:
-    """Train the CNN from scratch on letterboxed uint8 photos (NxSxSx3); yields progress every ~0.2 s."""
+    """Train the CNN from scratch on letterboxed uint8 photos (NxSxSx3); yields progress every ~0.2 s.
+
+    ``stem`` (default: S // 32) folds the photos down to about 32x32 before the first convolution."""
     import torch
 
     if len(arrays) < 2:
         raise UserError("Too few labelled photos to learn from.")
     torch.set_num_threads(max(1, threads))
+    stem = max(1, arrays.shape[1] // 32) if stem is None else stem
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = build_net(len(classes), widths)
+    net = build_net(len(classes), widths, stem)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     freq = np.bincount(y, minlength=len(classes)).astype(np.float64)
     class_weight = torch.tensor(np.sqrt(freq.mean() / np.maximum(freq, 1.0)), dtype=torch.float32)
     yt = torch.from_numpy(np.array(y, dtype=np.int64))
     n = len(arrays)
+    pad = max(1, round(arrays.shape[1] * 6 / 32))  # shifted crops of up to ~19% of the side
     steps_per_epoch = max(1, (n + batch_size - 1) // batch_size)
     total_steps = epochs * steps_per_epoch
     start = time.monotonic()
@@ -223,7 +240,7 @@ def train_photo(
             frac = progress / 0.05 if progress < 0.05 else 0.5 * (1 + np.cos(np.pi * (progress - 0.05) / 0.95))
             for g in opt.param_groups:
                 g["lr"] = lr * max(frac, 0.01)
-            x = augment(to_tensor(arrays[idx]), rng)
+            x = augment(to_tensor(arrays[idx]), rng, pad=pad)
             loss = torch.nn.functional.cross_entropy(net(x), yt[idx], weight=class_weight, label_smoothing=0.1)
             opt.zero_grad()
             loss.backward()
@@ -236,6 +253,7 @@ def train_photo(
                 yield Progress(progress * 100, 100, f"Learning from photos (pass {int(done_epochs) + 1}, loss {loss.item():.2f})")
     net.eval()
     state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    model = PhotoModel(classes=list(classes), state=state, size=arrays.shape[1], widths=tuple(widths))
+    model = PhotoModel(classes=list(classes), state=state, size=arrays.shape[1], widths=tuple(widths),
+                       stem=stem)
     model.info = {"epochs": round(done_epochs, 2), "seconds": round(time.monotonic() - start, 1)}
     return model

@@ -16,7 +16,7 @@ import numpy as np
 from shopai.categorize.calibrate import ece, fit_fusion, fit_temperature
 from shopai.categorize.images import dhash, letterbox, load_image
 from shopai.categorize.models import Bundle, save_bundle
-from shopai.categorize.photo import DEFAULT_SIZE, train_photo
+from shopai.categorize.photo import DEFAULT_EPOCHS, DEFAULT_SIZE, train_photo
 from shopai.categorize.text import train_text
 from shopai.jobs import Job, Progress, UserError
 from shopai.store.db import open_store
@@ -89,7 +89,7 @@ def decode_embedding(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
 
 
-def train_job(db_path: str, *, holdout: float = 0.2, text_epochs: int = 6, photo_epochs: int = 60,
+def train_job(db_path: str, *, holdout: float = 0.2, text_epochs: int = 6, photo_epochs: int = DEFAULT_EPOCHS,
               photo_seconds: float = 600.0, photos: bool = True, seed: int = 0, threads: int = 2,
               **_ignored) -> Job[dict]:
     started = time.monotonic()
