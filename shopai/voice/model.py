@@ -255,12 +255,17 @@ def build_model(db_path: str) -> Job[CatalogModel]:
     # starts) must not rename each other's half-written files
     own = f".{os.getpid()}-{threading.get_ident()}.tmp"
     tmp_dic, tmp_lm, tmp_fsg = (p.with_suffix(p.suffix + own) for p in (dic_path, lm_path, fsg_path))
-    tmp_dic.write_text("".join(f"{w} {' '.join(ph)}\n" for w, ph in sorted(lexicon.items()) if ph), encoding="utf-8")
-    write_arpa(sents, tmp_lm)
-    write_fsg(products, tmp_fsg, lexicon)
-    yield Progress(len(words), len(words), "Saving the speech model")
-    for tmp, final in ((tmp_dic, dic_path), (tmp_lm, lm_path), (tmp_fsg, fsg_path)):
-        tmp.replace(final)
+    try:
+        tmp_dic.write_text("".join(f"{w} {' '.join(ph)}\n" for w, ph in sorted(lexicon.items()) if ph),
+                           encoding="utf-8")
+        write_arpa(sents, tmp_lm)
+        write_fsg(products, tmp_fsg, lexicon)
+        yield Progress(len(words), len(words), "Saving the speech model")
+        for tmp, final in ((tmp_dic, dic_path), (tmp_lm, lm_path), (tmp_fsg, fsg_path)):
+            tmp.replace(final)
+    finally:  # a cancelled or failed build leaves none of its own temporary files behind
+        for tmp in (tmp_dic, tmp_lm, tmp_fsg):
+            tmp.unlink(missing_ok=True)
     meta = {"format": FORMAT_VERSION, "key": key, "products": len(products), "words": len(lexicon), "guessed": guessed}
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     for old in models.glob(f"{PREFIX}*"):

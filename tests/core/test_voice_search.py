@@ -119,6 +119,22 @@ def test_two_threads_building_the_same_model(tmp_path, monkeypatch):
     assert not list((tmp_path / "models").glob("*.tmp"))
 
 
+def test_cancelled_build_leaves_no_temporary_files(tmp_path):
+    """Closing the build job at its last step (the owner cancels) leaves neither a model nor its temp files."""
+    from shopai.voice import model as model_mod
+
+    db = str(tmp_path / "s.sqlite")
+    fill(db)
+    model_mod._LOADED.clear()
+    job = build_model(db)
+    for step in job:
+        if "Saving" in step.message:
+            break
+    job.close()
+    assert not list((tmp_path / "models").glob("*.tmp"))
+    assert not list((tmp_path / "models").glob("*.fsg"))
+
+
 def test_damaged_model_is_rebuilt(tmp_path):
     from shopai.voice import model as model_mod
 
