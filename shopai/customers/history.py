@@ -74,7 +74,8 @@ class Events:
         keep = self.day <= cut
         rkeep = self.refund_day <= cut
         return Events(self.ids, self.cust[keep], self.day[keep], self.value[keep], self.orders[keep],
-                      self.lines[keep], self.price_sum[keep], self.refund_cust[rkeep], self.refund_day[rkeep], self.refund_value[rkeep],
+                      self.lines[keep], self.price_sum[keep],
+                      self.refund_cust[rkeep], self.refund_day[rkeep], self.refund_value[rkeep],
                       min(self.last_day, cut), self.first_day, list(self.notes))
 
     @classmethod
