@@ -83,6 +83,7 @@ class TextModel:
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(
             tmp, format=np.int64(FORMAT), columns=self.vocab.columns, idf=self.vocab.idf,
+            word_weight=np.float64(self.vocab.word_weight),
             weight=self.weight.astype(np.float16), bias=self.bias, temperature=np.float64(self.temperature),
             shift=np.float64(np.nan if self.shift is None else self.shift), classes=np.array(self.classes, dtype=str),
         )
@@ -96,9 +97,10 @@ class TextModel:
                     raise UserError("The saved text model is from another ShopAI version: train categorize again.")
                 shift = float(z["shift"]) if "shift" in z.files else float("nan")  # older files lack it
                 shift = shift if np.isfinite(shift) else None  # None: plain softmax of the scores
+                word_weight = float(z["word_weight"]) if "word_weight" in z.files else 1.0  # older files: 1
                 return cls(
                     classes=[str(c) for c in z["classes"]],
-                    vocab=Vocabulary(columns=z["columns"], idf=z["idf"]),
+                    vocab=Vocabulary(columns=z["columns"], idf=z["idf"], word_weight=word_weight),
                     weight=z["weight"].astype(np.float32), bias=z["bias"].astype(np.float32),
                     temperature=float(z["temperature"]), shift=shift,
                 )

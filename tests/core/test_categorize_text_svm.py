@@ -108,3 +108,27 @@ def test_text_model_saves_the_shift_and_reads_files_without_it(tmp_path):
     legacy = text_mod.TextModel.load(path)
     assert legacy.shift is None
     assert (legacy.logits(texts[:20]).argmax(1) == model.logits(texts[:20]).argmax(1)).all()
+
+
+def test_word_block_length_is_saved_and_older_files_keep_equal_blocks(tmp_path):
+    from shopai.categorize.features import WORD_DIM, WORD_WEIGHT, Vocabulary, raw_counts
+
+    texts = ["blue wool scarf", "red coffee mug", "soy candle wick"] * 20
+    vocab = Vocabulary.fit(raw_counts(texts))
+    x = vocab.transform_texts(texts[:3]).toarray()
+    word = vocab.columns < WORD_DIM
+    np.testing.assert_allclose(np.linalg.norm(x[:, word], axis=1), WORD_WEIGHT, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(x[:, ~word], axis=1), 1.0, rtol=1e-5)
+    assert WORD_WEIGHT != 1.0  # else the next checks prove nothing
+
+    model = run_job(train_text(texts, np.arange(60) % 3, ["a", "b", "c"], epochs=3))
+    path = tmp_path / "text.npz"
+    model.save(path)
+    assert text_mod.TextModel.load(path).vocab.word_weight == WORD_WEIGHT
+    with np.load(path) as z:  # a model saved before the weight existed was trained on equal blocks
+        old = {key: z[key] for key in z.files if key != "word_weight"}
+    np.savez(path, **old)
+    legacy = text_mod.TextModel.load(path).vocab
+    assert legacy.word_weight == 1.0
+    xl = legacy.transform_texts(texts[:3]).toarray()
+    np.testing.assert_allclose(np.linalg.norm(xl[:, word], axis=1), 1.0, rtol=1e-5)
