@@ -4,8 +4,9 @@ Data (../shared/data, read the PROVENANCE.md files): products/ (fashion photos +
 product_text/ (58k marketplace titles, 96 leaves), grocery/ (phone photos, authors' train/val/test split,
 43 coarse classes). Peers: TF-IDF word 1-2-grams + LinearSVC (text); colour histogram + HOG +
 logistic regression (photos). Every model gets the same training rows; our calibration slice (10% of the
-training rows, or 20 per category in the small-shop runs, or grocery's own val split) is withheld from
-both ours and the peers' training. Photo training is single-threaded (the 2 cores are shared) with a
+training rows; in the small-shop runs 20% of each category, split by the app's own ``split_holdout``, so a
+category with 14 labelled products trains on 11 as it would in the app; or grocery's own val split) is
+withheld from both ours and the peers' training. Photo training is single-threaded (the 2 cores are shared) with a
 600 s wall budget; wall and CPU seconds are both printed.
 
     nice -n 10 .venv/bin/python bench/categorize_bench.py            # full run (~16 min at load 1, longer when shared)
@@ -31,6 +32,8 @@ from shopai.categorize.calibrate import ece, fit_fusion, fit_temperature, fuse_l
 from shopai.categorize.images import letterbox, load_image  # noqa: E402
 from shopai.categorize.photo import DEFAULT_EPOCHS, DEFAULT_SIZE, train_photo  # noqa: E402
 from shopai.categorize.text import train_text  # noqa: E402
+from shopai.categorize.train import HOLDOUT as SHOP_HOLDOUT  # noqa: E402  (the app's calibration split)
+from shopai.categorize.train import split_holdout  # noqa: E402
 from shopai.jobs import run_job  # noqa: E402
 
 ROWS: list[dict] = []
@@ -200,7 +203,7 @@ def main() -> int:
     small = small_shop(tr, 100)
     ys = small.label.map({c: i for i, c in enumerate(classes)}).to_numpy()
     text_task("titles: product_text 80/cat", small.reset_index(drop=True), te,
-              cal_split(ys, 0, per_class=20), classes, quick)
+              split_holdout(ys, SHOP_HOLDOUT, 0), classes, quick)
 
     # ---------- fashion (products/): titles, photos, fused ----------
     fa = pd.read_csv(DATA / "products" / "labels.csv")
@@ -218,8 +221,8 @@ def main() -> int:
 
     shop = small_shop(ftr, 100).reset_index(drop=True)  # a small shop: up to 100 labelled per category
     ys = shop.label.map(fidx).to_numpy()
-    cal = cal_split(ys, 0, per_class=20)  # 20 per category held out: 80 train
-    print(f"\n[fashion small shop] {int((~cal).sum())} train (<=80/cat) + {int(cal.sum())} calibration, "
+    cal = split_holdout(ys, SHOP_HOLDOUT, 0)  # as the app splits: 20% of each category (20 of 100) held out
+    print(f"\n[fashion small shop] {int((~cal).sum())} train (<=80/cat) + {int(cal.sum())} calibration (20%/cat), "
           f"{len(fte)} test")
     text_model, _, text_row = text_task("titles: fashion 80/cat", shop, fte, cal, fclasses, quick)
     if args.only == "text":

@@ -67,6 +67,9 @@ def check_labels(categories: list[str]) -> tuple[list[str], list[str]]:
     return usable, left_out
 
 
+HOLDOUT = 0.2  # share of each category held out to calibrate, fuse and measure
+
+
 def split_holdout(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of held-out items: about ``fraction`` of each category that has 3 or more items."""
     rng = np.random.default_rng(seed)
@@ -89,7 +92,7 @@ def decode_embedding(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
 
 
-def train_job(db_path: str, *, holdout: float = 0.2, text_epochs: int = 6, photo_epochs: int = DEFAULT_EPOCHS,
+def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, photo_epochs: int = DEFAULT_EPOCHS,
               photo_seconds: float = 600.0, photos: bool = True, seed: int = 0, threads: int = 2,
               **_ignored) -> Job[dict]:
     started = time.monotonic()
