@@ -3,7 +3,8 @@
 Photos are letterboxed to 64x64 and each 2x2 block of pixels folded into channels (PixelUnshuffle), so
 four conv-BN-ReLU(-pool) stages and a 1x1 mixing layer run at 32x32 and below, and global average pooling
 gives a 256-d embedding, reused for "similar-looking products" and duplicate flags; a linear head on it
-gives the category. The embedding is the mean over the photo and its mirror image. Training uses flips,
+gives the category. The embedding is the mean over the photo, its mirror image and both moved 3 pixels
+each way. Training uses flips,
 shifted crops and colour jitter, AdamW, a one-cycle learning rate and a time budget: the schedule runs over
 whichever ends first, the epochs or the budget. Saved as a plain state_dict (torch.save) + JSON metadata;
 loaded with weights_only=True. Files from before the fold (32x32, no ``stem`` key) still load.
@@ -23,6 +24,7 @@ FORMAT = 1
 DEFAULT_SIZE = 64  # letterboxed side; folded to 32x32 by the stem (set on training rows, see the README)
 DEFAULT_EPOCHS = 90  # passes, unless the time budget ends first
 WIDTHS = (32, 64, 128, 256)
+TTA_SHIFT = 3  # pixels: features averaged over 4 shifted views too (chosen on training photos, see the README)
 
 
 def build_net(n_classes: int, widths: tuple[int, ...] = WIDTHS, stem: int = 1):
@@ -111,20 +113,28 @@ class PhotoModel:
             del torch
         return self._net
 
-    def embed(self, arrays: np.ndarray, batch: int = 256, flip: bool = True) -> np.ndarray:
-        """256-d features of letterboxed uint8 photos; with ``flip``, the mean of the photo's and its mirror
-        image's features (the net learnt both; the head is linear, so its logits are the mean logits too)."""
+    def embed(self, arrays: np.ndarray, batch: int = 256, flip: bool = True, shift: int = TTA_SHIFT) -> np.ndarray:
+        """256-d features of letterboxed uint8 photos, averaged over views: the photo, with ``flip`` its mirror
+        image, and with ``shift`` > 0 each of those moved ``shift`` pixels left, right, up and down (edge
+        pixels repeated), as in training. The head is linear, so its logits are the mean logits too."""
         import torch
+        import torch.nn.functional as F
 
         net = self.net()
+        moves = [(0, 0)] + ([(shift, 0), (-shift, 0), (0, shift), (0, -shift)] if shift > 0 else [])
         out = []
         with torch.inference_mode():
             for s in range(0, len(arrays), batch):
                 x = to_tensor(arrays[s:s + batch])
-                f = net.features(x)
-                if flip:
-                    f = (f + net.features(x.flip(-1))) * 0.5
-                out.append(f.numpy())
+                h, w = x.shape[2], x.shape[3]
+                padded = F.pad(x, (shift,) * 4, mode="replicate") if shift > 0 else x
+                f = 0
+                for dx, dy in moves:
+                    view = padded[:, :, shift + dy:shift + dy + h, shift + dx:shift + dx + w] if shift > 0 else x
+                    f = f + net.features(view)
+                    if flip:
+                        f = f + net.features(view.flip(-1))
+                out.append((f / (len(moves) * (2 if flip else 1))).numpy())
         if not out:
             return np.zeros((0, self.widths[-1]), np.float32)
         emb = np.concatenate(out).astype(np.float32)

@@ -41,9 +41,18 @@ def test_features_are_the_mean_over_the_mirror_image_and_old_files_load(tmp_path
     model = run_job(train_photo(x, y, ["red", "blue"], epochs=2, max_seconds=30, threads=1, batch_size=8))
     mirrored = np.ascontiguousarray(x[:, :, ::-1])
     np.testing.assert_allclose(model.embed(x), model.embed(mirrored), rtol=1e-4, atol=1e-4)
-    single = model.embed(x, flip=False)
-    assert not np.allclose(single, model.embed(mirrored, flip=False), atol=1e-4)  # each view on its own differs
-    np.testing.assert_allclose(model.embed(x), (single + model.embed(mirrored, flip=False)) / 2, rtol=1e-4, atol=1e-4)
+    single = model.embed(x, flip=False, shift=0)
+    assert not np.allclose(single, model.embed(mirrored, flip=False, shift=0), atol=1e-4)  # each view differs
+    np.testing.assert_allclose(model.embed(x, shift=0), (single + model.embed(mirrored, flip=False, shift=0)) / 2,
+                               rtol=1e-4, atol=1e-4)
+    # with shifts: the mean over the photo and its mirror, each also moved 3 px each way with edges repeated
+    pad = np.pad(x, ((0, 0), (3, 3), (3, 3), (0, 0)), mode="edge")
+    views = [np.ascontiguousarray(pad[:, 3 + dy:3 + dy + 32, 3 + dx:3 + dx + 32])
+             for dx, dy in ((0, 0), (3, 0), (-3, 0), (0, 3), (0, -3))]
+    views += [np.ascontiguousarray(v[:, :, ::-1]) for v in views]
+    by_hand = np.mean([model.embed(v, flip=False, shift=0) for v in views], axis=0)
+    np.testing.assert_allclose(model.embed(x), by_hand, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(model.embed(x), model.embed(x, shift=0), atol=1e-4)  # the shifted views count
     path = tmp_path / "photo.pt"
     model.save(path)
     meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
