@@ -149,6 +149,41 @@ def in_window_ceiling(path: Path, ev, snap, truth, past) -> dict[str, float]:
                  else make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)))
         p = cross_val_predict(model, X, y, cv=5, method="predict_proba")[:, 1]
         out[name] = evaluate.auc(y, p)
+    out.update(in_window_boosting(stacked, products, y))
+    return out
+
+
+# settings of the in-window gradient-boosting reference: (label, learning rate, max leaf nodes,
+# min samples per leaf, L2); from cautious to flexible, all with early stopping on an inner 10 %
+HGB_SETTINGS = (
+    ("slow, 4-leaf trees", 0.03, 4, 50, 1.0),
+    ("slow, small trees", 0.03, 8, 40, 1.0),
+    ("default-like", 0.1, 31, 20, 0.0),
+    ("slow, mid trees, L2", 0.05, 15, 30, 3.0),
+)
+
+
+def in_window_boosting(stacked, products, y, svd_dims: int = 30) -> dict[str, float]:
+    """Gradient boosting (scikit-learn HistGradientBoostingClassifier) fitted inside the test window,
+    5-fold CV like the regressions above: on our static + BG/NBD inputs, and on those plus the products
+    TF-IDF reduced to ``svd_dims`` components by TruncatedSVD (the SVD sees no outcome). A stronger, non-linear
+    reference: if *it* cannot clear the target, a model that must learn from earlier months is unlikely to."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from shopai.customers import evaluate
+
+    reduced = np.column_stack([stacked, TruncatedSVD(svd_dims, random_state=0).fit_transform(products)])
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    out = {}
+    for inputs, X in (("our inputs", stacked), (f"our inputs + products (SVD {svd_dims})", reduced)):
+        for label, lr, leaves, leaf, l2 in HGB_SETTINGS:
+            model = HistGradientBoostingClassifier(learning_rate=lr, max_leaf_nodes=leaves, min_samples_leaf=leaf,
+                                                   l2_regularization=l2, max_iter=500, early_stopping=True,
+                                                   validation_fraction=0.1, n_iter_no_change=20, random_state=0)
+            p = cross_val_predict(model, X, y, cv=cv, method="predict_proba")[:, 1]
+            out[f"boosting, {inputs}, {label}"] = evaluate.auc(y, p)
     return out
 
 
@@ -240,7 +275,7 @@ def main(argv=None) -> int:
         print()
         print("in-window reference (fitted on the test window's own outcomes, 5-fold CV; not a usable model):")
         for name, a in in_window_ceiling(Path(args.data), ev, snap, truth, past).items():
-            print(f"  {name:<48} AUC 90d {a:.4f}   vs target {best_auc + 0.02:.4f}")
+            print(f"  {name:<64} AUC 90d {a:.4f}   vs target {best_auc + 0.02:.4f}")
     print("verdict: met" if not missed else "verdict: missed: " + "; ".join(missed))
     return 0
 
