@@ -7,7 +7,8 @@ and the synthesizers: a shop "babble" of other voices, pink noise, and a mains h
 Everything goes through the WAV path (``WavSource`` -> capture -> recognition -> matching), the same code the
 app and ``shopai-cli voice-search`` run.
 
-Ours: the catalog's title grammar and trigram LM decoded side by side + letter-to-sound pronunciations +
+Ours: RNNoise in front when there was steady noise before the words (not other voices) + the catalog's title
+grammar and trigram LM decoded side by side + letter-to-sound pronunciations +
 phonetic fuzzy match of both hearings (free-dictation fallback on). Peer: plain pocketsphinx free dictation (its general English LM and dictionary) + the same
 fuzzy match, on every ``--peer-every``-th utterance of each condition (it is ~4x slower); ours is also
 shown on that subset.
@@ -187,7 +188,7 @@ def run_one(db: str, item: dict, mode: str) -> dict:
         "hit1": skus[:1] == [item["sku"]], "hit5": item["sku"] in skus[:5],
         "errors": Levenshtein.distance(ref, hyp), "ref_words": len(ref),
         "cpu": cpu, "wall": wall, "audio": tim.get("audio_seconds", 0.0) or 0.0,
-        "latency": tim.get("latency", float("nan")), "heard": heard,
+        "latency": tim.get("latency", float("nan")), "heard": heard, "denoised": tim.get("denoised", 0.0),
     }
 
 
@@ -292,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     print("-- ours by noise (10 dB SNR) --")
     for key in sorted(k for k in ours if k.startswith("noise: ")):
         print(line(key, summarize(ours[key])))
+    keys = ["clean"] + sorted(k for k in ours if k.startswith("noise: "))
+    share = {k: np.mean([r["denoised"] for r in ours[k]]) for k in keys}
+    print("-- share of utterances the recogniser heard denoised (RNNoise) --")
+    print("  ".join(f"{k.replace('noise: ', '')} {v:.0%}" for k, v in share.items()))
     allr = summarize(ours["clean"] + ours[noisy])
     clean, noisy_s = summarize(ours["clean"]), summarize(ours[noisy])
     missed = []

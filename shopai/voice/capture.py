@@ -57,6 +57,7 @@ class Utterance:
     speech_end: float
     ended_by: str  # silence | release | end | cap
     end_time: float  # time.perf_counter() when the end of speech was decided
+    denoised: bool = False  # ``audio`` (and what the sink heard) is the denoised sound
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -163,8 +164,13 @@ def listen(
     sink: Sink | None = None,
     cfg: VadConfig | None = None,
     max_seconds: float = 15.0,
+    denoiser=None,
 ) -> Job[Utterance]:
     """Job: capture one spoken query from ``source``; returns the :class:`Utterance`.
+
+    ``denoiser`` (see :mod:`shopai.voice.denoise`) runs beside the VAD on the whole 16 kHz stream; when speech
+    starts, the sink gets the denoised sound unless the noise before the speech was other people talking
+    (``denoiser.keeps_raw``), where the raw sound decodes better. The VAD always hears the raw sound.
 
     Raises UserError when no speech was heard. Closing the generator stops and closes the source.
     """
@@ -172,7 +178,11 @@ def listen(
     vad = EnergyVad(cfg)
     resampler: StreamResampler | None = None
     pending = np.zeros(0, dtype=np.float32)  # 16 kHz samples not yet cut into frames
+    pending_dn = np.zeros(0, dtype=np.float32)  # the same, denoised (a few samples behind)
     history: list[np.ndarray] = []  # frames before speech (ring, lead-in + look-back)
+    history_dn: list[np.ndarray] = []  # the same frames, denoised
+    use_dn = False  # the sink hears the denoised sound
+    denoising = denoiser is not None  # stops when the speech starts and the raw sound is kept (saves its time)
     history_db: list[float] = []
     speech: list[np.ndarray] = []
     max_history = int(1.5 * TARGET_RATE / FRAME)
@@ -220,9 +230,16 @@ def listen(
                 x = resampler.process(x, final=final)
             pending = np.concatenate([pending, x])
             n_whole = len(pending) // FRAME
+            if denoising:
+                pending_dn = np.concatenate([pending_dn, denoiser.process(x, final=final)])
+                n_whole = min(n_whole, len(pending_dn) // FRAME)
             frames = pending[: n_whole * FRAME].reshape(n_whole, FRAME) if n_whole else []
             pending = pending[n_whole * FRAME:]
-            for frame in frames:
+            frames_dn = frames
+            if denoising:
+                frames_dn = pending_dn[: n_whole * FRAME].reshape(n_whole, FRAME) if n_whole else []
+                pending_dn = pending_dn[n_whole * FRAME:]
+            for frame, frame_dn in zip(frames, frames_dn):
                 n_frames += 1
                 e = vad.energy_db(frame)
                 level = min(1.0, max(0.0, (e + 60.0) / 60.0))
@@ -230,6 +247,7 @@ def listen(
                     vad.update_floor(e, False)
                     vad.recent = (vad.recent + [vad.is_loud(e, cfg.onset_db)])[-6:]
                     history.append(frame)
+                    history_dn.append(frame_dn)
                     history_db.append(e)
                     if sum(vad.recent) >= cfg.onset_frames:
                         # look back over contiguous loud frames (speech from the very first sample)
@@ -240,21 +258,27 @@ def listen(
                         lead = int(cfg.lead_in * TARGET_RATE / FRAME)
                         missing = max(0, lead - k)  # speech from the first sample: pad with quiet
                         start_frame = n_frames - (len(history) - k)
+                        if denoising:
+                            # the sound before the look-back is the noise (if any): other voices or not?
+                            use_dn = not denoiser.keeps_raw(start_frame - k, start_frame)
+                            denoising = use_dn
+                            if sink is not None and hasattr(sink, "hears"):
+                                sink.hears("denoised" if use_dn else "raw")
                         k = max(0, k - lead)
-                        speech = [_quiet(missing * FRAME)] * (missing > 0) + history[k:]
+                        speech = [_quiet(missing * FRAME)] * (missing > 0) + (history_dn if use_dn else history)[k:]
                         emit(speech)
                         vad.start_speech(noise_db)
-                        history, history_db = [], []
+                        history, history_dn, history_db = [], [], []
                         loud_frames = 0
                         quiet = 0
                     elif len(history) > max_history:
-                        del history[0], history_db[0]
+                        del history[0], history_dn[0], history_db[0]
                     if source.realtime and n_frames * FRAME / TARGET_RATE > cfg.wait:
                         done = True
                         break
                 else:
-                    speech.append(frame)
-                    emit([frame])
+                    speech.append(frame_dn if use_dn else frame)
+                    emit([speech[-1]])
                     vad.update_floor(e, True)
                     if vad.speech_goes_on(frame):
                         quiet = 0
@@ -264,7 +288,7 @@ def listen(
                     if quiet >= hang:
                         if loud_frames * FRAME / TARGET_RATE < cfg.min_speech:
                             # a click: forget it and keep listening
-                            history, history_db, speech, start_frame = [], [], [], None
+                            history, history_dn, history_db, speech, start_frame = [], [], [], [], None
                             vad.recent = []
                             continue
                         ended_by = "silence"
@@ -320,6 +344,7 @@ def listen(
         speech_end=end_frame * FRAME / TARGET_RATE,
         ended_by=ended_by,
         end_time=end_time,
+        denoised=use_dn,
         warnings=warnings,
     )
 
