@@ -87,8 +87,9 @@ def active_power(x: np.ndarray, rate: int) -> float:
     return float(p[p > p.max() * 1e-3].mean())
 
 
-def noise_beds(cache: Path, voices, titles: list[str], rate: int = 16000) -> dict[str, np.ndarray]:
-    """Thirty seconds of each noise at 16 kHz: babble of other voices, pink noise, hum on brown noise."""
+def noise_beds(cache: Path, voices, titles: list[str], rate: int = 16000, seed: int = 7) -> dict[str, np.ndarray]:
+    """Thirty seconds of each noise at 16 kHz: babble of other voices (``titles`` spoken by ``voices``, drawn
+    with ``seed``), pink noise, hum on brown noise (sox draws new noise for each new ``cache``)."""
     from scipy.signal import resample_poly
 
     beds = {}
@@ -103,7 +104,7 @@ def noise_beds(cache: Path, voices, titles: list[str], rate: int = 16000) -> dic
     beds["hum"] = read_float(hum)[1]
     babble = cache / "noise_babble.npy"
     if not babble.exists():
-        rng = np.random.default_rng(7)
+        rng = np.random.default_rng(seed)
         bed = np.zeros(30 * rate, np.float32)
         for k in range(4):  # four talkers at once
             pos = int(rng.integers(0, rate))

@@ -18,7 +18,6 @@ import csv
 import gzip
 import importlib.util
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -75,45 +74,9 @@ def dev_catalog(source: Path = SOURCE) -> list[dict]:
     return rows
 
 
-def dev_beds(cache: Path, voices, titles: list[str], rate: int = 16000) -> dict[str, np.ndarray]:
-    """The bench's three kinds of noise, new samples: sox draws new random noise; babble uses other titles."""
-    beds = {}
-    pink, hum = cache / "noise_pink.wav", cache / "noise_hum.wav"
-    if not pink.exists():
-        subprocess.run(["sox", "-n", "-r", str(rate), "-b", "16", str(pink), "synth", "30", "pinknoise"], check=True)
-    if not hum.exists():
-        subprocess.run(["sox", "-n", "-r", str(rate), "-b", "16", str(hum), "synth", "30", "brownnoise",
-                        "synth", "30", "sine", "mix", "100", "synth", "30", "sine", "mix", "150",
-                        "tremolo", "0.5", "40"], check=True)
-    beds["pink"] = vb.read_float(pink)[1]
-    beds["hum"] = vb.read_float(hum)[1]
-    babble = cache / "noise_babble.npy"
-    if not babble.exists():
-        from scipy.signal import resample_poly
-
-        rng = np.random.default_rng(8)
-        bed = np.zeros(30 * rate, np.float32)
-        for _ in range(4):
-            pos = int(rng.integers(0, rate))
-            while pos < len(bed):
-                _name, cmd = voices[int(rng.integers(len(voices)))]
-                out = cache / "babble_tmp.wav"
-                vb.speak(cmd, titles[int(rng.integers(len(titles)))], out)
-                r, x = vb.read_float(out)
-                g = np.gcd(r, rate)
-                x = resample_poly(x, rate // g, r // g).astype(np.float32)
-                x /= np.sqrt(vb.active_power(x, rate)) + 1e-9
-                seg = x[: len(bed) - pos]
-                bed[pos:pos + len(seg)] += seg
-                pos += len(x) + int(rng.integers(0, rate // 4))
-        np.save(babble, bed)
-    beds["babble"] = np.load(babble)
-    return beds
-
-
 def dev_corpus(cache: Path, rows: list[dict], voices) -> list[dict]:
     cache.mkdir(parents=True, exist_ok=True)
-    beds = dev_beds(cache, voices, [r["title"] for r in rows])
+    beds = vb.noise_beds(cache, voices, [r["title"] for r in rows], seed=8)  # new noise, a babble of dev titles
     rng = np.random.default_rng(23)
     nv = len(voices)
     items = []
