@@ -56,13 +56,13 @@ def record(task, model, y, pred, probs=None, seconds=None, cpu=None, note=""):
     return row
 
 
-def cal_split(y, frac, seed=0, per_class=None):
+def cal_split(y, frac, seed=0):
     """Boolean mask of a stratified calibration slice of the training rows."""
     rng = np.random.default_rng(seed)
     m = np.zeros(len(y), bool)
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
-        k = per_class if per_class is not None else int(round(frac * len(idx)))
+        k = int(round(frac * len(idx)))
         k = min(k, len(idx) - 1) if len(idx) > 1 else 0
         if k > 0:
             m[rng.choice(idx, k, replace=False)] = True

@@ -129,8 +129,14 @@ class EnergyVad:
         self._powers: list[float] = []  # the last few frames' mean power, in speech
         self.noise_db = noise_db  # mean level before the speech
 
-    def energy_db(self, frame: np.ndarray) -> float:
-        return float(10.0 * np.log10(np.mean(frame.astype(np.float64) ** 2) + 1e-10))
+    @staticmethod
+    def power(frame: np.ndarray) -> float:
+        """Mean power of a frame (int16 sample units squared)."""
+        return float(np.mean(frame.astype(np.float64) ** 2))
+
+    @staticmethod
+    def to_db(power: float) -> float:
+        return float(10.0 * np.log10(power + 1e-10))
 
     def update_floor(self, e: float, in_speech: bool) -> None:
         if self.floor is None or e < self.floor:
@@ -152,10 +158,11 @@ class EnergyVad:
             return -100.0
         return float(10.0 * np.log10(np.mean(10.0 ** (quiet / 10.0))))
 
-    def speech_goes_on(self, frame: np.ndarray) -> bool:
-        """In speech: is this frame (smoothed over the last few) still speech rather than the noise after it?"""
-        self._powers = (self._powers + [float(np.mean(frame.astype(np.float64) ** 2))])[-self.cfg.offset_smooth:]
-        e = float(10.0 * np.log10(np.mean(self._powers) + 1e-10))
+    def speech_goes_on(self, power: float) -> bool:
+        """In speech: is this frame (its ``power``, smoothed over the last few) still speech rather than the
+        noise after it?"""
+        self._powers = (self._powers + [power])[-self.cfg.offset_smooth:]
+        e = self.to_db(float(np.mean(self._powers)))
         return self.is_loud(e, self.cfg.offset_db) and e > self.noise_db + self.cfg.offset_over_noise_db
 
 
@@ -241,7 +248,8 @@ def listen(
                 pending_dn = pending_dn[n_whole * FRAME:]
             for frame, frame_dn in zip(frames, frames_dn):
                 n_frames += 1
-                e = vad.energy_db(frame)
+                power = vad.power(frame)
+                e = vad.to_db(power)
                 level = min(1.0, max(0.0, (e + 60.0) / 60.0))
                 if start_frame is None:
                     vad.update_floor(e, False)
@@ -280,7 +288,7 @@ def listen(
                     speech.append(frame_dn if use_dn else frame)
                     emit([speech[-1]])
                     vad.update_floor(e, True)
-                    if vad.speech_goes_on(frame):
+                    if vad.speech_goes_on(power):
                         quiet = 0
                         loud_frames += 1
                     else:

@@ -156,9 +156,8 @@ def voice_search(
             model = yield from build_model(db_path)
             idx = _index(model)
             rec = _catalog_recognition(model)
-    front = FRONT_END
     try:
-        cleaner = denoise.borrow(front)
+        cleaner = denoise.borrow(FRONT_END)
     except BaseException:
         rec.release()
         raise
@@ -169,7 +168,7 @@ def voice_search(
         heard = rec.finish()
     finally:
         rec.release()
-        denoise.give_back(front, cleaner)
+        denoise.give_back(FRONT_END, cleaner)
     used = mode
     if isinstance(heard, tuple):
         lm, grammar = heard
