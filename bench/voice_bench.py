@@ -8,8 +8,8 @@ Everything goes through the WAV path (``WavSource`` -> capture -> recognition ->
 app and ``shopai-cli voice-search`` run.
 
 Ours: RNNoise in front when there was steady noise before the words (not other voices) + the catalog's title
-grammar and trigram LM decoded side by side + letter-to-sound pronunciations +
-phonetic fuzzy match of both hearings (free-dictation fallback on). Peer: plain pocketsphinx free dictation (its general English LM and dictionary) + the same
+grammar and trigram LM decoded side by side (decoded again on the query's own loudest span when the VAD ran on
+into other voices) + letter-to-sound pronunciations + phonetic fuzzy match of both hearings (free-dictation fallback on). Peer: plain pocketsphinx free dictation (its general English LM and dictionary) + the same
 fuzzy match, on every ``--peer-every``-th utterance of each condition (it is ~4x slower); ours is also
 shown on that subset.
 
@@ -190,6 +190,7 @@ def run_one(db: str, item: dict, mode: str) -> dict:
         "errors": Levenshtein.distance(ref, hyp), "ref_words": len(ref),
         "cpu": cpu, "wall": wall, "audio": tim.get("audio_seconds", 0.0) or 0.0,
         "latency": tim.get("latency", float("nan")), "heard": heard, "denoised": tim.get("denoised", 0.0),
+        "trimmed": tim.get("trimmed", 0.0),
     }
 
 
@@ -298,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     share = {k: np.mean([r["denoised"] for r in ours[k]]) for k in keys}
     print("-- share of utterances the recogniser heard denoised (RNNoise) --")
     print("  ".join(f"{k.replace('noise: ', '')} {v:.0%}" for k, v in share.items()))
+    print("-- share decoded again on the query's own span (the VAD took noise for speech) --")
+    print("  ".join(f"{k.replace('noise: ', '')} {np.mean([r['trimmed'] for r in ours[k]]):.0%}" for k in keys))
     allr = summarize(ours["clean"] + ours[noisy])
     clean, noisy_s = summarize(ours["clean"]), summarize(ours[noisy])
     missed = []

@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N spoken products")
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "shopai_voice_dev"))
     ap.add_argument("--front-end", default=None, help="shopai.voice front end to use (default: the app's)")
+    ap.add_argument("--no-trim", action="store_true", help="decode the VAD's span only (no second look)")
     ap.add_argument("--save", default=None, help="write per-utterance results (JSON) here")
     args = ap.parse_args(argv)
 
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.front_end is not None:
         search.FRONT_END = args.front_end
+    search.TRIM = not args.no_trim
     voices = vb.available_voices()
     rows = dev_catalog()
     tmp = Path(tempfile.mkdtemp(prefix="voice_dev_"))
@@ -136,11 +138,12 @@ def main(argv: list[str] | None = None) -> int:
             groups["noise: " + item["noise"]].append(r)
         saved.append({"path": str(item["path"]), "condition": item["condition"], "noise": item.get("noise"),
                       "voice": item["voice"], "hit1": r["hit1"], "hit5": r["hit5"], "heard": r["heard"],
-                      "denoised": r["denoised"]})
+                      "denoised": r["denoised"], "trimmed": r["trimmed"]})
         if k % 40 == 0:
             print(f"  … {k}/{len(items)}", file=sys.stderr, flush=True)
     for key in ("clean", "10 dB SNR", "noise: babble", "noise: pink", "noise: hum"):
-        print(vb.line(key, vb.summarize(groups[key])), f" denoised {np.mean([r['denoised'] for r in groups[key]]):.0%}")
+        print(vb.line(key, vb.summarize(groups[key])), f" denoised {np.mean([r['denoised'] for r in groups[key]]):.0%}",
+              f"trimmed {np.mean([r['trimmed'] for r in groups[key]]):.0%}")
     if args.save:
         Path(args.save).write_text(json.dumps(saved, indent=1))
     return 0

@@ -58,6 +58,7 @@ class Utterance:
     ended_by: str  # silence | release | end | cap
     end_time: float  # time.perf_counter() when the end of speech was decided
     denoised: bool = False  # ``audio`` (and what the sink heard) is the denoised sound
+    speech_in_audio: tuple[int, int] = (0, 0)  # the VAD's speech as samples of ``audio`` (after the lead-in)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -345,6 +346,7 @@ def listen(
     if end_frame is None:
         end_frame = n_frames
     audio = _pcm16(np.concatenate(speech)) if speech else np.zeros(0, np.int16)
+    lead = int(cfg.lead_in * TARGET_RATE / FRAME) * FRAME  # speech always starts this far into ``audio``
     return Utterance(
         audio=audio,
         heard_seconds=n_frames * FRAME / TARGET_RATE,
@@ -353,6 +355,7 @@ def listen(
         ended_by=ended_by,
         end_time=end_time,
         denoised=use_dn,
+        speech_in_audio=(lead, min(len(audio), lead + (end_frame - start_frame) * FRAME)),
         warnings=warnings,
     )
 

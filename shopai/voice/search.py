@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopai.jobs import Job, Progress, UserError
-from shopai.voice import denoise
+from shopai.voice import denoise, endpoint
 from shopai.voice.audio import AudioSource
 from shopai.voice.capture import LevelProgress, VadConfig, listen
 from shopai.voice.matcher import GOOD_SCORE, MatchIndex
@@ -28,6 +28,9 @@ W_GRAMMAR = 0.3
 # bench extra's DeepFilterNet). Chosen on bench/voice_dev.py (100 clean + 300 noisy utterances, not the bench's):
 # raw 98% clean / 69.3% noisy, rnnoise 98% / 80.0% (pink 68 -> 98%), deepfilter 97% / 82.3% at ~2x the time.
 FRONT_END = "rnnoise"
+# Decode again what :mod:`shopai.voice.endpoint` finds to be the query when the VAD took noise for speech (other
+# voices before and after the words). Chosen on bench/voice_dev.py: see the README's Voice section.
+TRIM = True
 _INDEX: dict[str, MatchIndex] = {}
 _INDEX_LOCK = threading.Lock()
 
@@ -169,6 +172,23 @@ def voice_search(
     finally:
         rec.release()
         denoise.give_back(FRONT_END, cleaner)
+    audio = utt.audio
+    span = endpoint.trimmed_span(audio, *utt.speech_in_audio) if TRIM else None
+    if span is not None:
+        # the VAD ran on into the noise: decode only the query's own span (the first hearing's time counts too)
+        first = heard
+        audio = audio[span[0]:span[1]]
+        again = Recognition(FREE) if mode == "free" else _catalog_recognition(model)
+        try:
+            if cleaner is not None:
+                again.hears("denoised" if utt.denoised else "raw")
+            for i in range(0, len(audio), 1600):
+                again.feed(audio[i:i + 1600])
+            heard = again.finish()
+        finally:
+            again.release()
+        for h, f in zip(heard, first) if isinstance(heard, tuple) else ((heard, first),):
+            h.decode_seconds += f.decode_seconds
     used = mode
     if isinstance(heard, tuple):
         lm, grammar = heard
@@ -180,7 +200,7 @@ def voice_search(
     if mode == "catalog" and fallback and not heard.words:
         # the catalog's words explained none of it: try plain English dictation on the same audio
         yield LevelProgress(1, 1, "Trying free dictation…", 0.0, "recognising")
-        free = recognize(utt.audio, FREE)
+        free = recognize(audio, FREE)
         decode += free.decode_seconds
         free_results = _results(db_path, idx, free.text, limit)
         if free_results and (not results or free_results[0]["score"] > results[0]["score"]):
@@ -197,6 +217,7 @@ def voice_search(
         "latency": (vad.hangover if utt.ended_by == "silence" else 0.0) + after_end,
         "load_seconds": load_seconds,
         "denoised": float(utt.denoised),
+        "trimmed": float(span is not None),
     }
     warnings = list(utt.warnings)
     if not heard.words:

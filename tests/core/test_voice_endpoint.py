@@ -1,0 +1,123 @@
+"""The second look at end-pointing: the query found by its own level inside babble, left alone elsewhere."""
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+from scipy.signal import resample_poly
+
+from shopai.jobs import run_job
+from shopai.voice import denoise, endpoint, search
+from shopai.voice.audio import StreamSource
+from shopai.voice.capture import listen
+
+from voice_shop import fill  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_shop" / "catalog.csv"
+TITLES = list(csv.DictReader(open(SAMPLE, encoding="utf-8")))
+VOICES = [("en-us", "150"), ("en-gb", "175"), ("en-us+f3", "155"), ("en-gb-x-rp", "130"), ("en-029", "170")]
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng makes the test speech")
+
+
+def say(text: str, voice: tuple[str, str], tmp: Path) -> np.ndarray:
+    """``text`` spoken by espeak-ng, 16 kHz float."""
+    path = tmp / "say.wav"
+    subprocess.run(["espeak-ng", "-v", voice[0], "-s", voice[1], "-w", str(path), text], check=True,
+                   capture_output=True)
+    rate, x = wavfile.read(path)
+    return resample_poly(x.astype(np.float64) / 32768, 16000, rate)
+
+
+def loud_power(s: np.ndarray) -> float:
+    return float(np.mean(s[np.abs(s) > 0.01] ** 2))
+
+
+def babble(n: int, tmp: Path, seed: int) -> np.ndarray:
+    """Four espeak-ng talkers saying other catalog titles over each other, unit power."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n)
+    for _ in range(4):
+        pos = int(rng.integers(0, 8000))
+        while pos < n:
+            s = say(TITLES[int(rng.integers(200, len(TITLES)))]["title"], VOICES[int(rng.integers(len(VOICES)))], tmp)
+            s /= np.sqrt(loud_power(s))
+            seg = s[: n - pos]
+            x[pos:pos + len(seg)] += seg
+            pos += len(s) + int(rng.integers(0, 4000))
+    return x / np.sqrt(np.mean(x ** 2))
+
+
+def over(s: np.ndarray, bed: np.ndarray, lead: int = 8000) -> np.ndarray:
+    """``s`` at 10 dB SNR over ``bed``, the noise starting ``lead`` samples before it and going on 0.7 s after."""
+    y = bed[: lead + len(s) + 11200] * np.sqrt(loud_power(s) / 10)
+    y[lead:lead + len(s)] += s
+    return (0.7 * y / np.abs(y).max()).astype(np.float32)
+
+
+@needs_espeak
+def test_the_query_is_found_inside_babble(tmp_path):
+    """The streaming VAD opens in the babble and runs to the end; the level span lands on the words themselves."""
+    s = say("white hanging heart t-light holder", VOICES[0], tmp_path)
+    words = np.flatnonzero(np.abs(s) > 0.01)
+    true_start, true_end = 8000 + words[0], 8000 + words[-1]
+    y = over(s, babble(len(s) + 20000, tmp_path, seed=1))
+    utt = run_job(listen(StreamSource(y, 16000)))
+    offset = round((utt.speech_start - 0.3) * 16000)  # where utt.audio starts in y
+    vad_start, vad_end = utt.speech_in_audio
+    assert offset + vad_start < true_start - 0.15 * 16000 or offset + vad_end > true_end + 0.3 * 16000  # fooled
+    span = endpoint.trimmed_span(utt.audio, vad_start, vad_end)
+    assert span is not None
+    start, end = offset + span[0], offset + span[1]
+    assert true_start - 0.3 * 16000 <= start <= true_start + 0.05 * 16000
+    assert true_end - 0.1 * 16000 <= end <= true_end + 0.35 * 16000
+
+
+@needs_espeak
+@pytest.mark.parametrize("noise", ["quiet", "pink"])
+def test_the_vad_span_stands_in_quiet_and_steady_noise(tmp_path, noise):
+    """Clean speech, or pink noise the VAD already ends at: no second decode."""
+    from test_voice_denoise import pink
+
+    for i, voice in enumerate(VOICES):
+        s = say(TITLES[10 + 37 * i]["title"], voice, tmp_path)
+        bed = pink(len(s) + 20000, seed=i) if noise == "pink" else np.random.default_rng(i).normal(0, 1e-3, len(s) + 20000)
+        y = over(s, bed) if noise == "pink" else np.r_[np.zeros(4000), s, np.zeros(12000)].astype(np.float32)
+        utt = run_job(listen(StreamSource(y, 16000), denoiser=denoise.make_denoiser("rnnoise")))
+        assert endpoint.trimmed_span(utt.audio, *utt.speech_in_audio) is None, (noise, voice)
+
+
+def test_too_short_or_featureless_sound_is_kept_whole():
+    assert endpoint.query_span(np.zeros(16000, np.int16)) == (0, 16000)
+    assert endpoint.query_span(np.ones(4000, np.int16)) == (0, 4000)
+
+
+@pytest.fixture(scope="module")
+def big_shop(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("endpointshop") / "shop.sqlite")
+    fill(path, [(r["sku"], r["title"], r["category"]) for r in TITLES])
+    return path
+
+
+@needs_espeak
+def test_decoding_the_query_span_finds_more_products_in_babble(big_shop, monkeypatch, tmp_path):
+    """Eight titles over espeak-ng babble of other titles at 10 dB SNR: decoding only the level span finds more
+    of them than decoding all the VAD passed on (babble words before and after the title)."""
+    bed = babble(16000 * 40, tmp_path, seed=2)
+    mixes, pos = [], 0
+    for i, r in enumerate(TITLES[5:200:25][:8]):
+        s = say(r["title"], VOICES[i % len(VOICES)], tmp_path)
+        mixes.append((r["sku"], over(s, bed[pos:])))
+        pos += len(s) + 20000
+    found, trimmed = {}, {}
+    for trim in (False, True):
+        monkeypatch.setattr(search, "TRIM", trim)
+        res = [run_job(search.voice_search(big_shop, StreamSource(y, 16000))) for _, y in mixes]
+        found[trim] = [bool(r.results) and r.results[0]["sku"] == sku for (sku, _), r in zip(mixes, res)]
+        trimmed[trim] = [r.timings["trimmed"] for r in res]
+    assert trimmed[False] == [0.0] * 8 and sum(trimmed[True]) >= 6
+    assert sum(found[True]) > sum(found[False]), found
