@@ -121,3 +121,19 @@ def test_decoding_the_query_span_finds_more_products_in_babble(big_shop, monkeyp
         trimmed[trim] = [r.timings["trimmed"] for r in res]
     assert trimmed[False] == [0.0] * 8 and sum(trimmed[True]) >= 6
     assert sum(found[True]) > sum(found[False]), found
+
+
+def test_amid_other_voices_the_grammar_counts_more(tmp_path):
+    """The language model strings a talker's "alarm clock red" onto a half-heard title; the grammar heard one
+    whole title. At the usual weight the language model's product wins, at the weight for babble the grammar's."""
+    from shopai.voice.model import build_model
+    from shopai.voice.recognizer import Heard
+
+    db = str(tmp_path / "shop.sqlite")
+    fill(db)
+    idx = search._index(run_job(build_model(db)))
+    lm, grammar = (Heard(t, t.split(), 0, 0, 0.0) for t in ("white hanging heart holder alarm clock red",
+                                                           "red hanging heart t light holder"))
+    top = {w: search._combined(db, idx, lm, grammar, 5, w)[1][0]["sku"]
+           for w in (search.W_GRAMMAR, search.W_GRAMMAR_VOICES)}
+    assert top == {search.W_GRAMMAR: "85123A", search.W_GRAMMAR_VOICES: "21733"}
