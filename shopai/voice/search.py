@@ -186,6 +186,7 @@ def voice_search(
         # the VAD ran on into the noise: decode only the query's own span (the first hearing's time counts too)
         first = heard
         audio = audio[span[0]:span[1]]
+        yield LevelProgress(1, 1, "Other voices around: recognising the words alone…", 0.0, "recognising")
         again = Recognition(FREE) if mode == "free" else _catalog_recognition(model)
         try:
             if cleaner is not None:

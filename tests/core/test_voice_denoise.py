@@ -16,7 +16,7 @@ from shopai.jobs import run_job
 from shopai.voice import denoise, search
 from shopai.voice.audio import StreamSource
 
-from voice_shop import DATA, TITLES, fill  # noqa: E402
+from voice_shop import DATA, fill  # noqa: E402
 
 KIND = search.FRONT_END
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_shop" / "catalog.csv"
