@@ -30,6 +30,10 @@ class LevelProgress(Progress):
 
 
 class Sink(Protocol):
+    """Where the captured 16 kHz speech goes (a recogniser). A sink may also have ``hears(kind)``: it is then told
+    once, when speech starts, whether it gets the "raw" or the "denoised" sound (to start from that kind's
+    cepstral mean); sinks without it (level meters, test recorders) are just fed."""
+
     def feed(self, pcm: np.ndarray) -> None: ...
 
 
