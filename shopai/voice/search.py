@@ -38,7 +38,8 @@ FRONT_END = "rnnoise"
 # Decode again what :mod:`shopai.voice.endpoint` finds to be the query when the VAD took noise for speech (other
 # voices before and after the words). Chosen on bench/voice_dev.py: see the README's Voice section.
 TRIM = True
-# ... and the sound that second decode hears when the raw sound was kept because of other voices: DeepFilterNet3
+# ... and the sound that second decode hears when the raw sound was kept (after other voices, the case that
+# needs a second look; or with too little sound before the words): DeepFilterNet3
 # (it keeps the nearer talker better than RNNoise, which made babble worse), run on the query's span only, so its
 # cost (~0.11 RTF where it runs) falls on these queries alone. None: the raw sound again. Chosen on
 # bench/voice_dev.py's 100 babble queries: raw 72% / hit@5 80%, DeepFilterNet 78% / 88% (README, Voice).
