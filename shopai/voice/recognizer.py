@@ -137,9 +137,15 @@ class Recognition:
 
 def recognize(pcm: np.ndarray, key: str, dic_path: Path | None = None, lm_path: Path | None = None) -> Heard:
     """Decode a whole 16 kHz int16 utterance at once."""
-    rec = Recognition(key, dic_path, lm_path)
+    return decode_all(Recognition(key, dic_path, lm_path), pcm)
+
+
+def decode_all(rec: Recognition | CatalogRecognition, pcm: np.ndarray, step: int = 16_000, front: str | None = None):
+    """Feed a whole 16 kHz utterance (int16 scale) to ``rec`` in blocks of ``step`` samples, after telling it the
+    kind of sound it hears (``front``, if given); returns its hearing(s) and releases it."""
     try:
-        step = 16_000
+        if front is not None:
+            rec.hears(front)
         for i in range(0, len(pcm), step):
             rec.feed(pcm[i:i + step])
         return rec.finish()

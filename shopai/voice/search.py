@@ -18,7 +18,15 @@ from shopai.voice.audio import AudioSource
 from shopai.voice.capture import LevelProgress, VadConfig, listen
 from shopai.voice.matcher import GOOD_SCORE, MatchIndex
 from shopai.voice.model import CatalogModel, build_model, discard
-from shopai.voice.recognizer import FREE, CatalogRecognition, Heard, Recognition, forget_models, recognize
+from shopai.voice.recognizer import (
+    FREE,
+    CatalogRecognition,
+    Heard,
+    Recognition,
+    decode_all,
+    forget_models,
+    recognize,
+)
 
 MODES = ("catalog", "free")
 # How much the grammar's hearing (always a title, or its start) counts beside the language model's (any
@@ -31,8 +39,8 @@ W_GRAMMAR = 0.3
 # 0.6 72%; grammar alone 73%, language model alone 55% (a trimming harness).
 W_GRAMMAR_VOICES = 0.6
 # What the recogniser hears (shopai.voice.denoise): "rnnoise" cleans the sound when steady noise came before
-# the words and keeps it raw after other voices or no noise; "raw" never cleans; "deepfilter" always does (the
-# bench extra's DeepFilterNet). Chosen on bench/voice_dev.py (100 clean + 300 noisy utterances, not the bench's):
+# the words and keeps it raw after other voices or no noise; "raw" never cleans; "deepfilter" always does
+# (DeepFilterNet3, which the second look below uses). Chosen on bench/voice_dev.py (100 clean + 300 noisy utterances, not the bench's):
 # raw 98% clean / 69.3% noisy, rnnoise 98% / 80.0% (pink 68 -> 98%), deepfilter 97% / 82.3% at ~2x the time.
 FRONT_END = "rnnoise"
 # Decode again what :mod:`shopai.voice.endpoint` finds to be the query when the VAD took noise for speech (other
@@ -127,7 +135,8 @@ def prepare(db_path: str, warm: bool = True) -> Job[CatalogModel]:
     if warm:
         yield Progress(1, 2, "Loading the recogniser")
         _catalog_recognition(model).release()
-        denoise.give_back(FRONT_END, denoise.borrow(FRONT_END))
+        for kind in (FRONT_END, VOICES_FRONT_END):  # DeepFilterNet takes ~0.7 s to start: not in a query
+            denoise.give_back(kind, denoise.borrow(kind))
     return model
 
 
@@ -212,14 +221,7 @@ def voice_search(
             if cleaned is not None:
                 audio, front = cleaned, VOICES_FRONT_END
         again = Recognition(FREE) if mode == "free" else _catalog_recognition(model)
-        try:
-            if cleaner is not None or front != "raw":
-                again.hears(front)
-            for i in range(0, len(audio), 1600):
-                again.feed(audio[i:i + 1600])
-            heard = again.finish()
-        finally:
-            again.release()
+        heard = decode_all(again, audio, step=1600, front=front if cleaner is not None or front != "raw" else None)
         for h, f in zip(heard, first) if isinstance(heard, tuple) else ((heard, first),):
             h.decode_seconds += f.decode_seconds
     used = mode
