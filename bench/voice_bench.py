@@ -215,6 +215,20 @@ def line(label: str, s: dict) -> str:
             f"{s['rtf_wall']:>6.3f} {s['lat_p50']:>6.2f} {s['lat_p95']:>6.2f}")
 
 
+def make_shop(rows: list[dict], prefix: str) -> str:
+    """A fresh shop database in a new temporary folder holding ``rows`` (sku, title, category, price)."""
+    from shopai.store import open_store
+    from shopai.store.db import transaction
+
+    db = str(Path(tempfile.mkdtemp(prefix=prefix)) / "shop.sqlite")
+    store = open_store(db)
+    with transaction(store) as conn:
+        conn.executemany("INSERT INTO products (sku, title, category, price) VALUES (?, ?, ?, ?)",
+                         [(r["sku"], r["title"], r["category"], r["price"]) for r in rows])
+    store.conn.close()
+    return db
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=0, help="only the first N products (development)")
@@ -226,8 +240,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from shopai.jobs import run_job
-    from shopai.store import open_store
-    from shopai.store.db import transaction
     from shopai.voice.recognizer import FREE, recognize
     from shopai.voice.search import prepare
 
@@ -240,13 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     all_rows = rows
     if args.limit:
         rows = rows[:: max(1, len(rows) // args.limit)][: args.limit]
-    tmp = Path(tempfile.mkdtemp(prefix="voice_bench_"))
-    db = str(tmp / "shop.sqlite")
-    store = open_store(db)
-    with transaction(store) as conn:
-        conn.executemany("INSERT INTO products (sku, title, category, price) VALUES (?, ?, ?, ?)",
-                         [(r["sku"], r["title"], r["category"], r["price"]) for r in all_rows])
-    store.conn.close()
+    db = make_shop(all_rows, "voice_bench_")
+    tmp = Path(db).parent
 
     t = time.perf_counter()
     items = make_corpus(Path(args.cache), rows, voices)

@@ -7,7 +7,8 @@ rules as the sample shop). Every 4th of them is spoken once clean and once over 
 bench's). The noise beds are made afresh (other pink and brown noise samples, a babble of the dev titles with
 another seed) and the mixing takes other segments, so nothing here is a bench utterance.
 
-    nice -n 10 .venv/bin/python bench/voice_dev.py [--limit N] [--front-end raw|rnnoise|...] [--save out.json]
+    nice -n 10 .venv/bin/python bench/voice_dev.py [--limit N] [--front-end raw|rnnoise|...] [--no-trim]
+        [--voices-front-end raw|deepfilter] [--noise babble|pink|hum] [--save out.json]
 
 Prints hit@1 / hit@5 per condition and noise, RTF and latency (the same columns as the bench).
 """
@@ -103,31 +104,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "shopai_voice_dev"))
     ap.add_argument("--front-end", default=None, help="shopai.voice front end to use (default: the app's)")
     ap.add_argument("--no-trim", action="store_true", help="decode the VAD's span only (no second look)")
+    ap.add_argument("--voices-front-end", default=None,
+                    help="what the second look hears after other voices: raw, or a denoiser (default: the app's)")
+    ap.add_argument("--noise", choices=vb.NOISES, help="only the utterances over this noise")
     ap.add_argument("--save", default=None, help="write per-utterance results (JSON) here")
     args = ap.parse_args(argv)
 
     from shopai.jobs import run_job
-    from shopai.store import open_store
-    from shopai.store.db import transaction
     from shopai.voice import search
     from shopai.voice.search import prepare
 
     if args.front_end is not None:
         search.FRONT_END = args.front_end
     search.TRIM = not args.no_trim
+    if args.voices_front_end is not None:
+        search.VOICES_FRONT_END = None if args.voices_front_end == "raw" else args.voices_front_end
     voices = vb.available_voices()
     rows = dev_catalog()
-    tmp = Path(tempfile.mkdtemp(prefix="voice_dev_"))
-    db = str(tmp / "shop.sqlite")
-    store = open_store(db)
-    with transaction(store) as conn:
-        conn.executemany("INSERT INTO products (sku, title, category, price) VALUES (?, ?, ?, ?)",
-                         [(r["sku"], r["title"], r["category"], r["price"]) for r in rows])
-    store.conn.close()
+    db = vb.make_shop(rows, "voice_dev_")
     t = time.perf_counter()
     items = dev_corpus(Path(args.cache), rows, voices)
     if args.limit:
         items = items[: 4 * args.limit]
+    if args.noise:
+        items = [it for it in items if it.get("noise") == args.noise]
     print(f"dev corpus: {len(items)} utterances in {time.perf_counter() - t:.0f} s", flush=True)
     run_job(prepare(db))
     groups, saved = defaultdict(list), []
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                       "denoised": r["denoised"], "trimmed": r["trimmed"]})
         if k % 40 == 0:
             print(f"  … {k}/{len(items)}", file=sys.stderr, flush=True)
-    for key in ("clean", "10 dB SNR", "noise: babble", "noise: pink", "noise: hum"):
+    for key in (k for k in ("clean", "10 dB SNR", "noise: babble", "noise: pink", "noise: hum") if groups[k]):
         print(vb.line(key, vb.summarize(groups[key])), f" denoised {np.mean([r['denoised'] for r in groups[key]]):.0%}",
               f"trimmed {np.mean([r['trimmed'] for r in groups[key]]):.0%}")
     if args.save:
