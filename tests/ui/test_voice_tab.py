@@ -156,3 +156,16 @@ def test_mic_button_gives_the_catalog_box_a_title(qtbot, shop_ctx, monkeypatch):
     qtbot.waitUntil(lambda: bool(got), timeout=30000)
     assert got == ["Alarm Clock Bakelike Red"]
     button.shutdown()
+
+
+def test_recognising_says_which_step_runs(qtbot, tab):
+    """A second look at noisy sound takes longer: the tab says so instead of a bare "Recognising…"."""
+    from shopai.voice.capture import LevelProgress
+
+    tab.session._on_progress(LevelProgress(1, 1, "Recognising…", 0.0, "recognising"))
+    assert tab.state_label.text() == "Recognising…"
+    tab.session._on_progress(LevelProgress(1, 1, "Other voices around: recognising the words alone…", 0.0,
+                                           "recognising"))
+    assert tab.state_label.text() == "Other voices around: recognising the words alone…"
+    tab.session._on_progress(LevelProgress(1, 1, "", 0.4, "speech"))  # a listening step never shows as one
+    assert tab.state_label.text() == "Listening… (hearing you)"

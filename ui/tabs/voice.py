@@ -54,6 +54,7 @@ class VoiceSession(QObject):
 
     levelChanged = Signal(float)
     stateChanged = Signal(str)  # idle | listening | speech | recognising | results
+    stepChanged = Signal(str)  # what recognising is doing now ("Trying free dictation…"), in words
     resulted = Signal(object)  # VoiceResult
     failed = Signal(str)
 
@@ -117,6 +118,8 @@ class VoiceSession(QObject):
         state = getattr(p, "state", None)
         if state and state != self.state:
             self._set_state(state)
+        if state == "recognising" and p.message:
+            self.stepChanged.emit(p.message)
 
     def _on_result(self, result: Any) -> None:
         self.source = None
@@ -281,6 +284,7 @@ class VoiceTab(QWidget):
                   context=Qt.ShortcutContext.WindowShortcut)
         self.session.levelChanged.connect(lambda v: self.meter.setValue(int(v * 100)))
         self.session.stateChanged.connect(self._on_state)
+        self.session.stepChanged.connect(self._on_step)
         self.session.resulted.connect(self.show_result)
         self.session.failed.connect(self._on_failed)
         ctx.dataChanged.connect(self._on_data_changed)
@@ -371,6 +375,11 @@ class VoiceTab(QWidget):
         self.state_label.setText(text)
         listening = state in ("listening", "speech")
         self.talk.setStyleSheet("QPushButton { background: #f8d7da; font-weight: bold; }" if listening else "")
+
+    def _on_step(self, message: str) -> None:
+        """Say which step of recognising is running (a second look at noisy sound takes a moment longer)."""
+        if self.session.state == "recognising":
+            self.state_label.setText(message)
 
     def _on_failed(self, message: str) -> None:
         self.message.show_error(message)
