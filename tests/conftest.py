@@ -13,8 +13,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path_factory, monkeypatch):
-    """Never touch the real user data folder from a test."""
+    """Never touch the real user data folder from a test, nor use a pretrained backbone torch has cached."""
     monkeypatch.setenv("SHOPAI_DATA_DIR", str(tmp_path_factory.mktemp("shopai-data")))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Files under ``<shop>/models/``: ``categorize_text.npz``, ``categorize_photo.pt``
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from shopai.categorize.photo import PhotoModel
 from shopai.categorize.text import TextModel
 from shopai.jobs import UserError
 from shopai.paths import subdir
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
 META = "categorize.json"
@@ -66,7 +69,9 @@ class Bundle:
         n = len(texts)
         out = np.zeros((n, len(self.classes)))
         t_idx = [i for i in range(n) if texts[i] and texts[i].strip()]
-        p_idx = [i for i in range(n) if embeddings[i] is not None and self.photo is not None]
+        dims = self.photo.state["head.weight"].shape[1] if self.photo is not None else None
+        # an embedding from another photo model (stored before the last Train) counts as no photo
+        p_idx = [i for i in range(n) if embeddings[i] is not None and len(embeddings[i]) == dims]
         t_log = dict(zip(t_idx, self.text.logits([texts[i] for i in t_idx]))) if t_idx else {}
         p_log = dict(zip(p_idx, self._photo_logits(np.stack([embeddings[i] for i in p_idx])))) if p_idx else {}
         for i in range(n):
@@ -130,5 +135,13 @@ def load_bundle(db_path: str) -> Bundle:
         raise UserError("The saved category model is from another ShopAI version: train categorize again.")
     text = TextModel.load(folder / TEXT)
     text.temperature = float(meta.get("text_temperature", text.temperature))
-    photo = PhotoModel.load(folder / PHOTO) if meta.get("has_photo") else None
+    photo = None
+    if meta.get("has_photo"):
+        from shopai.categorize.pretrained import BackboneUnavailable
+
+        try:
+            photo = PhotoModel.load(folder / PHOTO)
+        except BackboneUnavailable as exc:  # the pretrained backbone went: text still works, photos say why
+            log.warning("photo model not loaded: %s", exc)
+            meta = dict(meta, photo_problem=str(exc))
     return Bundle(text=text, photo=photo, fusion=tuple(meta.get("fusion", (1.0, 1.0))), meta=meta)

@@ -180,11 +180,14 @@ class PhotoModel:
         tmp = path.with_suffix(".tmp")
         torch.save(self.state, tmp)
         tmp.replace(path)
-        meta = {"format": FORMAT, "classes": self.classes, "size": self.size, "widths": list(self.widths),
-                "stem": self.stem, "temperature": self.temperature}
         meta_path = path.with_suffix(".json")
-        meta_path.with_suffix(".tmp.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+        meta_path.with_suffix(".tmp.json").write_text(json.dumps(self.meta(), ensure_ascii=False), "utf-8")
         meta_path.with_suffix(".tmp.json").replace(meta_path)
+
+    def meta(self) -> dict:
+        """What the JSON beside the weights says about them."""
+        return {"format": FORMAT, "classes": self.classes, "size": self.size, "widths": list(self.widths),
+                "stem": self.stem, "temperature": self.temperature}
 
     @classmethod
     def load(cls, path: Path) -> "PhotoModel":
@@ -195,6 +198,10 @@ class PhotoModel:
             if meta.get("format") != FORMAT:
                 raise UserError("The saved photo model is from another ShopAI version: train categorize again.")
             state = torch.load(path, weights_only=True, map_location="cpu")
+            if meta.get("backbone"):  # a head on the pretrained backbone (shopai.categorize.pretrained)
+                from shopai.categorize.pretrained import BackbonePhotoModel
+
+                cls = BackbonePhotoModel
             model = cls(classes=list(meta["classes"]), state=dict(state), size=int(meta["size"]),
                         widths=tuple(meta["widths"]), stem=int(meta.get("stem", 1)),  # older files: no stem
                         temperature=float(meta["temperature"]))

@@ -47,7 +47,8 @@ def suggest_texts(bundle: Bundle, texts: list[str], embeddings: list | None = No
 
 def image_embedding(bundle: Bundle, path: str | Path) -> np.ndarray:
     if bundle.photo is None:
-        raise UserError("The category model was trained without photos: add labelled product photos and train again.")
+        raise UserError(bundle.meta.get("photo_problem")
+                        or "The category model was trained without photos: add labelled product photos and train again.")
     img = load_image(path)
     return bundle.photo.embed(letterbox(img, bundle.photo.size)[None])[0]
 
@@ -346,7 +347,7 @@ def similar_products(db: sqlite_utils.Database, product_id: int, k: int = 6) -> 
     vecs = {r[0]: decode_embedding(r[3]) for r in rows}
     if product_id not in vecs:
         raise UserError("That product has no photo the model has seen yet: import it or train again.")
-    ids = [r[0] for r in rows if r[0] != product_id]
+    ids = [r[0] for r in rows if r[0] != product_id and len(vecs[r[0]]) == len(vecs[product_id])]
     if not ids:
         return []
     mat = np.stack([vecs[i] for i in ids])

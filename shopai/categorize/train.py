@@ -7,6 +7,7 @@ until the end: model files, then embeddings and fresh suggestions in one transac
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 from datetime import datetime
@@ -17,11 +18,15 @@ from shopai.categorize.calibrate import ece, fit_fusion, fit_temperature
 from shopai.categorize.images import dhash, letterbox, load_image
 from shopai.categorize.models import Bundle, save_bundle
 from shopai.categorize.photo import DEFAULT_EPOCHS, DEFAULT_SIZE, train_photo
+from shopai.categorize.pretrained import (
+    FEATURES, SIZE, BackbonePhotoModel, BackboneUnavailable, find_backbone, fit_head, load_backbone,
+)
 from shopai.categorize.text import train_text
 from shopai.jobs import Job, Progress, UserError
 from shopai.store.db import open_store
 
 MIN_PER_CATEGORY = 2
+log = logging.getLogger(__name__)
 
 
 def product_text(row: dict) -> str:
@@ -94,7 +99,10 @@ def decode_embedding(blob: bytes | None) -> np.ndarray | None:
 
 def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, photo_epochs: int = DEFAULT_EPOCHS,
               photo_seconds: float = 600.0, photos: bool = True, seed: int = 0, threads: int = 2,
-              **_ignored) -> Job[dict]:
+              backbone: bool = True, **_ignored) -> Job[dict]:
+    """Train on the shop's labelled products; with ``backbone`` (default) the photo model is a head on the
+    pretrained backbone when that is on this computer (:mod:`shopai.categorize.pretrained`), else the CNN
+    trained from scratch. Returns a summary for the owner."""
     started = time.monotonic()
     db = open_store(db_path)
     try:
@@ -127,9 +135,18 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
 
         # photos (all products with one: labelled ones train, the rest get embeddings)
         problems: list[str] = []
-        arrays: dict[int, np.ndarray] = {}
+        arrays: dict[int, np.ndarray] = {}  # letterboxed photos for the CNN trained from scratch
+        all_emb: dict[int, np.ndarray] = {}  # photo embeddings (the backbone's at once, the CNN's after training)
         hashes: dict[int, int] = {}
         with_photo = [r for r in rows if r["image_path"]] if photos else []
+        embedder, backbone_note = _backbone_embedder(classes) if with_photo and backbone else (None, None)
+        pending: list[tuple[int, np.ndarray]] = []
+
+        def embed_pending() -> None:
+            ids, batch = zip(*pending)
+            all_emb.update(zip(ids, embedder.embed(np.stack(batch))))
+            pending.clear()
+
         last = time.monotonic()
         for k, r in enumerate(with_photo):
             path = resolve_image(db_path, r["image_path"])
@@ -138,42 +155,55 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             except UserError as exc:
                 problems.append(f"{r['sku']}: {exc}")
                 continue
-            arrays[r["id"]] = letterbox(img, DEFAULT_SIZE)
+            if embedder is not None:
+                pending.append((r["id"], letterbox(img, embedder.size)))
+                if len(pending) >= 32:
+                    embed_pending()
+            else:
+                arrays[r["id"]] = letterbox(img, DEFAULT_SIZE)
             hashes[r["id"]] = dhash(img)
             if time.monotonic() - last > 0.2:
                 last = time.monotonic()
-                yield Progress(20 + 10 * k / max(1, len(with_photo)), 100, f"Reading photos ({k + 1} of {len(with_photo)})")
+                how = " through the pretrained model" if embedder is not None else ""
+                yield Progress(20 + 10 * k / max(1, len(with_photo)), 100,
+                               f"Reading photos{how} ({k + 1} of {len(with_photo)})")
+        if pending:
+            embed_pending()
         photo_model = None
-        ph_tr = [i for i in np.flatnonzero(~held) if labelled[i]["id"] in arrays]
-        ph_ho = [i for i in ho if labelled[i]["id"] in arrays]
+        ph_tr = [i for i in np.flatnonzero(~held) if labelled[i]["id"] in hashes]
+        ph_ho = [i for i in ho if labelled[i]["id"] in hashes]
         photo_note = "no photos"
         fusion = (1.0, 1.0)
         if ph_tr and len(Counter(y[ph_tr]).keys()) >= 2 and min(Counter(y[ph_tr]).values()) >= 1:
-            photo_model = yield from _scaled(
-                train_photo(np.stack([arrays[labelled[i]["id"]] for i in ph_tr]), y[ph_tr], classes,
-                            epochs=photo_epochs, max_seconds=photo_seconds, seed=seed, threads=threads),
-                30, 90)
-            photo_note = f"{len(ph_tr)} photos, {photo_model.info.get('epochs')} passes"
+            if embedder is not None:
+                photo_model = yield from _scaled(
+                    fit_head(np.stack([all_emb[labelled[i]["id"]] for i in ph_tr]), y[ph_tr], classes, seed=seed),
+                    30, 90)
+                photo_note = f"{len(ph_tr)} photos, pretrained MobileNetV3-small"
+            else:
+                photo_model = yield from _scaled(
+                    train_photo(np.stack([arrays[labelled[i]["id"]] for i in ph_tr]), y[ph_tr], classes,
+                                epochs=photo_epochs, max_seconds=photo_seconds, seed=seed, threads=threads),
+                    30, 90)
+                photo_note = f"{len(ph_tr)} photos, {photo_model.info.get('epochs')} passes"
+                ids = list(arrays)
+                all_emb = dict(zip(ids, photo_model.embed(np.stack([arrays[i] for i in ids]))))
             if ph_ho:
-                emb_ho = photo_model.embed(np.stack([arrays[labelled[i]["id"]] for i in ph_ho]))
-                p_logits = photo_model.head_logits(emb_ho)
+                p_logits = photo_model.head_logits(np.stack([all_emb[labelled[i]["id"]] for i in ph_ho]))
                 photo_model.temperature = fit_temperature(p_logits, y[ph_ho])
                 both = [i for i in ph_ho if texts[i]]
                 if both:
                     tl = text_model.logits([texts[i] for i in both])
-                    pl = photo_model.head_logits(photo_model.embed(np.stack([arrays[labelled[i]["id"]] for i in both])))
+                    pl = photo_model.head_logits(np.stack([all_emb[labelled[i]["id"]] for i in both]))
                     fusion = fit_fusion(tl, pl, y[both])
         elif photos and with_photo:
             photo_note = "too few labelled photos to learn from"
+        if photo_model is None:
+            all_emb = {}
 
         bundle = Bundle(text=text_model, photo=photo_model, fusion=fusion)
         yield Progress(92, 100, "Measuring on held-out products")
         # held-out evaluation with everything each product has
-        all_emb: dict[int, np.ndarray] = {}
-        if photo_model is not None and arrays:
-            ids = list(arrays)
-            embs = photo_model.embed(np.stack([arrays[i] for i in ids]))
-            all_emb = dict(zip(ids, embs))
         per_cat: dict[str, dict] = {c: {"n": 0, "correct": 0} for c in classes}
         acc = ece_value = None
         if len(ho):
@@ -212,7 +242,7 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
         from shopai.store.db import transaction
 
         with transaction(db) as conn:
-            for pid, arr in arrays.items():
+            for pid in hashes:
                 emb = all_emb.get(pid)
                 conn.execute(
                     "INSERT INTO categorize_photos (product_id, image_path, dhash, embedding, model_stamp, added_at) "
@@ -234,12 +264,27 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
         }
         if left_out:
             summary["left out (one product only)"] = ", ".join(left_out)
+        if backbone_note:
+            summary["pretrained photo model"] = backbone_note
         if problems:
             summary["photos skipped"] = len(problems)
             summary["problems"] = problems[:20]
         return summary
     finally:
         db.conn.close()
+
+
+def _backbone_embedder(classes: list[str]):
+    """(embedder, note): a backbone photo model to embed with, or None and why not (None: not downloaded)."""
+    path = find_backbone()
+    if path is None:
+        return None, None
+    try:
+        load_backbone(path)
+    except BackboneUnavailable as exc:
+        log.warning("pretrained backbone not used: %s", exc)
+        return None, f"not used: {exc}"
+    return BackbonePhotoModel(classes=list(classes), state={}, size=SIZE, widths=(FEATURES,)), f"used ({path})"
 
 
 def _write_suggestions(conn, sugg: list[tuple[int, list[dict]]], now: str) -> None:

@@ -6,7 +6,7 @@ import csv
 import sys
 from pathlib import Path
 
-from shopai.cli.common import add_command, db_path, open_db, print_json
+from shopai.cli.common import add_command, db_path, drive, open_db, print_json
 from shopai.jobs import UserError
 
 
@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--image", metavar="FILE", help="a product photo")
     what.add_argument("--text", metavar="TEXT", help="a title and/or description")
     what.add_argument("--csv", metavar="FILE", help="columns id,title[,description][,image]; one JSON line per row")
+    what.add_argument("--get-backbone", action="store_true",
+                      help="download the pretrained photo model (MobileNetV3-small, ~10 MB, from download.pytorch.org); "
+                           "the next training uses it")
     p.add_argument("--top", type=int, default=3, help="how many suggestions (default 3)")
     p.set_defaults(func=run)
 
@@ -33,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from shopai.categorize import review
     from shopai.categorize.models import load_bundle
 
+    if args.get_backbone:
+        from shopai.categorize.pretrained import download_job
+
+        print(drive(download_job(), args))
+        return 0
     path = db_path(args)
     k = max(1, args.top)
     if args.csv:

@@ -129,3 +129,38 @@ def test_no_model_yet_message(qtbot, ctx):
         tab.train()
     assert "No product has a category" in tab.message.text()
     tab.shutdown()
+
+
+def test_pretrained_photo_model_download_asks_then_fetches(qtbot, ctx, tmp_path, monkeypatch):
+    """The button asks first; a failed download is a message in the tab; a good one hides the button."""
+    import hashlib
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from shopai.categorize import pretrained
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    served = tmp_path / "served.pth"
+    served.write_bytes(b"stand-in weights " * 1000)
+    monkeypatch.setattr(pretrained, "SHA256_PREFIX", hashlib.sha256(served.read_bytes()).hexdigest()[:8])
+    pretrained._CHECKED.clear()
+    tab = CategorizeTab(ctx)
+    qtbot.addWidget(tab)
+    tab.show()
+    assert tab.backbone_button.isVisible()
+    answers = [QMessageBox.StandardButton.No]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    tab.backbone_button.click()  # said no: nothing happens
+    assert not tab.runner.running and pretrained.find_backbone() is None
+    monkeypatch.setattr(pretrained, "URL", "http://127.0.0.1:9/none.pth")
+    answers.append(QMessageBox.StandardButton.Yes)
+    tab.backbone_button.click()
+    qtbot.waitUntil(lambda: not tab.runner.running and "Could not download" in tab.message.text(), timeout=20000)
+    assert tab.backbone_button.isVisible()
+    monkeypatch.setattr(pretrained, "URL", served.as_uri())
+    answers.append(QMessageBox.StandardButton.Yes)
+    tab.backbone_button.click()
+    qtbot.waitUntil(lambda: not tab.runner.running and "Press Train" in tab.message.text(), timeout=20000)
+    assert pretrained.find_backbone() == pretrained.own_dir() / pretrained.FILE
+    assert not tab.backbone_button.isVisible()
+    tab.shutdown()
