@@ -1,6 +1,6 @@
 """An optional pretrained photo backbone: torchvision's MobileNetV3-small, trained on ImageNet.
 
-Never fetched unless the owner asks (Auto-categorize tab: *Use a pretrained photo model…*, or
+Never fetched unless the owner asks (Auto-categorize tab: *Pretrained photo model…*, or
 ``shopai-cli categorize --get-backbone``): :func:`download_job` stores it in ShopAI's data folder. It is
 also found where torchvision keeps its own downloads (torch's hub cache), so a machine that already has it
 needs no download. A file is used only when its SHA-256 starts with the hash in its name (torchvision's own
@@ -85,7 +85,7 @@ def load_backbone(path: Path | None = None):
     if path is None:
         raise BackboneUnavailable(
             "The pretrained photo model is not on this computer: download it (Auto-categorize tab, "
-            "'Use a pretrained photo model…') or train again without it.")
+            "'Pretrained photo model…') or train again without it.")
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key in _NETS:
