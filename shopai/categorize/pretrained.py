@@ -180,7 +180,9 @@ def download_job(url: str | None = None, folder: Path | None = None, timeout: fl
 
     Writes ``<file>.part`` and renames it only when complete and verified; cancel (closing the job) or any
     failure removes the partial file. Raises UserError in plain words when there is no connection."""
+    import socket
     import urllib.error
+    import urllib.parse
     import urllib.request
 
     url = url or URL
@@ -194,7 +196,10 @@ def download_job(url: str | None = None, folder: Path | None = None, timeout: fl
             response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (fixed https URL, or a test's file://)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise UserError(f"Could not download the pretrained photo model ({reason}). Check the internet "
+            if isinstance(reason, (socket.gaierror, ConnectionError, TimeoutError, socket.timeout)):
+                host = urllib.parse.urlparse(url).hostname or "the server"
+                reason = f"this computer cannot reach {host}"
+            raise UserError(f"Could not download the pretrained photo model: {reason}. Check the internet "
                             "connection and try again; everything else works without it.") from None
         with response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or int(SIZE_MB * 1e6)

@@ -142,7 +142,8 @@ def test_download_keeps_only_a_verified_file(standin, monkeypatch, tmp_path):
 
 def test_download_without_a_connection_is_a_message(tmp_path):
     folder = tmp_path / "backbones"
-    with pytest.raises(UserError, match="Could not download the pretrained photo model"):
+    with pytest.raises(UserError, match="Could not download the pretrained photo model: this computer cannot reach "
+                                        "127.0.0.1"):
         run_job(pretrained.download_job("http://127.0.0.1:9/none.pth", folder, timeout=5))
     assert list(folder.iterdir()) == []
 
