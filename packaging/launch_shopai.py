@@ -2,7 +2,8 @@
 
 ``ShopAI --self-test`` checks, without opening a window, that what the build collected works:
 torch trains a step, torchvision's C++ ops run, the pocketsphinx model is there, Qt can draw SVG
-icons and the shop's resources are found. It prints one line per check and exits 0 when all pass.
+icons, the voice denoisers' C libraries (RNNoise, DeepFilterNet3 and its model) run and the shop's
+resources are found. It prints one line per check and exits 0 when all pass.
 """
 import multiprocessing
 import sys
@@ -57,6 +58,18 @@ def self_test() -> int:
         del app
         return "svg icon drawn"
 
+    def denoisers():
+        import numpy as np
+
+        from shopai.voice.denoise import DeepFilterDenoiser, RnnoiseDenoiser
+
+        out = []
+        for make in (RnnoiseDenoiser, DeepFilterDenoiser):  # their C libraries and DeepFilterNet's model file
+            y = make().process(np.zeros(4800, np.float32), final=True)
+            assert len(y) > 0, make.__name__
+            out.append(make.__name__)
+        return " + ".join(out) + " ran"
+
     def core():
         import shopai.cli.main
         import shopai.safety
@@ -65,7 +78,7 @@ def self_test() -> int:
         return "core + CLI import"
 
     for name, fn in [("torch", torch_step), ("torchvision", torchvision_ops), ("pocketsphinx", pocketsphinx_model),
-                     ("qt", qt_svg_and_resources), ("shopai", core)]:
+                     ("qt", qt_svg_and_resources), ("voice denoisers", denoisers), ("shopai", core)]:
         check(name, fn)
     for name, ok, note in checks:
         print(f"self_test {name}: {'ok' if ok else 'FAILED'} - {note}", flush=True)
