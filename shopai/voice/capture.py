@@ -37,6 +37,11 @@ class Sink(Protocol):
     def feed(self, pcm: np.ndarray) -> None: ...
 
 
+# Said while listening when other people were talking before the query: the energy VAD cannot hear the end of
+# the query in their talk, so listening goes on until the owner stops it (or the cap).
+VOICES_AROUND = "Listening… other voices around, so stop when you have finished"
+
+
 @dataclass
 class VadConfig:
     onset_db: float = 9.0  # frames this far above the noise floor count as speech
@@ -182,7 +187,9 @@ def listen(
 
     ``denoiser`` (see :mod:`shopai.voice.denoise`) runs beside the VAD on the whole 16 kHz stream; when speech
     starts, the sink gets the denoised sound unless the noise before the speech was other people talking
-    (``denoiser.keeps_raw``), where the raw sound decodes better. The VAD always hears the raw sound.
+    (``denoiser.keeps_raw``), where the raw sound decodes better. The VAD always hears the raw sound. After
+    other voices (``denoiser.voices_before``) the progress says :data:`VOICES_AROUND`: their talk hides the pause
+    that would end the query.
 
     Raises UserError when no speech was heard. Closing the generator stops and closes the source.
     """
@@ -211,6 +218,7 @@ def listen(
     level = 0.0
     last_yield = 0.0
 
+    voices = False  # other people were talking before the speech: its end will not be heard as a pause
     to_sink: list[np.ndarray] = []  # speech frames not yet handed to the sink (handed over ~every 0.1 s)
 
     def emit(frames: list[np.ndarray], flush: bool = False) -> None:
@@ -273,6 +281,7 @@ def listen(
                         start_frame = n_frames - (len(history) - k)
                         if denoising:
                             # the sound before the look-back is the noise (if any): other voices or not?
+                            voices = denoiser.voices_before(start_frame - k, start_frame)
                             use_dn = not denoiser.keeps_raw(start_frame - k, start_frame)
                             denoising = use_dn
                             if sink is not None and hasattr(sink, "hears"):
@@ -328,7 +337,8 @@ def listen(
             now = time.perf_counter()
             if done or now - last_yield > 0.05:
                 last_yield = now
-                yield LevelProgress(n_frames * FRAME / TARGET_RATE, max_seconds, "Listening…", level,
+                yield LevelProgress(n_frames * FRAME / TARGET_RATE, max_seconds,
+                                    VOICES_AROUND if voices and start_frame is not None else "Listening…", level,
                                     "speech" if start_frame is not None else "listening")
     finally:
         try:

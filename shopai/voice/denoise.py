@@ -156,8 +156,12 @@ class RnnoiseDenoiser(_Frames48k):
         """Should the recogniser hear the raw sound? Yes when 10 ms frames ``first``..``end`` of the stream (the
         sound before a query) were mostly voices, or too few to judge (speech from the first sample: no noise
         to remove, and a fresh RNNoise state clips the first word)."""
+        return len(self.probs[max(0, first):max(0, end)]) < MIN_NOISE_FRAMES or self.voices_before(first, end)
+
+    def voices_before(self, first: int, end: int) -> bool:
+        """Were 10 ms frames ``first``..``end`` of the stream other people talking (enough of them to judge)?"""
         probs = self.probs[max(0, first):max(0, end)]
-        return len(probs) < MIN_NOISE_FRAMES or float(np.mean(probs)) > BABBLE_PROB
+        return len(probs) >= MIN_NOISE_FRAMES and float(np.mean(probs)) > BABBLE_PROB
 
     def __del__(self) -> None:
         state, self._state = getattr(self, "_state", None), None
@@ -185,6 +189,9 @@ class DeepFilterDenoiser(_Frames48k):
 
     def keeps_raw(self, first: int, end: int) -> bool:
         return False  # no speech probability from this runtime: always denoise
+
+    def voices_before(self, first: int, end: int) -> bool:
+        return False  # cannot tell
 
     def __del__(self) -> None:
         state, self._state = getattr(self, "_state", None), None

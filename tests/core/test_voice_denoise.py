@@ -151,7 +151,8 @@ def babble(n: int) -> np.ndarray:
 
 @pytest.mark.parametrize("noise,lead,denoised", [("pink", 1.0, True), ("babble", 1.0, False), ("pink", 0.0, False)])
 def test_the_raw_sound_is_kept_after_voices_or_without_noise_before_the_query(noise, lead, denoised):
-    from shopai.voice.capture import listen
+    """...and only after other voices does listening say it will not stop by itself (no noise before: no)."""
+    from shopai.voice.capture import VOICES_AROUND, listen
 
     s = speech("white_hanging_heart.wav")
     n0 = int(lead * 16000)
@@ -173,8 +174,12 @@ def test_the_raw_sound_is_kept_after_voices_or_without_noise_before_the_query(no
             self.heard.append(pcm)
 
     sink = Sink()
-    utt = run_job(listen(StreamSource(x, 16000), sink=sink, denoiser=denoise.make_denoiser("rnnoise")))
+    said = []
+    utt = run_job(listen(StreamSource(x, 16000), sink=sink, denoiser=denoise.make_denoiser("rnnoise")),
+                  on_progress=lambda p: said.append((p.state, p.message)))
     assert utt.denoised is denoised
+    assert (("speech", VOICES_AROUND) in said) is (noise == "babble")
+    assert all(m == "Listening…" for st, m in said if st == "listening")
     assert sink.fronts == ["denoised" if denoised else "raw"]
     np.testing.assert_array_equal(np.concatenate(sink.heard), utt.audio)
 
@@ -184,8 +189,9 @@ def test_rnnoise_tells_voices_from_steady_noise():
     for noise, voices in ((babble(16000), True), (pink(16000, 5), False)):
         d = denoise.make_denoiser("rnnoise")
         d.process(0.05 * noise, final=True)
-        assert d.keeps_raw(0, 100) is voices
-        assert d.keeps_raw(90, 100) is True  # 0.1 s: too little to judge
+        assert d.keeps_raw(0, 100) is voices and d.voices_before(0, 100) is voices
+        assert d.keeps_raw(90, 100) is True  # 0.1 s: too little to judge ...
+        assert d.voices_before(90, 100) is False  # ... and not taken for voices
 
 
 def test_each_kind_of_sound_starts_from_its_own_cepstral_mean(monkeypatch):

@@ -167,5 +167,9 @@ def test_recognising_says_which_step_runs(qtbot, tab):
     tab.session._on_progress(LevelProgress(1, 1, "Other voices around: recognising the words alone…", 0.0,
                                            "recognising"))
     assert tab.state_label.text() == "Other voices around: recognising the words alone…"
-    tab.session._on_progress(LevelProgress(1, 1, "", 0.4, "speech"))  # a listening step never shows as one
+    tab.session._on_progress(LevelProgress(1, 1, "Listening…", 0.4, "speech"))  # plain listening: the state's words
     assert tab.state_label.text() == "Listening… (hearing you)"
+    from shopai.voice.capture import VOICES_AROUND
+
+    tab.session._on_progress(LevelProgress(1, 1, VOICES_AROUND, 0.4, "speech"))  # listening will not stop by itself
+    assert tab.state_label.text() == VOICES_AROUND

@@ -54,7 +54,7 @@ class VoiceSession(QObject):
 
     levelChanged = Signal(float)
     stateChanged = Signal(str)  # idle | listening | speech | recognising | results
-    stepChanged = Signal(str)  # what recognising is doing now ("Trying free dictation…"), in words
+    stepChanged = Signal(str)  # what listening or recognising is doing now ("Trying free dictation…"), in words
     resulted = Signal(object)  # VoiceResult
     failed = Signal(str)
 
@@ -118,7 +118,7 @@ class VoiceSession(QObject):
         state = getattr(p, "state", None)
         if state and state != self.state:
             self._set_state(state)
-        if state == "recognising" and p.message:
+        if state in ("speech", "recognising") and p.message and p.message != "Listening…":
             self.stepChanged.emit(p.message)
 
     def _on_result(self, result: Any) -> None:
@@ -377,8 +377,9 @@ class VoiceTab(QWidget):
         self.talk.setStyleSheet("QPushButton { background: #f8d7da; font-weight: bold; }" if listening else "")
 
     def _on_step(self, message: str) -> None:
-        """Say which step of recognising is running (a second look at noisy sound takes a moment longer)."""
-        if self.session.state == "recognising":
+        """Say which step of recognising is running (a second look at noisy sound takes a moment longer), or
+        that listening will not stop by itself (other voices around)."""
+        if self.session.state in ("speech", "recognising"):
             self.state_label.setText(message)
 
     def _on_failed(self, message: str) -> None:
