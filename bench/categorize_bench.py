@@ -164,8 +164,9 @@ def photo_ours(name, x_tr, y_tr, x_cal, y_cal, x_te, y_te, classes, budget, epoc
 
 
 def photo_pretrained(name, paths_tr, y_tr, paths_cal, y_cal, paths_te, y_te, classes):
-    """The optional pretrained backbone + head, as Train uses it; None (and a line saying so) without the file."""
-    from shopai.categorize.pretrained import SIZE, BackboneUnavailable, find_backbone, fit_head, load_backbone
+    """The optional pretrained backbone + head, as Train uses it: (calibrated logits on the calibration and the
+    test photos), or None (and a line saying so) without the file."""
+    from shopai.categorize.pretrained import BackboneUnavailable, find_backbone, fit_head, load_backbone
 
     path = find_backbone()
     try:
@@ -174,19 +175,21 @@ def photo_pretrained(name, paths_tr, y_tr, paths_cal, y_cal, paths_te, y_te, cla
         print(f"  {name}: pretrained backbone row skipped ({exc})")
         return None
     t = time.perf_counter()
-    model = run_job(fit_head(_backbone_embed(paths_tr, SIZE), y_tr, classes))
-    model.temperature = fit_temperature(model.head_logits(_backbone_embed(paths_cal, SIZE)), y_cal)
-    probs = softmax(model.head_logits(_backbone_embed(paths_te, SIZE)))
+    model = run_job(fit_head(_backbone_features(paths_tr), y_tr, classes))
+    f_cal, f_te = _backbone_features(paths_cal), _backbone_features(paths_te)
+    model.temperature = fit_temperature(model.head_logits(f_cal), y_cal)
+    logits_cal, logits_te = model.head_logits(f_cal), model.head_logits(f_te)
+    probs = softmax(logits_te)
     record(name, "ours: pretrained MobileNetV3-s + head", y_te, probs.argmax(1), probs,
            seconds=time.perf_counter() - t, note=f"({path.name}; not a from-scratch target)")
-    return model
+    return logits_cal, logits_te
 
 
-def _backbone_embed(paths, size, batch=256):
-    from shopai.categorize.pretrained import FEATURES, BackbonePhotoModel
+def _backbone_features(paths, batch=256):
+    """The backbone's features of photo files, read ``batch`` at a time (224x224 photos are big in memory)."""
+    from shopai.categorize.pretrained import SIZE, features
 
-    embedder = BackbonePhotoModel(classes=[], state={}, size=size, widths=(FEATURES,))
-    return np.concatenate([embedder.embed(load_arrays(paths[s:s + batch], size)) for s in range(0, len(paths), batch)])
+    return np.concatenate([features(load_arrays(paths[s:s + batch], SIZE)) for s in range(0, len(paths), batch)])
 
 
 def main() -> int:
@@ -284,9 +287,8 @@ def main() -> int:
                            [img[i] for i in np.flatnonzero(cal)], ys[cal],
                            [DATA / "products" / p for p in fte.image], yte, fclasses)
     if pre is not None:  # the same fusion with the pretrained photo model (reported; the verdict is the CNN's)
-        pl_cal = pre.head_logits(_backbone_embed([img[i] for i in np.flatnonzero(cal)], pre.size))
+        pl_cal, pte = pre
         w2 = fit_fusion(tl_cal, pl_cal, ys[cal])
-        pte = pre.head_logits(_backbone_embed([DATA / "products" / p for p in fte.image], pre.size))
         fused2 = softmax(fuse_logits(text_model.logits(fte.title.tolist()), pte, w2))
         record("fused: fashion 80/cat", f"ours: text x pretrained (w={w2[0]:.1f},{w2[1]:.1f})", yte,
                fused2.argmax(1), fused2, seconds=0.0)

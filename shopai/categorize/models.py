@@ -15,6 +15,7 @@ import numpy as np
 
 from shopai.categorize.calibrate import fuse_logits, softmax
 from shopai.categorize.photo import PhotoModel
+from shopai.categorize.pretrained import BackboneUnavailable
 from shopai.categorize.text import TextModel
 from shopai.jobs import UserError
 from shopai.paths import subdir
@@ -137,8 +138,6 @@ def load_bundle(db_path: str) -> Bundle:
     text.temperature = float(meta.get("text_temperature", text.temperature))
     photo = None
     if meta.get("has_photo"):
-        from shopai.categorize.pretrained import BackboneUnavailable
-
         try:
             photo = PhotoModel.load(folder / PHOTO)
         except BackboneUnavailable as exc:  # the pretrained backbone went: text still works, photos say why

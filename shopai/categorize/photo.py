@@ -62,12 +62,12 @@ def build_net(n_classes: int, widths: tuple[int, ...] = WIDTHS, stem: int = 1):
     return Net()
 
 
-def to_tensor(batch: np.ndarray):
-    """uint8 NxHxWx3 → normalised float NCHW."""
+def to_tensor(batch: np.ndarray, mean=0.5, std=0.25):
+    """uint8 NxHxWx3 → float NCHW in 0..1, less ``mean``, over ``std`` (numbers, or one per channel)."""
     import torch
 
     x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
-    return x.sub_(0.5).div_(0.25)
+    return x.sub_(torch.as_tensor(mean).view(-1, 1, 1)).div_(torch.as_tensor(std).view(-1, 1, 1))
 
 
 def augment(x, rng: np.random.Generator, pad: int = 6):

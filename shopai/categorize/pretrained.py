@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shopai.categorize.photo import PhotoModel
+from shopai.categorize.photo import PhotoModel, to_tensor
 from shopai.jobs import Job, Progress, UserError
 
 FILE = "mobilenet_v3_small-047dcff4.pth"
@@ -60,13 +60,18 @@ def find_backbone() -> Path | None:
     return None
 
 
+def _file_key(path: Path) -> tuple[str, int, int]:
+    """The file as it is now (path, size, mtime): what the caches below remember it by."""
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
+
+
 _CHECKED: dict[tuple[str, int, int], bool] = {}
 
 
 def verify(path: Path) -> bool:
     """Whether the file's SHA-256 starts with the hash in its name (remembered per path, size and mtime)."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
+    key = _file_key(path)
     if key not in _CHECKED:
         h = hashlib.sha256()
         with open(path, "rb") as f:
@@ -86,8 +91,7 @@ def load_backbone(path: Path | None = None):
         raise BackboneUnavailable(
             "The pretrained photo model is not on this computer: download it (Auto-categorize tab, "
             "'Pretrained photo model…') or train again without it.")
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
+    key = _file_key(path)
     if key in _NETS:
         return _NETS[key]
     if not verify(path):
@@ -107,6 +111,23 @@ def load_backbone(path: Path | None = None):
     return net
 
 
+def features(arrays: np.ndarray, batch: int = 64, flip: bool = True) -> np.ndarray:
+    """576-d backbone features of photos letterboxed to ``SIZE`` (uint8), averaged over each photo and, with
+    ``flip``, its mirror image. They do not depend on the shop: Train reads every photo through this once."""
+    import torch
+
+    net = load_backbone()
+    out = []
+    with torch.inference_mode():
+        for s in range(0, len(arrays), batch):
+            x = to_tensor(arrays[s:s + batch], MEAN, STD)
+            f = net.avgpool(net.features(x)).flatten(1)
+            if flip:
+                f = (f + net.avgpool(net.features(x.flip(-1))).flatten(1)) / 2
+            out.append(f.numpy())
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, FEATURES), np.float32)
+
+
 class BackbonePhotoModel(PhotoModel):
     """The photo model on the pretrained backbone: frozen features + the shop's own linear head."""
 
@@ -114,38 +135,22 @@ class BackbonePhotoModel(PhotoModel):
         return load_backbone()
 
     def embed(self, arrays: np.ndarray, batch: int = 64, flip: bool = True, shift: int = 0) -> np.ndarray:
-        """576-d backbone features of letterboxed uint8 photos, averaged over the photo and its mirror image."""
-        import torch
-
-        net = self.net()
-        mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(STD).view(1, 3, 1, 1)
-        out = []
-        with torch.inference_mode():
-            for s in range(0, len(arrays), batch):
-                x = torch.from_numpy(np.ascontiguousarray(arrays[s:s + batch])).permute(0, 3, 1, 2).float() / 255.0
-                x = (x - mean) / std
-                f = net.avgpool(net.features(x)).flatten(1)
-                if flip:
-                    f = (f + net.avgpool(net.features(x.flip(-1))).flatten(1)) / 2
-                out.append(f.numpy())
-        if not out:
-            return np.zeros((0, FEATURES), np.float32)
-        return np.concatenate(out).astype(np.float32)
+        """The backbone's :func:`features` (``shift`` is the CNN's option and has no meaning here)."""
+        return features(arrays, batch, flip)
 
     def meta(self) -> dict:
         return dict(super().meta(), backbone=FILE)
 
 
-def fit_head(emb: np.ndarray, y: np.ndarray, classes: list[str], *, seed: int = 0) -> Job[BackbonePhotoModel]:
+def fit_head(emb: np.ndarray, y: np.ndarray, classes: list[str]) -> Job[BackbonePhotoModel]:
     """Train the linear head on backbone features: class-balanced multinomial logistic regression with L2
-    (strength 1/n on standardised features, like scikit-learn's default C=1), by L-BFGS."""
+    (strength 1/n on standardised features, like scikit-learn's default C=1), by L-BFGS from zeros (no
+    randomness: the same photos give the same head)."""
     import torch
 
     if len(emb) < 2:
         raise UserError("Too few labelled photos to learn from.")
     yield Progress(0, 1, "Learning from photos (pretrained model)")
-    torch.manual_seed(seed)
     x = torch.from_numpy(np.asarray(emb, np.float32))
     mu, sd = x.mean(0), x.std(0).clamp_min(1e-3)
     xs = (x - mu) / sd
@@ -190,14 +195,14 @@ def download_job(url: str | None = None, folder: Path | None = None, timeout: fl
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / FILE
     part = folder / (FILE + ".part")
-    yield Progress(0, 1, "Connecting to download.pytorch.org")
+    host = urllib.parse.urlparse(url).hostname or "the server"
+    yield Progress(0, 1, f"Connecting to {host}")
     try:
         try:
             response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (fixed https URL, or a test's file://)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, (socket.gaierror, ConnectionError, TimeoutError, socket.timeout)):
-                host = urllib.parse.urlparse(url).hostname or "the server"
                 reason = f"this computer cannot reach {host}"
             raise UserError(f"Could not download the pretrained photo model: {reason}. Check the internet "
                             "connection and try again; everything else works without it.") from None

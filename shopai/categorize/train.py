@@ -18,9 +18,7 @@ from shopai.categorize.calibrate import ece, fit_fusion, fit_temperature
 from shopai.categorize.images import dhash, letterbox, load_image
 from shopai.categorize.models import Bundle, save_bundle
 from shopai.categorize.photo import DEFAULT_EPOCHS, DEFAULT_SIZE, train_photo
-from shopai.categorize.pretrained import (
-    FEATURES, SIZE, BackbonePhotoModel, BackboneUnavailable, find_backbone, fit_head, load_backbone,
-)
+from shopai.categorize import pretrained
 from shopai.categorize.text import train_text
 from shopai.jobs import Job, Progress, UserError
 from shopai.store.db import open_store
@@ -139,12 +137,12 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
         all_emb: dict[int, np.ndarray] = {}  # photo embeddings (the backbone's at once, the CNN's after training)
         hashes: dict[int, int] = {}
         with_photo = [r for r in rows if r["image_path"]] if photos else []
-        embedder, backbone_note = _backbone_embedder(classes) if with_photo and backbone else (None, None)
-        pending: list[tuple[int, np.ndarray]] = []
+        use_backbone, backbone_note = _backbone_state() if with_photo and backbone else (False, None)
+        pending: list[tuple[int, np.ndarray]] = []  # photos waiting to go through the backbone together
 
         def embed_pending() -> None:
             ids, batch = zip(*pending)
-            all_emb.update(zip(ids, embedder.embed(np.stack(batch))))
+            all_emb.update(zip(ids, pretrained.features(np.stack(batch))))
             pending.clear()
 
         last = time.monotonic()
@@ -155,8 +153,8 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             except UserError as exc:
                 problems.append(f"{r['sku']}: {exc}")
                 continue
-            if embedder is not None:
-                pending.append((r["id"], letterbox(img, embedder.size)))
+            if use_backbone:
+                pending.append((r["id"], letterbox(img, pretrained.SIZE)))
                 if len(pending) >= 32:
                     embed_pending()
             else:
@@ -164,7 +162,7 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             hashes[r["id"]] = dhash(img)
             if time.monotonic() - last > 0.2:
                 last = time.monotonic()
-                how = " through the pretrained model" if embedder is not None else ""
+                how = " through the pretrained model" if use_backbone else ""
                 yield Progress(20 + 10 * k / max(1, len(with_photo)), 100,
                                f"Reading photos{how} ({k + 1} of {len(with_photo)})")
         if pending:
@@ -175,9 +173,9 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
         photo_note = "no photos"
         fusion = (1.0, 1.0)
         if ph_tr and len(Counter(y[ph_tr]).keys()) >= 2 and min(Counter(y[ph_tr]).values()) >= 1:
-            if embedder is not None:
+            if use_backbone:
                 photo_model = yield from _scaled(
-                    fit_head(np.stack([all_emb[labelled[i]["id"]] for i in ph_tr]), y[ph_tr], classes, seed=seed),
+                    pretrained.fit_head(np.stack([all_emb[labelled[i]["id"]] for i in ph_tr]), y[ph_tr], classes),
                     30, 90)
                 photo_note = f"{len(ph_tr)} photos, pretrained MobileNetV3-small"
             else:
@@ -274,17 +272,18 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
         db.conn.close()
 
 
-def _backbone_embedder(classes: list[str]):
-    """(embedder, note): a backbone photo model to embed with, or None and why not (None: not downloaded)."""
-    path = find_backbone()
+def _backbone_state() -> tuple[bool, str | None]:
+    """(use it, note for the summary): whether the pretrained backbone is here and loads; no note when it was
+    never downloaded."""
+    path = pretrained.find_backbone()
     if path is None:
-        return None, None
+        return False, None
     try:
-        load_backbone(path)
-    except BackboneUnavailable as exc:
+        pretrained.load_backbone(path)
+    except pretrained.BackboneUnavailable as exc:
         log.warning("pretrained backbone not used: %s", exc)
-        return None, f"not used: {exc}"
-    return BackbonePhotoModel(classes=list(classes), state={}, size=SIZE, widths=(FEATURES,)), f"used ({path})"
+        return False, f"not used: {exc}"
+    return True, f"used ({path})"
 
 
 def _write_suggestions(conn, sugg: list[tuple[int, list[dict]]], now: str) -> None:
