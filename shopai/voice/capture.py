@@ -37,7 +37,8 @@ class Sink(Protocol):
     def feed(self, pcm: np.ndarray) -> None: ...
 
 
-# Said while listening when other people were talking before the query: the energy VAD cannot hear the end of
+LISTENING = "Listening…"  # what the progress says while listening
+# ... and instead, when other people were talking before the query: the energy VAD cannot hear the end of
 # the query in their talk, so listening goes on until the owner stops it (or the cap).
 VOICES_AROUND = "Listening… other voices around, so stop when you have finished"
 
@@ -229,7 +230,7 @@ def listen(
 
     source.start()
     try:
-        yield LevelProgress(0, max_seconds, "Listening…", 0.0, "listening")
+        yield LevelProgress(0, max_seconds, LISTENING, 0.0, "listening")
         done = False
         while not done:
             block = source.read(0.1)
@@ -241,7 +242,7 @@ def listen(
                     resampler = StreamResampler(source.sample_rate)
                 x = to_float_mono(block)
                 if len(x) == 0:
-                    yield LevelProgress(n_frames * FRAME / TARGET_RATE, max_seconds, "Listening…", level,
+                    yield LevelProgress(n_frames * FRAME / TARGET_RATE, max_seconds, LISTENING, level,
                                         "speech" if start_frame is not None else "listening")
                     continue
                 clipped += int(np.count_nonzero(np.abs(x) >= 0.999))
@@ -338,7 +339,7 @@ def listen(
             if done or now - last_yield > 0.05:
                 last_yield = now
                 yield LevelProgress(n_frames * FRAME / TARGET_RATE, max_seconds,
-                                    VOICES_AROUND if voices and start_frame is not None else "Listening…", level,
+                                    VOICES_AROUND if voices and start_frame is not None else LISTENING, level,
                                     "speech" if start_frame is not None else "listening")
     finally:
         try:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.jobs import Progress
+from shopai.voice.capture import LISTENING
 from shopai_ui.context import ShopContext
 from shopai_ui.icons import mic_icon
 from shopai_ui.widgets.message import MessageBar
@@ -66,6 +67,7 @@ class VoiceSession(QObject):
         self.source = None
         self.mode = "catalog"
         self.state = "idle"
+        self._step = ""  # the last step said (stepChanged)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -118,8 +120,10 @@ class VoiceSession(QObject):
         state = getattr(p, "state", None)
         if state and state != self.state:
             self._set_state(state)
-        if state in ("speech", "recognising") and p.message and p.message != "Listening…":
-            self.stepChanged.emit(p.message)
+        step = p.message if state in ("speech", "recognising") and p.message != LISTENING else ""
+        if step and step != self._step:  # progress comes every 50 ms: say each step once
+            self.stepChanged.emit(step)
+        self._step = step
 
     def _on_result(self, result: Any) -> None:
         self.source = None
