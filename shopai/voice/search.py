@@ -221,7 +221,10 @@ def voice_search(
             if cleaned is not None:
                 audio, front = cleaned, VOICES_FRONT_END
         again = Recognition(FREE) if mode == "free" else _catalog_recognition(model)
-        heard = decode_all(again, audio, step=1600, front=front if cleaner is not None or front != "raw" else None)
+        # as in the first hearing, the recogniser is told what it hears only where a denoiser ran (and so
+        # said "raw" or "denoised"); sound cleaned just now is always named
+        named = cleaner is not None or front != "raw"
+        heard = decode_all(again, audio, step=1600, front=front if named else None)
         for h, f in zip(heard, first) if isinstance(heard, tuple) else ((heard, first),):
             h.decode_seconds += f.decode_seconds
     used = mode
