@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from shopai.jobs import Job, Progress, UserError
+from shopai.voice import endpoint
 from shopai.voice.audio import TARGET_RATE, AudioSource, to_float_mono
 
 FRAME = 160  # 10 ms at 16 kHz
@@ -38,9 +39,9 @@ class Sink(Protocol):
 
 
 LISTENING = "Listening…"  # what the progress says while listening
-# ... and instead, when other people were talking before the query: the energy VAD cannot hear the end of
-# the query in their talk, so listening goes on until the owner stops it (or the cap).
-VOICES_AROUND = "Listening… other voices around, so stop when you have finished"
+# ... and instead, when other people were talking before the query: their talk leaves no pause, so the query's
+# end is found by its level standing above theirs (endpoint.query_over), which needs the owner near the microphone
+VOICES_AROUND = "Listening… other voices around, so speak close to the microphone"
 
 
 @dataclass
@@ -54,6 +55,8 @@ class VadConfig:
     min_speech_db: float = -50.0  # and never quieter than this (dBFS)
     onset_frames: int = 4  # of the last 6 frames, this many loud ones start speech
     hangover: float = 0.5  # seconds of quiet that end speech
+    voices_hangover: float = 0.7  # after other voices (or unmeasured noise): seconds back at the noise's level
+    # that end speech, judged on the query's own loudness (endpoint.query_ended); 0: never
     min_speech: float = 0.15  # shorter bursts are clicks, not speech
     lead_in: float = 0.3  # seconds kept before the detected start
     wait: float = 8.0  # live sources: give up when nobody speaks for this long
@@ -65,7 +68,7 @@ class Utterance:
     heard_seconds: float  # all audio read
     speech_start: float  # seconds into what was read
     speech_end: float
-    ended_by: str  # silence | release | end | cap
+    ended_by: str  # silence | level (amid other voices, see VadConfig.voices_hangover) | release | end | cap
     end_time: float  # time.perf_counter() when the end of speech was decided
     denoised: bool = False  # ``audio`` (and what the sink heard) is the denoised sound
     speech_in_audio: tuple[int, int] = (0, 0)  # the VAD's speech as samples of ``audio`` (after the lead-in)
@@ -220,6 +223,9 @@ def listen(
     last_yield = 0.0
 
     voices = False  # other people were talking before the speech: its end will not be heard as a pause
+    voices_hang = int(cfg.voices_hangover * TARGET_RATE / FRAME)
+    level_end = False  # end on the query's own level (endpoint.query_ended), not on the pause rule alone
+    powers: list[float] = []  # raw power of each frame since the speech started (the look-back included)
     to_sink: list[np.ndarray] = []  # speech frames not yet handed to the sink (handed over ~every 0.1 s)
 
     def emit(frames: list[np.ndarray], flush: bool = False) -> None:
@@ -290,7 +296,10 @@ def listen(
                         k = max(0, k - lead)
                         speech = [_quiet(missing * FRAME)] * (missing > 0) + (history_dn if use_dn else history)[k:]
                         emit(speech)
+                        powers = [10.0 ** (d / 10.0) for d in history_db[len(history_db) - (n_frames - start_frame):]]
                         vad.start_speech(noise_db)
+                        # the noise before the speech was other voices, or too short to measure
+                        level_end = bool(voices_hang) and (voices or noise_db <= -100.0)
                         history, history_dn, history_db = [], [], []
                         loud_frames = 0
                         quiet = 0
@@ -303,6 +312,14 @@ def listen(
                     speech.append(frame_dn if use_dn else frame)
                     emit([speech[-1]])
                     vad.update_floor(e, True)
+                    powers.append(power)
+                    if level_end and len(powers) % 10 == 0 and endpoint.query_over(np.array(powers), voices_hang):
+                        # back at the other voices' level for a while: the query is over. The VAD's speech runs
+                        # to here, as the recogniser heard it (the second look trims it to the query)
+                        ended_by = "level"
+                        end_time = time.perf_counter()
+                        done = True
+                        break
                     if vad.speech_goes_on(power):
                         quiet = 0
                         loud_frames += 1

@@ -21,6 +21,7 @@ BRIDGE = 0.4  # s: quieter gaps up to this long (pauses between words) stay insi
 PAD_BEFORE, PAD_AFTER = 0.15, 0.2  # s kept around the loud span (soft onsets, a word's fading end)
 MIN_CUT = 0.25  # s of the VAD's speech the span must cut before the utterance is decoded again
 MIN_FRAMES = 50  # under 0.5 s of sound: no two groups to tell apart
+MIN_CONTRAST_DB = 6.0  # the query's level must stand this far above the noise's to end on it
 
 
 def frame_levels(audio: np.ndarray) -> np.ndarray:
@@ -66,3 +67,19 @@ def trimmed_span(audio: np.ndarray, vad_start: int, vad_end: int) -> tuple[int, 
     start, end = query_span(audio)
     cut = max(0, start - vad_start) + max(0, vad_end - end)
     return (start, end) if cut >= MIN_CUT * RATE else None
+
+
+def query_over(powers: np.ndarray, quiet_frames: int) -> bool:
+    """While listening amid other voices: has the query ended? True once the sound since the start of speech
+    (``powers``: each 10 ms frame's mean power) shows the noise and the query as two groups (as
+    :func:`query_span` sees them, at least ``MIN_CONTRAST_DB`` apart) and the last ``quiet_frames`` frames
+    were all at the noise's level. Their talk never leaves the pause the streaming VAD waits for."""
+    n = len(powers)
+    if n < MIN_FRAMES + quiet_frames:
+        return False
+    smooth = np.convolve(np.asarray(powers, np.float64), np.ones(SMOOTH) / SMOOTH, mode="same")
+    levels = 10.0 * np.log10(smooth + 1e-10)
+    low, high = np.percentile(levels, [NOISE_PCT, QUERY_PCT])
+    mid = 0.5 * (low + high)
+    return bool(high - low >= MIN_CONTRAST_DB and (levels[: n - quiet_frames] > mid).any()
+                and not (levels[n - quiet_frames:] > mid).any())

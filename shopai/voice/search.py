@@ -244,15 +244,16 @@ def voice_search(
         if free_results and (not results or free_results[0]["score"] > results[0]["score"]):
             heard, results, used = free, free_results, "free"
     after_end = time.perf_counter() - utt.end_time
+    wait = {"silence": vad.hangover, "level": vad.voices_hangover}.get(utt.ended_by, 0.0)  # the VAD's wait for the end
     audio_seconds = max(utt.heard_seconds, 1e-6)
     timings = {
         "audio_seconds": utt.heard_seconds,
         "speech_seconds": utt.speech_seconds,
         "decode_seconds": decode,
         "rtf": decode / audio_seconds,
-        "endpoint_wait": vad.hangover if utt.ended_by == "silence" else 0.0,
+        "endpoint_wait": wait,
         "after_end_seconds": after_end,
-        "latency": (vad.hangover if utt.ended_by == "silence" else 0.0) + after_end,
+        "latency": wait + after_end,
         "load_seconds": load_seconds,
         "denoised": float(utt.denoised),
         "trimmed": float(span is not None),

@@ -179,3 +179,43 @@ def test_amid_other_voices_the_grammar_counts_more(tmp_path):
     top = {w: search._combined(db, idx, lm, grammar, 5, w)[1][0]["sku"]
            for w in (search.W_GRAMMAR, search.W_GRAMMAR_VOICES)}
     assert top == {search.W_GRAMMAR: "85123A", search.W_GRAMMAR_VOICES: "21733"}
+
+
+def _powers(*parts: tuple[float, float]) -> np.ndarray:
+    """Frame powers: (seconds, dB) stretches, with a little frame-to-frame wobble."""
+    rng = np.random.default_rng(0)
+    db = np.concatenate([np.full(int(sec * 100), level) for sec, level in parts]) + rng.normal(0, 1.5, int(sum(
+        int(sec * 100) for sec, _ in parts)))
+    return 10.0 ** (db / 10.0)
+
+
+def test_the_query_is_over_once_the_sound_is_back_at_the_noise_level():
+    quiet = int(0.7 * 100)
+    assert endpoint.query_over(_powers((1.0, 50), (1.5, 62), (0.8, 50)), quiet)
+    assert not endpoint.query_over(_powers((1.0, 50), (1.5, 62), (0.5, 50)), quiet)  # not long enough yet
+    assert not endpoint.query_over(_powers((1.0, 50), (1.5, 62), (0.8, 50), (0.2, 62)), quiet)  # speaking again
+    assert not endpoint.query_over(_powers((3.3, 50)), quiet)  # only the noise: no query to end
+    assert not endpoint.query_over(_powers((1.0, 50), (1.5, 53), (0.8, 50)), quiet)  # too faint to tell apart
+    assert not endpoint.query_over(_powers((0.2, 62), (0.3, 50)), quiet)  # too little sound
+
+
+@needs_espeak
+def test_amid_voices_listening_ends_by_itself_after_the_query(tmp_path):
+    """Babble before and long after a query (a busy shop, Ctrl+Space): listening ends well under a second after
+    the words, not at the end of the sound, and the second look still trims the babble off (it did not before:
+    the capture ran on to the end)."""
+    s = say("white hanging heart t-light holder", VOICES[2], tmp_path)
+    true_end = (16000 + np.flatnonzero(np.abs(s) > 0.01)[-1]) / 16000
+    bed = babble(16000 + len(s) + 4 * 16000, tmp_path, seed=4) * np.sqrt(loud_power(s) / 10)
+    y = bed.copy()
+    y[16000:16000 + len(s)] += s
+    y = (0.7 * y / np.abs(y).max()).astype(np.float32)
+    utt = run_job(listen(StreamSource(y, 16000), denoiser=denoise.make_denoiser("rnnoise")))
+    assert utt.ended_by == "level"
+    assert 0.3 <= utt.heard_seconds - true_end <= 1.2, utt.heard_seconds - true_end
+    assert endpoint.trimmed_span(utt.audio, *utt.speech_in_audio) is not None
+    from shopai.voice.capture import VadConfig
+
+    whole = run_job(listen(StreamSource(y, 16000), cfg=VadConfig(voices_hangover=0.0),
+                           denoiser=denoise.make_denoiser("rnnoise")))
+    assert whole.ended_by == "end" and whole.heard_seconds > true_end + 3.5  # without the rule

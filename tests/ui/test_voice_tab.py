@@ -171,5 +171,5 @@ def test_recognising_says_which_step_runs(qtbot, tab):
     assert tab.state_label.text() == "Listening… (hearing you)"
     from shopai.voice.capture import VOICES_AROUND
 
-    tab.session._on_progress(LevelProgress(1, 1, VOICES_AROUND, 0.4, "speech"))  # listening will not stop by itself
+    tab.session._on_progress(LevelProgress(1, 1, VOICES_AROUND, 0.4, "speech"))  # other voices around: the advice shows
     assert tab.state_label.text() == VOICES_AROUND
