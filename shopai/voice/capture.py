@@ -56,7 +56,7 @@ class VadConfig:
     onset_frames: int = 4  # of the last 6 frames, this many loud ones start speech
     hangover: float = 0.5  # seconds of quiet that end speech
     voices_hangover: float = 0.7  # after other voices (or unmeasured noise): seconds back at the noise's level
-    # that end speech, judged on the query's own loudness (endpoint.query_ended); 0: never
+    # that end speech, judged on the query's own loudness (endpoint.query_over); 0: never
     min_speech: float = 0.15  # shorter bursts are clicks, not speech
     lead_in: float = 0.3  # seconds kept before the detected start
     wait: float = 8.0  # live sources: give up when nobody speaks for this long
@@ -224,7 +224,7 @@ def listen(
 
     voices = False  # other people were talking before the speech: its end will not be heard as a pause
     voices_hang = int(cfg.voices_hangover * TARGET_RATE / FRAME)
-    level_end = False  # end on the query's own level (endpoint.query_ended), not on the pause rule alone
+    level_end = False  # end on the query's own level (endpoint.query_over), not on the pause rule alone
     powers: list[float] = []  # raw power of each frame since the speech started (the look-back included)
     to_sink: list[np.ndarray] = []  # speech frames not yet handed to the sink (handed over ~every 0.1 s)
 
