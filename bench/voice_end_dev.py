@@ -4,8 +4,9 @@ The bench's and the dev set's utterances stop 0.7 s after the words, so they can
 ends before the sound does. This takes the dev set's clean utterances (``voice_dev.py``: products that are not
 the sample shop's, the bench's voice set-ups) and puts each over 1.5 s of noise before it and 4 s after, at
 ``--snr`` dB (babble of the dev titles, pink noise or hum, the dev set's own noise beds). Each is captured as the
-app does (RNNoise beside the VAD), with the app's end rules and with the rule for other voices turned off
-(``VadConfig.voices_hangover = 0``), and searched in the dev catalog.
+app does (RNNoise beside the VAD), with the end rules of listening until a pause (Ctrl+Space:
+``capture.until_pause()``) and with the plain rules of holding to talk, where letting go ends the query
+(``VadConfig()``: here the end of the sound), and searched in the dev catalog.
 
     nice -n 10 .venv/bin/python bench/voice_end_dev.py [--noise babble pink hum] [--snr 10] [--limit 40]
 
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from shopai.jobs import UserError, run_job
     from shopai.voice.audio import StreamSource
-    from shopai.voice.capture import VadConfig
+    from shopai.voice.capture import VadConfig, until_pause
     from shopai.voice.search import prepare, voice_search
 
     voices = vb.available_voices()
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(5)
         mixes = [(it["sku"], words_only(it["path"])) for it in items]
         mixes = [(sku, len(s) / 16000 + LEAD, long_mix(s, beds[noise], args.snr, rng)) for sku, s in mixes]
-        for label, cfg in (("app's", VadConfig()), ("without the one for other voices", VadConfig(voices_hangover=0.0))):
+        for label, cfg in (("until a pause (Ctrl+Space)", until_pause()), ("held to talk", VadConfig())):
             after, itself, hits = [], 0, 0
             for sku, words_end, y in mixes:
                 try:

@@ -39,8 +39,8 @@ class Sink(Protocol):
 
 
 LISTENING = "Listening…"  # what the progress says while listening
-# ... and instead, when other people were talking before the query: their talk leaves no pause, so the query's
-# end is found by its level standing above theirs (endpoint.query_over), which needs the owner near the microphone
+# ... and instead, when other people were talking before the query: their talk leaves no pause; listening until a
+# pause then ends on the query's level standing above theirs (until_pause()), which needs the owner near the mic
 VOICES_AROUND = "Listening… other voices around, so speak close to the microphone"
 
 
@@ -55,11 +55,19 @@ class VadConfig:
     min_speech_db: float = -50.0  # and never quieter than this (dBFS)
     onset_frames: int = 4  # of the last 6 frames, this many loud ones start speech
     hangover: float = 0.5  # seconds of quiet that end speech
-    voices_hangover: float = 0.7  # after other voices (or unmeasured noise): seconds back at the noise's level
-    # that end speech, judged on the query's own loudness (endpoint.query_over); 0: never
+    # after other voices (or unmeasured noise): seconds back at the noise's level that end speech, judged on the
+    # query's own loudness (endpoint.query_over); 0: never (a release or the file's end ends the query), see
+    # until_pause()
+    voices_hangover: float = 0.0
     min_speech: float = 0.15  # shorter bursts are clicks, not speech
     lead_in: float = 0.3  # seconds kept before the detected start
     wait: float = 8.0  # live sources: give up when nobody speaks for this long
+
+
+def until_pause() -> VadConfig:
+    """The end rules when only the speech itself can end the query (listening until a pause, no button to let
+    go): amid other voices, whose talk leaves no pause, also end 0.7 s after the sound is back at their level."""
+    return VadConfig(voices_hangover=0.7)
 
 
 @dataclass

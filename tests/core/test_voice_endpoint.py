@@ -200,22 +200,21 @@ def test_the_query_is_over_once_the_sound_is_back_at_the_noise_level():
 
 
 @needs_espeak
-def test_amid_voices_listening_ends_by_itself_after_the_query(tmp_path):
+def test_amid_voices_listening_until_a_pause_ends_by_itself_after_the_query(tmp_path):
     """Babble before and long after a query (a busy shop, Ctrl+Space): listening ends well under a second after
-    the words, not at the end of the sound, and the second look still trims the babble off (it did not before:
-    the capture ran on to the end)."""
+    the words, not at the end of the sound (as it did before, and still does held to talk, where letting go
+    ends it), and the second look still trims the babble off."""
     s = say("white hanging heart t-light holder", VOICES[2], tmp_path)
     true_end = (16000 + np.flatnonzero(np.abs(s) > 0.01)[-1]) / 16000
     bed = babble(16000 + len(s) + 4 * 16000, tmp_path, seed=4) * np.sqrt(loud_power(s) / 10)
     y = bed.copy()
     y[16000:16000 + len(s)] += s
     y = (0.7 * y / np.abs(y).max()).astype(np.float32)
-    utt = run_job(listen(StreamSource(y, 16000), denoiser=denoise.make_denoiser("rnnoise")))
+    from shopai.voice.capture import VadConfig, until_pause
+
+    utt = run_job(listen(StreamSource(y, 16000), cfg=until_pause(), denoiser=denoise.make_denoiser("rnnoise")))
     assert utt.ended_by == "level"
     assert 0.3 <= utt.heard_seconds - true_end <= 1.2, utt.heard_seconds - true_end
     assert endpoint.trimmed_span(utt.audio, *utt.speech_in_audio) is not None
-    from shopai.voice.capture import VadConfig
-
-    whole = run_job(listen(StreamSource(y, 16000), cfg=VadConfig(voices_hangover=0.0),
-                           denoiser=denoise.make_denoiser("rnnoise")))
-    assert whole.ended_by == "end" and whole.heard_seconds > true_end + 3.5  # without the rule
+    whole = run_job(listen(StreamSource(y, 16000), cfg=VadConfig(), denoiser=denoise.make_denoiser("rnnoise")))
+    assert whole.ended_by == "end" and whole.heard_seconds > true_end + 3.5  # held to talk: the release ends it

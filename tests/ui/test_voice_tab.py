@@ -173,3 +173,25 @@ def test_recognising_says_which_step_runs(qtbot, tab):
 
     tab.session._on_progress(LevelProgress(1, 1, VOICES_AROUND, 0.4, "speech"))  # other voices around: the advice shows
     assert tab.state_label.text() == VOICES_AROUND
+
+
+def test_ctrl_space_listens_until_a_pause_even_amid_voices(qtbot, tab, monkeypatch):
+    """Ctrl+Space has no button to let go, so its capture also ends on the query's level amid other voices;
+    held to talk, letting go ends it (the plain rules)."""
+    from shopai.jobs import UserError
+    from shopai.voice import search
+
+    seen = []
+
+    def fake_search(db_path, source, mode="catalog", vad=None):
+        seen.append(vad)
+        raise UserError("No speech was heard.")
+        yield  # a job
+
+    monkeypatch.setattr(search, "voice_search", fake_search)
+    tab._toggle_listening()  # what Ctrl+Space does
+    qtbot.waitUntil(lambda: len(seen) == 1 and tab.session.state not in ("listening", "speech"), timeout=5000)
+    assert seen[0] is not None and seen[0].voices_hangover > 0
+    tab.start_listening()  # the button held, or F9
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=5000)
+    assert seen[1] is None

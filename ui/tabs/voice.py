@@ -73,7 +73,10 @@ class VoiceSession(QObject):
         self.state = state
         self.stateChanged.emit(state)
 
-    def start(self, source: Any = None) -> None:
+    def start(self, source: Any = None, until_pause: bool = False) -> None:
+        """Listen (to the chosen microphone unless ``source``); ``until_pause``: nothing but the speech will end
+        it (Ctrl+Space), so amid other voices it also ends on the query's own level."""
+        from shopai.voice.capture import until_pause as pause_rules
         from shopai.voice.search import voice_search
 
         if source is None:
@@ -85,7 +88,8 @@ class VoiceSession(QObject):
         self.source = source
         db_path, mode = self.ctx.db_path, self.mode
         self._set_state("listening")
-        self.runner.start(lambda: voice_search(db_path, source, mode=mode),
+        vad = pause_rules() if until_pause else None
+        self.runner.start(lambda: voice_search(db_path, source, mode=mode, vad=vad),
                           on_result=self._on_result, on_error=self._on_error)
 
     def release(self) -> None:
@@ -321,17 +325,17 @@ class VoiceTab(QWidget):
         save_device(self.ctx, self.device.currentData())
 
     # -- listening
-    def start_listening(self) -> None:
+    def start_listening(self, until_pause: bool = False) -> None:
         self.message.clear()
         self._prepared_for = "busy"
         self.preparer.cancel()
-        self.session.start()
+        self.session.start(until_pause=until_pause)
 
     def _toggle_listening(self) -> None:
         if self.session.state in ("listening", "speech"):
             self.session.release()
         else:
-            self.start_listening()
+            self.start_listening(until_pause=True)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_F9 and not event.isAutoRepeat():
