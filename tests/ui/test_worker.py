@@ -155,3 +155,26 @@ def test_shutdown_all_waits_for_every_runner(qtbot):
     shutdown_all(5000)
     assert closed == [True, True]
     assert all(not r.running for r in runners)
+
+
+def test_a_long_job_with_many_progress_steps_does_not_crash(qtbot):
+    """A 10-minute training sends thousands of progress steps across threads. PySide6 6.12.0 dropped a reference
+    to True or False with each signal sent from a worker thread, and the process aborted ("bool_dealloc") after
+    a few thousand (pyproject keeps pyside6 below 6.12)."""
+    import sys
+
+    runner = JobRunner()
+    steps, results = [], []
+    runner.progressed.connect(lambda p: steps.append(p.done))
+    start = sys.getrefcount(True)
+
+    def job():
+        for i in range(20_000):
+            yield Progress(i, 20_000)
+        return "done"
+
+    runner.start(job, on_result=results.append)
+    qtbot.waitUntil(lambda: results == ["done"], timeout=60_000)
+    runner.wait()
+    assert len(steps) == 20_000
+    assert sys.getrefcount(True) >= start - 100  # not one reference lost per step
