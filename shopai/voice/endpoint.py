@@ -28,9 +28,20 @@ def frame_levels(audio: np.ndarray) -> np.ndarray:
     """Smoothed level (dB) of each 10 ms frame of 16 kHz audio (int16 or float)."""
     x = np.asarray(audio, np.float64)
     n = len(x) // FRAME
-    power = (x[: n * FRAME].reshape(n, FRAME) ** 2).mean(axis=1)
-    smooth = np.convolve(power, np.ones(SMOOTH) / SMOOTH, mode="same")
+    return smoothed_levels((x[: n * FRAME].reshape(n, FRAME) ** 2).mean(axis=1))
+
+
+def smoothed_levels(powers: np.ndarray) -> np.ndarray:
+    """Frame powers smoothed over ``SMOOTH`` frames, in dB."""
+    smooth = np.convolve(np.asarray(powers, np.float64), np.ones(SMOOTH) / SMOOTH, mode="same")
     return 10.0 * np.log10(smooth + 1e-10)
+
+
+def loud_frames(levels: np.ndarray) -> tuple[np.ndarray, float]:
+    """Which frames belong to the query's (loud) group rather than the noise's: above the midpoint between the
+    two groups' levels (a low and a high percentile of all frames); and how far apart the groups are (dB)."""
+    low, high = np.percentile(levels, [NOISE_PCT, QUERY_PCT])
+    return levels > 0.5 * (low + high), float(high - low)
 
 
 def query_span(audio: np.ndarray) -> tuple[int, int]:
@@ -41,8 +52,7 @@ def query_span(audio: np.ndarray) -> tuple[int, int]:
     n = len(levels)
     if n < MIN_FRAMES:
         return 0, len(audio)
-    low, high = np.percentile(levels, [NOISE_PCT, QUERY_PCT])
-    loud = levels > 0.5 * (low + high)
+    loud, _ = loud_frames(levels)
     edges = np.flatnonzero(np.diff(np.r_[0, loud.astype(np.int8), 0]))
     runs = edges.reshape(-1, 2)  # [start, end) of each loud run
     if not len(runs):  # one level throughout (digital silence): nothing stands out
@@ -77,9 +87,5 @@ def query_over(powers: np.ndarray, quiet_frames: int) -> bool:
     n = len(powers)
     if n < MIN_FRAMES + quiet_frames:
         return False
-    smooth = np.convolve(np.asarray(powers, np.float64), np.ones(SMOOTH) / SMOOTH, mode="same")
-    levels = 10.0 * np.log10(smooth + 1e-10)
-    low, high = np.percentile(levels, [NOISE_PCT, QUERY_PCT])
-    mid = 0.5 * (low + high)
-    return bool(high - low >= MIN_CONTRAST_DB and (levels[: n - quiet_frames] > mid).any()
-                and not (levels[n - quiet_frames:] > mid).any())
+    loud, contrast = loud_frames(smoothed_levels(powers))
+    return bool(contrast >= MIN_CONTRAST_DB and loud[: n - quiet_frames].any() and not loud[n - quiet_frames:].any())

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from shopai.jobs import Progress
 from shopai.voice.capture import LISTENING
+from shopai.voice.capture import until_pause as until_pause_rules
 from shopai_ui.context import ShopContext
 from shopai_ui.icons import mic_icon
 from shopai_ui.widgets.message import MessageBar
@@ -76,7 +77,6 @@ class VoiceSession(QObject):
     def start(self, source: Any = None, until_pause: bool = False) -> None:
         """Listen (to the chosen microphone unless ``source``); ``until_pause``: nothing but the speech will end
         it (Ctrl+Space), so amid other voices it also ends on the query's own level."""
-        from shopai.voice.capture import until_pause as pause_rules
         from shopai.voice.search import voice_search
 
         if source is None:
@@ -88,7 +88,7 @@ class VoiceSession(QObject):
         self.source = source
         db_path, mode = self.ctx.db_path, self.mode
         self._set_state("listening")
-        vad = pause_rules() if until_pause else None
+        vad = until_pause_rules() if until_pause else None
         self.runner.start(lambda: voice_search(db_path, source, mode=mode, vad=vad),
                           on_result=self._on_result, on_error=self._on_error)
 
@@ -386,7 +386,7 @@ class VoiceTab(QWidget):
 
     def _on_step(self, message: str) -> None:
         """Say which step of recognising is running (a second look at noisy sound takes a moment longer), or
-        that listening will not stop by itself (other voices around)."""
+        that other voices are around while listening (speak close to the microphone)."""
         if self.session.state in ("speech", "recognising"):
             self.state_label.setText(message)
 
