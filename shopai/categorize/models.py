@@ -39,6 +39,11 @@ class Bundle:
     def classes(self) -> list[str]:
         return self.text.classes
 
+    @property
+    def stamp(self) -> str | None:
+        """Names this training's photo model; a stored photo embedding is this model's when it carries it."""
+        return self.meta.get("stamp") if self.photo is not None else None
+
     def ensure_class(self, category: str) -> None:
         """Add a category the models have not seen (a correction to a new category)."""
         if category not in self.text.classes:
@@ -70,9 +75,12 @@ class Bundle:
         n = len(texts)
         out = np.zeros((n, len(self.classes)))
         t_idx = [i for i in range(n) if texts[i] and texts[i].strip()]
-        dims = self.photo.state["head.weight"].shape[1] if self.photo is not None else None
-        # an embedding from another photo model (stored before the last Train) counts as no photo
-        p_idx = [i for i in range(n) if embeddings[i] is not None and len(embeddings[i]) == dims]
+        p_idx = [i for i in range(n) if embeddings[i] is not None]
+        if p_idx and self.photo is None:
+            raise ValueError("photo embeddings given to a bundle without a photo model")
+        dims = self.photo.state["head.weight"].shape[1] if p_idx else None
+        if any(len(embeddings[i]) != dims for i in p_idx):  # callers keep only this model's (see Bundle.stamp)
+            raise ValueError(f"a photo embedding from another photo model (this one takes {dims} features)")
         t_log = dict(zip(t_idx, self.text.logits([texts[i] for i in t_idx]))) if t_idx else {}
         p_log = dict(zip(p_idx, self._photo_logits(np.stack([embeddings[i] for i in p_idx])))) if p_idx else {}
         for i in range(n):

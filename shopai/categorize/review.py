@@ -19,7 +19,8 @@ import sqlite_utils
 
 from shopai.categorize.images import dhash, hamming, is_image_name, letterbox, load_image
 from shopai.categorize.models import Bundle, has_model, load_bundle, save_bundle
-from shopai.categorize.train import _write_suggestions, decode_embedding, encode_embedding, product_text, resolve_image
+from shopai.categorize.train import (_write_suggestions, decode_embedding, encode_embedding, product_text,
+                                    resolve_image, stored_embedding)
 from shopai.jobs import Job, Progress, UserError
 from shopai.paths import subdir
 from shopai.store.db import open_store, transaction
@@ -60,11 +61,36 @@ def suggest_image(db_path: str, path: str | Path, text: str | None = None, k: in
     return bundle.top(bundle.probabilities([text], [emb])[0], k)
 
 
-def _photo_row(db: sqlite_utils.Database, product_id: int) -> tuple[np.ndarray | None, bool]:
-    row = db.conn.execute("SELECT embedding, draft FROM categorize_photos WHERE product_id = ?", (product_id,)).fetchone()
-    if not row:
-        return None, False
-    return decode_embedding(row[0]), bool(row[1])
+def _photo_embeddings(db: sqlite_utils.Database, db_path: str, bundle: Bundle,
+                      rows: list[tuple[int, bytes | None, str | None, str | None]]) -> list[np.ndarray | None]:
+    """Photo embeddings from ``bundle``'s photo model for rows of (product id, stored embedding, its stamp,
+    photo file): the stored one when that model made it, else the photo read again (kept in
+    categorize_photos, so a photo that could not be read at the last Train is read once it can be), else None."""
+    out: list[np.ndarray | None] = []
+    fresh: list[tuple[bytes, str | None, int]] = []
+    for product_id, blob, stamp, image_path in rows:
+        emb = stored_embedding(blob, stamp, bundle)
+        if emb is None and bundle.photo is not None and image_path:
+            try:
+                emb = image_embedding(bundle, resolve_image(db_path, image_path))
+            except UserError:
+                emb = None
+            else:
+                fresh.append((encode_embedding(emb), bundle.stamp, product_id))
+        out.append(emb)
+    if fresh:
+        with transaction(db) as conn:
+            conn.executemany("UPDATE categorize_photos SET embedding = ?, model_stamp = ? WHERE product_id = ?", fresh)
+    return out
+
+
+def _photo_row(db: sqlite_utils.Database, db_path: str, bundle: Bundle, product_id: int,
+               image_path: str | None) -> tuple[np.ndarray | None, bool]:
+    """(the product's photo embedding for ``bundle``, whether it is a draft made from a photo)."""
+    row = db.conn.execute("SELECT embedding, model_stamp, draft FROM categorize_photos WHERE product_id = ?",
+                          (product_id,)).fetchone()
+    blob, stamp, draft = row if row else (None, None, 0)
+    return _photo_embeddings(db, db_path, bundle, [(product_id, blob, stamp, image_path)])[0], bool(draft)
 
 
 def suggest_product(db: sqlite_utils.Database, db_path: str, sku: str, k: int = 3,
@@ -75,12 +101,7 @@ def suggest_product(db: sqlite_utils.Database, db_path: str, sku: str, k: int = 
     if row is None:
         raise UserError(f"No product with SKU {sku}.")
     bundle = bundle or load_bundle(db_path)
-    emb, draft = _photo_row(db, row["id"])
-    if emb is None and row["image_path"] and bundle.photo is not None:
-        try:
-            emb = image_embedding(bundle, resolve_image(db_path, row["image_path"]))
-        except UserError:
-            emb = None
+    emb, draft = _photo_row(db, db_path, bundle, row["id"], row["image_path"])
     text = None if draft else product_text(row)
     return bundle.top(bundle.probabilities([text], [emb])[0], k)
 
@@ -94,7 +115,8 @@ def refresh_suggestions(db: sqlite_utils.Database, db_path: str, bundle: Bundle 
         if not has_model(db_path):
             return 0
         bundle = load_bundle(db_path)
-    sql = ("SELECT p.id, p.title, p.description, cp.embedding, coalesce(cp.draft, 0) FROM products p "
+    sql = ("SELECT p.id, p.title, p.description, cp.embedding, coalesce(cp.draft, 0), cp.model_stamp, "
+           "CASE WHEN cp.product_id IS NOT NULL THEN p.image_path END FROM products p "
            "LEFT JOIN categorize_photos cp ON cp.product_id = p.id "
            "LEFT JOIN categorize_suggestions s ON s.product_id = p.id "
            "WHERE (p.category IS NULL OR trim(p.category) = '') AND coalesce(s.status, 'pending') = 'pending'")
@@ -108,12 +130,10 @@ def refresh_suggestions(db: sqlite_utils.Database, db_path: str, bundle: Bundle 
     if not rows:
         return 0
     texts = [None if r[4] else f"{r[1] or ''} {r[2] or ''}".strip() or None for r in rows]
-    embs = [decode_embedding(r[3]) for r in rows]
-    probs = bundle.probabilities(texts, embs)
-    sugg = [(r[0], bundle.top(p)) for r, p in zip(rows, probs)]
+    probs = bundle.probabilities(texts, _photo_embeddings(db, db_path, bundle, [(r[0], r[3], r[5], r[6]) for r in rows]))
     with transaction(db) as conn:
-        _write_suggestions(conn, sugg, _now())
-    return len(sugg)
+        _write_suggestions(conn, [(r[0], bundle.top(p)) for r, p in zip(rows, probs)], _now())
+    return len(rows)
 
 
 def queue(db: sqlite_utils.Database, status: str = "pending", limit: int | None = None) -> list[dict]:
@@ -185,7 +205,7 @@ def learn_correction(db: sqlite_utils.Database, db_path: str, product_id: int, c
     from shopai.store import products
 
     row = products.get(db, product_id=product_id)
-    emb, draft = _photo_row(db, product_id)
+    emb, draft = _photo_row(db, db_path, bundle, product_id, row["image_path"])
     bundle.learn(None if draft else product_text(row), emb, category)
     save_bundle(db_path, bundle)
     return refresh_suggestions(db, db_path, bundle)
@@ -322,11 +342,13 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
                             break
                     existing[pid] = item["hash"]
                     conn.execute(
-                        "INSERT INTO categorize_photos (product_id, image_path, dhash, embedding, draft, added_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(product_id) DO UPDATE SET image_path = excluded.image_path, "
-                        "dhash = excluded.dhash, embedding = excluded.embedding",
+                        "INSERT INTO categorize_photos (product_id, image_path, dhash, embedding, model_stamp, draft, "
+                        "added_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(product_id) DO UPDATE SET "
+                        "image_path = excluded.image_path, dhash = excluded.dhash, embedding = excluded.embedding, "
+                        "model_stamp = excluded.model_stamp",
                         (pid, dest.name, format(item["hash"], "016x"),
-                         encode_embedding(item["emb"]) if item["emb"] is not None else None, draft, _now()))
+                         None if item["emb"] is None else encode_embedding(item["emb"]),
+                         None if item["emb"] is None else bundle.stamp, draft, _now()))
                     new_ids.append(pid)
         except BaseException:
             for p in copied:
@@ -340,14 +362,17 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
 
 
 def similar_products(db: sqlite_utils.Database, product_id: int, k: int = 6) -> list[dict]:
-    """Products whose photos look most alike (cosine of the CNN embeddings)."""
+    """Products whose photos look most alike (cosine of the photo model's embeddings; only embeddings made
+    by the same photo model as this product's are compared)."""
+    mine = db.conn.execute("SELECT model_stamp FROM categorize_photos WHERE product_id = ? AND embedding IS NOT NULL",
+                           (product_id,)).fetchone()
+    if mine is None:
+        raise UserError("That product has no photo the model has seen yet: import it or train again.")
     rows = db.conn.execute(
         "SELECT cp.product_id, p.sku, p.title, cp.embedding FROM categorize_photos cp JOIN products p "
-        "ON p.id = cp.product_id WHERE cp.embedding IS NOT NULL").fetchall()
+        "ON p.id = cp.product_id WHERE cp.embedding IS NOT NULL AND cp.model_stamp IS ?", (mine[0],)).fetchall()
     vecs = {r[0]: decode_embedding(r[3]) for r in rows}
-    if product_id not in vecs:
-        raise UserError("That product has no photo the model has seen yet: import it or train again.")
-    ids = [r[0] for r in rows if r[0] != product_id and len(vecs[r[0]]) == len(vecs[product_id])]
+    ids = [r[0] for r in rows if r[0] != product_id]
     if not ids:
         return []
     mat = np.stack([vecs[i] for i in ids])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections import Counter
 from datetime import datetime
 
@@ -93,6 +94,13 @@ def decode_embedding(blob: bytes | None) -> np.ndarray | None:
     if not blob:
         return None
     return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+
+
+def stored_embedding(blob: bytes | None, stamp: str | None, bundle: Bundle) -> np.ndarray | None:
+    """A stored photo embedding when ``bundle``'s photo model made it (same stamp), else None."""
+    if blob is None or bundle.stamp is None or stamp != bundle.stamp:
+        return None
+    return decode_embedding(blob)
 
 
 def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, photo_epochs: int = DEFAULT_EPOCHS,
@@ -217,7 +225,7 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             per_cat[c]["train"] = int(((~held) & (y == classes.index(c))).sum())
         bundle.meta = {
             "trained_at": datetime.now().strftime("%Y-%m-%dT%H:%M:%S"),
-            "stamp": f"{time.time():.0f}",
+            "stamp": uuid.uuid4().hex,  # carried by each photo embedding this photo model makes
             "classes": classes,
             "left_out": left_out,
             "per_category": per_cat,
@@ -247,9 +255,12 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
                     "SELECT id, image_path, ?, ?, ?, ? FROM products WHERE id = ? "
                     "ON CONFLICT(product_id) DO UPDATE SET dhash = excluded.dhash, embedding = excluded.embedding, "
                     "model_stamp = excluded.model_stamp",
-                    (format(hashes[pid], "016x"), encode_embedding(emb) if emb is not None else None,
-                     bundle.meta["stamp"], now, pid),
+                    (format(hashes[pid], "016x"), None if emb is None else encode_embedding(emb),
+                     None if emb is None else bundle.stamp, now, pid),
                 )
+            # a photo this Train could not read keeps its hash, not an older photo model's embedding
+            conn.execute("UPDATE categorize_photos SET embedding = NULL, model_stamp = NULL "
+                         "WHERE model_stamp IS NOT ?", (bundle.stamp,))
             _write_suggestions(conn, sugg, now)
         summary = {
             "categories": len(classes),

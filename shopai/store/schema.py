@@ -155,6 +155,9 @@ MIGRATIONS: list[tuple[str, str]] = [
                         "CREATE TABLE categorize_photos (product_id INTEGER PRIMARY KEY REFERENCES products(id) "
                         "ON DELETE CASCADE, image_path TEXT NOT NULL, dhash TEXT, embedding BLOB, draft INTEGER NOT NULL "
                         "DEFAULT 0, model_stamp TEXT, added_at TEXT NOT NULL);"),
+    # a stored photo embedding is usable only with the photo model that made it (categorize_photos.model_stamp
+    # = the bundle's stamp); before this, photo import left the stamp empty, so those are read again
+    ("categorize_0002", "UPDATE categorize_photos SET embedding = NULL WHERE model_stamp IS NULL;"),
     # -- new migrations go above this line --
 ]
 

@@ -181,6 +181,64 @@ def test_import_photos_match_draft_bad_and_duplicates(shop, tmp_path):
     assert any({a, b} == {copy_id, 1} for a, b, _ in review.duplicate_photos(db))
 
 
+def test_a_photo_embedding_is_used_only_with_the_photo_model_that_made_it(shop, tmp_path):
+    """Each stored embedding carries its photo model's stamp: a photo the next Train cannot read loses the old
+    model's embedding (same width, other features) instead of feeding it to the new model, and is read again
+    once it can be; similar-looking products compare embeddings of one model only."""
+    fast_train(shop)
+    rng = np.random.default_rng(7)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    square(RGB["Candles"], rng).save(inbox / "new candle.png")
+    run_job(review.import_photos_job(shop, [inbox]))
+    db = open_store(shop)
+    pid, name = db.conn.execute("SELECT id, image_path FROM products WHERE sku = 'new-candle'").fetchone()
+    row = lambda: db.conn.execute(  # noqa: E731
+        "SELECT embedding IS NOT NULL, model_stamp, dhash FROM categorize_photos WHERE product_id = ?", (pid,)).fetchone()
+    assert row()[:2] == (1, load_bundle(shop).stamp)  # import stamps what it embeds
+    assert {r["sku"]: r for r in review.queue(db)}["new-candle"]["category"] == "Candles"
+
+    photo = model_dir(shop).parent / "images" / name
+    good = photo.read_bytes()
+    photo.write_bytes(good[:40])  # truncated: this Train cannot read it
+    summary = fast_train(shop, seed=1)
+    assert any("new-candle" in p for p in summary["problems"])
+    has_emb, stamp, dhash_kept = row()
+    assert not has_emb and stamp is None and dhash_kept  # the old model's embedding is gone, the hash stays
+    draft = {r["sku"]: r for r in review.queue(db)}["new-candle"]
+    assert draft["confidence"] == pytest.approx(1 / 3, abs=1e-3)  # a draft with no readable photo: nothing to go on
+
+    photo.write_bytes(good)  # the photo is back: the next refresh reads it with the current model
+    review.refresh_suggestions(db, shop, product_ids=[pid])
+    assert row()[:2] == (1, load_bundle(shop).stamp)
+    assert {r["sku"]: r for r in review.queue(db)}["new-candle"]["category"] == "Candles"
+
+    others = [r[0] for r in db.conn.execute("SELECT product_id FROM categorize_photos WHERE product_id != ?", (pid,))]
+    assert len(review.similar_products(db, pid, k=100)) == len(others)
+    db.conn.execute("UPDATE categorize_photos SET model_stamp = 'another model' WHERE product_id = ?", (others[0],))
+    assert others[0] not in {s["product_id"] for s in review.similar_products(db, pid, k=100)}
+    with pytest.raises(ValueError, match="another photo model"):
+        load_bundle(shop).probabilities([None], [np.zeros(7, np.float32)])
+
+
+def test_unstamped_photo_embeddings_are_dropped_on_upgrade(tmp_path):
+    """Shops from before the stamps: import left them empty, so those embeddings cannot be trusted."""
+    from shopai.store.schema import SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite"
+    db = open_store(path)
+    for sku in ("A", "B"):
+        db.conn.execute("INSERT INTO products (sku, title, image_path) VALUES (?, 'x', 'x.png')", (sku,))
+    db.conn.executemany(
+        "INSERT INTO categorize_photos (product_id, image_path, dhash, embedding, model_stamp, added_at) "
+        "VALUES (?, 'x.png', '00ff', ?, ?, 'now')", [(1, b"\0\0" * 4, None), (2, b"\0\0" * 4, "1764633600")])
+    db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    db.conn.close()
+    rows = open_store(path).conn.execute(
+        "SELECT product_id, embedding IS NOT NULL, dhash FROM categorize_photos ORDER BY product_id").fetchall()
+    assert rows == [(1, 0, "00ff"), (2, 1, "00ff")]
+
+
 def test_damaged_model_file_gives_clear_message(shop):
     fast_train(shop, photos=False)
     (model_dir(shop) / "categorize_text.npz").write_bytes(b"not a zip")
