@@ -103,6 +103,29 @@ def test_batch_accept_and_train_button(qtbot, shop):
     tab.shutdown()
 
 
+def test_train_says_which_photos_it_could_not_read(qtbot, shop):
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    path = shop.db.conn.execute("SELECT image_path FROM products WHERE sku = 'S2'").fetchone()[0]
+    with open(path, "r+b") as f:
+        f.truncate(30)
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.train_options = {"photo_epochs": 2, "photo_seconds": 10, "threads": 1}
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        tab.train()
+    text = tab.message.text()
+    assert "Trained on 12 products" in text and "could not be read" in text and "S2" in text, text
+    assert tab.message.kind == "error"  # something to put right, not just news
+    tab._trained({"labelled products": 12, "categories": 2, "held-out accuracy": 1.0,
+                  "pretrained photo model": "not used: the file is damaged (train again after getting it again)"})
+    assert "pretrained photo model was not used: the file is damaged" in tab.message.text()
+    assert tab.message.kind == "error"
+    tab._trained({"labelled products": 12, "categories": 2, "pretrained photo model": "used (/x/m.pth)"})
+    assert tab.message.kind == "info" and "pretrained" not in tab.message.text()
+    tab.shutdown()
+
+
 def test_import_bad_and_good_photos(qtbot, shop, tmp_path):
     from shopai_ui.tabs.categorize import CategorizeTab
 

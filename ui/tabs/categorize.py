@@ -433,7 +433,19 @@ class CategorizeTab(QWidget):
             text += " " + self.tr("Right on %1% of held-out products.").replace("%1", f"{acc * 100:.0f}")
         if summary.get("left out (one product only)"):
             text += " " + self.tr("Left out (only one product): %1.").replace("%1", summary["left out (one product only)"])
-        self.message.show_info(text)
+        to_fix = []  # what the owner can put right before the next Train
+        backbone = summary.get("pretrained photo model") or ""
+        if backbone.startswith("not used"):
+            to_fix.append(self.tr("The pretrained photo model was %1").replace("%1", backbone.rstrip(".") + "."))
+        if summary.get("photos skipped"):
+            problems = summary.get("problems") or []
+            more = summary["photos skipped"] - min(3, len(problems))
+            to_fix.append(self.tr("Photos left out, as they could not be read: %1").replace("%1", " ".join(problems[:3]))
+                          + (" " + self.tr("(and %1 more)").replace("%1", str(more)) if more > 0 else ""))
+        if to_fix:
+            self.message.show_error(text + " " + " ".join(to_fix))
+        else:
+            self.message.show_info(text)
         self._after_write()
 
     def get_backbone(self) -> None:
