@@ -101,6 +101,13 @@ class Bundle:
         order = np.argsort(-probs)[:k]
         return [{"category": self.classes[j], "confidence": round(float(probs[j]), 4)} for j in order]
 
+    def suggestions(self, texts: list[str | None], embeddings: list[np.ndarray | None], k: int = 3) -> list[list[dict]]:
+        """The top ``k`` categories for each item, best first; none for an item with neither text nor photo
+        (its probabilities would be uniform, and a category picked from a tie is not a suggestion)."""
+        probs = self.probabilities(texts, embeddings)
+        return [self.top(p, k) if (t and t.strip()) or e is not None else []
+                for t, e, p in zip(texts, embeddings, probs)]
+
     def learn(self, text: str | None, emb: np.ndarray | None, category: str) -> None:
         """Take a correction into account at once (before the next full training)."""
         self.ensure_class(category)

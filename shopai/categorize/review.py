@@ -42,8 +42,7 @@ def suggest_text(db_path: str, text: str, k: int = 3, bundle: Bundle | None = No
 
 
 def suggest_texts(bundle: Bundle, texts: list[str], embeddings: list | None = None, k: int = 3) -> list[list[dict]]:
-    probs = bundle.probabilities(texts, embeddings or [None] * len(texts))
-    return [bundle.top(p, k) for p in probs]
+    return bundle.suggestions(texts, embeddings or [None] * len(texts), k)
 
 
 def image_embedding(bundle: Bundle, path: str | Path) -> np.ndarray:
@@ -103,7 +102,10 @@ def suggest_product(db: sqlite_utils.Database, db_path: str, sku: str, k: int = 
     bundle = bundle or load_bundle(db_path)
     emb, draft = _photo_row(db, db_path, bundle, row["id"], row["image_path"])
     text = None if draft else product_text(row)
-    return bundle.top(bundle.probabilities([text], [emb])[0], k)
+    top = bundle.suggestions([text], [emb], k)[0]
+    if not top:
+        raise UserError(f"{sku}: nothing to suggest a category from (no title and no photo that can be read).")
+    return top
 
 
 # --- the queue --------------------------------------------------------------------------------------
@@ -130,9 +132,9 @@ def refresh_suggestions(db: sqlite_utils.Database, db_path: str, bundle: Bundle 
     if not rows:
         return 0
     texts = [None if r[4] else f"{r[1] or ''} {r[2] or ''}".strip() or None for r in rows]
-    probs = bundle.probabilities(texts, _photo_embeddings(db, db_path, bundle, [(r[0], r[3], r[5], r[6]) for r in rows]))
+    tops = bundle.suggestions(texts, _photo_embeddings(db, db_path, bundle, [(r[0], r[3], r[5], r[6]) for r in rows]))
     with transaction(db) as conn:
-        _write_suggestions(conn, [(r[0], bundle.top(p)) for r, p in zip(rows, probs)], _now())
+        _write_suggestions(conn, [(r[0], top) for r, top in zip(rows, tops)], _now())
     return len(rows)
 
 
@@ -177,7 +179,8 @@ def accept(db: sqlite_utils.Database, product_id: int) -> str:
     """Take the top suggestion as the product's category."""
     row = db.conn.execute("SELECT top_category FROM categorize_suggestions WHERE product_id = ?", (product_id,)).fetchone()
     if not row or not row[0]:
-        raise UserError("There is no suggestion for that product.")
+        raise UserError("There is no suggestion for that product (no title and no photo that can be read): "
+                        "type its category instead.")
     _decide(db, [(product_id, row[0], "accepted")], "accept")
     return row[0]
 

@@ -239,9 +239,9 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
         unl = [r for r in rows if not (r["category"] and r["category"].strip())]
         sugg = []
         if unl:
-            probs = bundle.probabilities([None if r["draft"] else product_text(r) or None for r in unl],
-                                         [all_emb.get(r["id"]) for r in unl])
-            sugg = [(r["id"], bundle.top(p)) for r, p in zip(unl, probs)]
+            tops = bundle.suggestions([None if r["draft"] else product_text(r) or None for r in unl],
+                                      [all_emb.get(r["id"]) for r in unl])
+            sugg = list(zip([r["id"] for r in unl], tops))
         yield Progress(97, 100, "Saving")
         save_bundle(db_path, bundle)
         now = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")

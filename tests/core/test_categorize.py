@@ -206,7 +206,15 @@ def test_a_photo_embedding_is_used_only_with_the_photo_model_that_made_it(shop, 
     has_emb, stamp, dhash_kept = row()
     assert not has_emb and stamp is None and dhash_kept  # the old model's embedding is gone, the hash stays
     draft = {r["sku"]: r for r in review.queue(db)}["new-candle"]
-    assert draft["confidence"] == pytest.approx(1 / 3, abs=1e-3)  # a draft with no readable photo: nothing to go on
+    assert draft["suggestions"] == [] and draft["category"] is None  # no title, no readable photo: nothing to go on
+    with pytest.raises(UserError, match="no suggestion for that product"):
+        review.accept(db, pid)
+    with pytest.raises(UserError, match="nothing to suggest a category from"):
+        review.suggest_product(db, shop, "new-candle")
+    waiting = len(review.queue(db))
+    assert review.batch_accept(db, 0.0) == waiting - 1  # all the others, not this one
+    assert [r["sku"] for r in review.queue(db)] == ["new-candle"]
+    review.undo(db)
 
     photo.write_bytes(good)  # the photo is back: the next refresh reads it with the current model
     review.refresh_suggestions(db, shop, product_ids=[pid])

@@ -126,6 +126,43 @@ def test_train_says_which_photos_it_could_not_read(qtbot, shop):
     tab.shutdown()
 
 
+def test_a_product_with_nothing_to_go_on_asks_for_its_category(qtbot, shop, tmp_path):
+    """A draft whose photo cannot be read has no title and no photo: no made-up suggestion, Enter explains."""
+    from shopai.categorize import review
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _square(RGB["Mugs"], np.random.default_rng(4)).save(inbox / "new-mug.png")
+    run_job(review.import_photos_job(shop.db_path, [inbox]))
+    pid = shop.db.conn.execute("SELECT id FROM products WHERE sku = 'new-mug'").fetchone()[0]
+    shop.db.conn.execute("UPDATE categorize_photos SET embedding = NULL, model_stamp = NULL WHERE product_id = ?",
+                         (pid,))
+    image = shop.db.conn.execute("SELECT image_path FROM products WHERE id = ?", (pid,)).fetchone()[0]
+    from shopai.categorize.train import resolve_image
+
+    resolve_image(shop.db_path, image).write_bytes(b"")  # the stored copy is gone bad too
+    review.refresh_suggestions(shop.db, shop.db_path, product_ids=[pid])
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    r = [row["sku"] for row in tab.rows].index("new-mug")
+    assert r == len(tab.rows) - 1  # after every real suggestion
+    assert tab.table.item(r, 1).text() == "nothing to go on" and tab.table.item(r, 2).text() == ""
+    tab.table.selectRow(r)
+    assert not tab.accept_button.isEnabled() and "type the category" in tab.choice_buttons[0].text()
+    assert tab.photo.text() == "the photo cannot be read"
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_Return)
+    assert "no suggestion for that product" in tab.message.text()
+    assert category(shop, "new-mug") is None
+    tab.fix_box.setEditText("Mugs")
+    tab.fix_typed()
+    assert category(shop, "new-mug") == "Mugs"
+    qtbot.waitUntil(lambda: not tab.learner.running, timeout=20_000)
+    tab.shutdown()
+
+
 def test_import_bad_and_good_photos(qtbot, shop, tmp_path):
     from shopai_ui.tabs.categorize import CategorizeTab
 

@@ -209,10 +209,15 @@ class CategorizeTab(QWidget):
             if pix is not None:
                 item.setIcon(pix)
             self.table.setItem(r, 0, item)
-            for c, s in enumerate(row["suggestions"][:3]):
-                cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
-                if c == 0 and s["confidence"] >= self.threshold.value():
-                    cell.setForeground(Qt.GlobalColor.darkGreen)
+            for c in range(3):
+                if c < len(row["suggestions"]):
+                    s = row["suggestions"][c]
+                    cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
+                    if c == 0 and s["confidence"] >= self.threshold.value():
+                        cell.setForeground(Qt.GlobalColor.darkGreen)
+                else:  # fewer suggestions (or none: nothing to go on) than columns
+                    cell = QTableWidgetItem(self.tr("nothing to go on") if c == 0 and not row["suggestions"] else "")
+                    cell.setToolTip(self.tr("No title and no photo that can be read: type the category (F)"))
                 self.table.setItem(r, c + 1, cell)
         if total:
             self.queue_label.setText(self.tr("%1 suggestions to review (most confident first)").replace("%1", str(total)))
@@ -316,17 +321,20 @@ class CategorizeTab(QWidget):
             self.photo.setPixmap(pix.scaled(BIG, Qt.AspectRatioMode.KeepAspectRatio,
                                             Qt.TransformationMode.SmoothTransformation))
         else:
-            self.photo.setText(self.tr("no photo"))
+            self.photo.setText(self.tr("the photo cannot be read") if row.get("image_path") else self.tr("no photo"))
         self.similar.setText(self._similar_text(row["product_id"]))
         for i, b in enumerate(self.choice_buttons):
             if i < len(row["suggestions"]):
                 s = row["suggestions"][i]
                 name = s["category"].replace("&", "&&")  # not a mnemonic
                 b.setText(f"{i + 1}  {name}  ({s['confidence'] * 100:.0f}%)")
+                b.setToolTip("")
                 b.setEnabled(True)
             else:
-                b.setText("")
+                b.setText(self.tr("Nothing to go on: type the category below (F)") if i == 0 else "")
+                b.setToolTip(self.tr("No title and no photo that can be read") if i == 0 else "")
                 b.setEnabled(False)
+        self.accept_button.setEnabled(bool(row["suggestions"]))
 
     def _similar_text(self, product_id: int) -> str:
         """Similar-looking products (CNN embedding) and a duplicate-photo flag (difference hash)."""
