@@ -159,7 +159,8 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             try:
                 img = load_image(path)
             except UserError as exc:
-                problems.append(f"{r['sku']}: {exc}")
+                said = str(exc)  # starts with the file's name, often the SKU already
+                problems.append(said if said.startswith(r["sku"]) else f"{r['sku']}: {said}")
                 continue
             if use_backbone:
                 pending.append((r["id"], letterbox(img, pretrained.SIZE)))

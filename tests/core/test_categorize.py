@@ -200,9 +200,10 @@ def test_a_photo_embedding_is_used_only_with_the_photo_model_that_made_it(shop, 
 
     photo = model_dir(shop).parent / "images" / name
     good = photo.read_bytes()
-    photo.write_bytes(good[:40])  # truncated: this Train cannot read it
+    photo.write_bytes(good[:40])  # cut short: this Train cannot read it
     summary = fast_train(shop, seed=1)
-    assert any("new-candle" in p for p in summary["problems"])
+    assert [p for p in summary["problems"] if "new-candle" in p] == [  # named once, by its file
+        "new-candle.png: not a photo Pillow can read (unknown or broken image format)."]
     has_emb, stamp, dhash_kept = row()
     assert not has_emb and stamp is None and dhash_kept  # the old model's embedding is gone, the hash stays
     draft = {r["sku"]: r for r in review.queue(db)}["new-candle"]

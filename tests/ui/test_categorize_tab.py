@@ -136,6 +136,11 @@ def test_a_product_with_nothing_to_go_on_asks_for_its_category(qtbot, shop, tmp_
     _square(RGB["Mugs"], np.random.default_rng(4)).save(inbox / "new-mug.png")
     run_job(review.import_photos_job(shop.db_path, [inbox]))
     pid = shop.db.conn.execute("SELECT id FROM products WHERE sku = 'new-mug'").fetchone()[0]
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    row = lambda: [r["sku"] for r in tab.rows].index("new-mug")  # noqa: E731
+    assert not tab.table.item(row(), 0).icon().isNull()
     shop.db.conn.execute("UPDATE categorize_photos SET embedding = NULL, model_stamp = NULL WHERE product_id = ?",
                          (pid,))
     image = shop.db.conn.execute("SELECT image_path FROM products WHERE id = ?", (pid,)).fetchone()[0]
@@ -143,10 +148,9 @@ def test_a_product_with_nothing_to_go_on_asks_for_its_category(qtbot, shop, tmp_
 
     resolve_image(shop.db_path, image).write_bytes(b"")  # the stored copy is gone bad too
     review.refresh_suggestions(shop.db, shop.db_path, product_ids=[pid])
-    tab = CategorizeTab(shop)
-    qtbot.addWidget(tab)
-    tab.show()
-    r = [row["sku"] for row in tab.rows].index("new-mug")
+    tab.refresh()
+    r = row()
+    assert tab.table.item(r, 0).icon().isNull()  # not the thumbnail cached while the photo was good
     assert r == len(tab.rows) - 1  # after every real suggestion
     assert tab.table.item(r, 1).text() == "nothing to go on" and tab.table.item(r, 2).text() == ""
     tab.table.selectRow(r)

@@ -8,6 +8,7 @@ writes on the GUI thread; learning a correction runs in the worker and refreshes
 from __future__ import annotations
 
 import json
+import os
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
@@ -50,7 +51,7 @@ class CategorizeTab(QWidget):
         self.runner = JobRunner(self)
         self.learner = JobRunner(self)
         self.rows: list[dict] = []
-        self._pixmaps: dict[str, QPixmap] = {}
+        self._pixmaps: dict[tuple[str, int, int], QPixmap] = {}  # (path, mtime, size) -> thumbnail
         self.setAcceptDrops(True)
 
         self.import_button = QPushButton(self.tr("Import &photos…"))
@@ -258,10 +259,15 @@ class CategorizeTab(QWidget):
         if not row.get("image_path"):
             return None
         path = str(resolve_image(self.ctx.db_path, row["image_path"]))
-        if path not in self._pixmaps:
+        try:  # a photo imported again under the same name, or gone bad, is not the cached one
+            st = os.stat(path)
+            key = (path, st.st_mtime_ns, st.st_size)
+        except OSError:
+            return None
+        if key not in self._pixmaps:
             pix = QPixmap(path)
-            self._pixmaps[path] = pix if not pix.isNull() else QPixmap()
-        pix = self._pixmaps[path]
+            self._pixmaps[key] = pix if not pix.isNull() else QPixmap()
+        pix = self._pixmaps[key]
         return QIcon(pix.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                 Qt.TransformationMode.SmoothTransformation)) if not pix.isNull() else None
 
