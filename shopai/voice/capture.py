@@ -233,7 +233,7 @@ def listen(
     voices = False  # other people were talking before the speech: its end will not be heard as a pause
     voices_hang = int(cfg.voices_hangover * TARGET_RATE / FRAME)
     level_end = False  # end on the query's own level (endpoint.query_over), not on the pause rule alone
-    powers: list[float] = []  # raw power of each frame since the speech started (the look-back included)
+    powers: list[float] = []  # with level_end: raw power of each frame since the speech started (and look-back)
     to_sink: list[np.ndarray] = []  # speech frames not yet handed to the sink (handed over ~every 0.1 s)
 
     def emit(frames: list[np.ndarray], flush: bool = False) -> None:
@@ -304,10 +304,11 @@ def listen(
                         k = max(0, k - lead)
                         speech = [_quiet(missing * FRAME)] * (missing > 0) + (history_dn if use_dn else history)[k:]
                         emit(speech)
-                        powers = [10.0 ** (d / 10.0) for d in history_db[len(history_db) - (n_frames - start_frame):]]
                         vad.start_speech(noise_db)
                         # the noise before the speech was other voices, or too short to measure
                         level_end = bool(voices_hang) and (voices or noise_db <= -100.0)
+                        if level_end:
+                            powers = [10.0 ** (d / 10.0) for d in history_db[len(history_db) - (n_frames - start_frame):]]
                         history, history_dn, history_db = [], [], []
                         loud_frames = 0
                         quiet = 0
@@ -320,7 +321,8 @@ def listen(
                     speech.append(frame_dn if use_dn else frame)
                     emit([speech[-1]])
                     vad.update_floor(e, True)
-                    powers.append(power)
+                    if level_end:
+                        powers.append(power)
                     if level_end and len(powers) % 10 == 0 and endpoint.query_over(np.array(powers), voices_hang):
                         # back at the other voices' level for a while: the query is over. The VAD's speech runs
                         # to here, as the recogniser heard it (the second look trims it to the query)
