@@ -19,8 +19,8 @@ import sqlite_utils
 
 from shopai.categorize.images import dhash, hamming, is_image_name, letterbox, load_image
 from shopai.categorize.models import Bundle, has_model, load_bundle, save_bundle
-from shopai.categorize.train import (_write_suggestions, decode_embedding, encode_embedding, product_text,
-                                    resolve_image, stored_embedding)
+from shopai.categorize.train import (NOTHING_TO_GO_ON, _write_suggestions, decode_embedding, encode_embedding,
+                                    product_text, resolve_image, stored_embedding)
 from shopai.jobs import Job, Progress, UserError
 from shopai.paths import subdir
 from shopai.store.db import open_store, transaction
@@ -104,7 +104,7 @@ def suggest_product(db: sqlite_utils.Database, db_path: str, sku: str, k: int = 
     text = None if draft else product_text(row)
     top = bundle.suggestions([text], [emb], k)[0]
     if not top:
-        raise UserError(f"{sku}: nothing to suggest a category from (no title and no photo that can be read).")
+        raise UserError(f"{sku}: nothing to suggest a category from ({NOTHING_TO_GO_ON}).")
     return top
 
 
@@ -179,8 +179,7 @@ def accept(db: sqlite_utils.Database, product_id: int) -> str:
     """Take the top suggestion as the product's category."""
     row = db.conn.execute("SELECT top_category FROM categorize_suggestions WHERE product_id = ?", (product_id,)).fetchone()
     if not row or not row[0]:
-        raise UserError("There is no suggestion for that product (no title and no photo that can be read): "
-                        "type its category instead.")
+        raise UserError(f"There is no suggestion for that product ({NOTHING_TO_GO_ON}): type its category instead.")
     _decide(db, [(product_id, row[0], "accepted")], "accept")
     return row[0]
 

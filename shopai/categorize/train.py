@@ -96,6 +96,9 @@ def decode_embedding(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
 
 
+NOTHING_TO_GO_ON = "no title and no photo that can be read"  # why an item gets no suggestion
+
+
 def stored_embedding(blob: bytes | None, stamp: str | None, bundle: Bundle) -> np.ndarray | None:
     """A stored photo embedding when ``bundle``'s photo model made it (same stamp), else None."""
     if blob is None or bundle.stamp is None or stamp != bundle.stamp:
@@ -159,8 +162,8 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             try:
                 img = load_image(path)
             except UserError as exc:
-                said = str(exc)  # starts with the file's name, often the SKU already
-                problems.append(said if said.startswith(r["sku"]) else f"{r['sku']}: {said}")
+                named = path.stem == r["sku"]  # the message starts with the file's name
+                problems.append(str(exc) if named else f"{r['sku']}: {exc}")
                 continue
             if use_backbone:
                 pending.append((r["id"], letterbox(img, pretrained.SIZE)))

@@ -216,9 +216,11 @@ class CategorizeTab(QWidget):
                     cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
                     if c == 0 and s["confidence"] >= self.threshold.value():
                         cell.setForeground(Qt.GlobalColor.darkGreen)
-                else:  # fewer suggestions (or none: nothing to go on) than columns
-                    cell = QTableWidgetItem(self.tr("nothing to go on") if c == 0 and not row["suggestions"] else "")
+                elif c == 0:  # no suggestion at all: nothing to go on
+                    cell = QTableWidgetItem(self.tr("nothing to go on"))
                     cell.setToolTip(self.tr("No title and no photo that can be read: type the category (F)"))
+                else:  # fewer suggestions than columns
+                    cell = QTableWidgetItem("")
                 self.table.setItem(r, c + 1, cell)
         if total:
             self.queue_label.setText(self.tr("%1 suggestions to review (most confident first)").replace("%1", str(total)))
