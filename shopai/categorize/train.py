@@ -71,6 +71,15 @@ def check_labels(categories: list[str]) -> tuple[list[str], list[str]]:
     return usable, left_out
 
 
+def labelled_counts(conn) -> tuple[int, int]:
+    """(products Train would learn from, their categories): only categories with enough products count."""
+    counts = conn.execute(
+        "SELECT trim(category), count(*) FROM products WHERE trim(coalesce(category, '')) <> '' "
+        "GROUP BY trim(category)").fetchall()
+    usable = [n for _c, n in counts if n >= MIN_PER_CATEGORY]
+    return sum(usable), len(usable)
+
+
 HOLDOUT = 0.2  # share of each category held out to calibrate, fuse and measure
 
 

@@ -73,6 +73,11 @@ class WeeklySeries:
         return int(self.observed.sum())
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 week', '3 weeks': the note reads as English, not 'week(s)'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def cap_outliers(v: np.ndarray, positive_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Cap huge values (one 80,000-unit order in a series of tens) at a robust upper fence.
 
@@ -130,10 +135,10 @@ def sales_series(
             raw[i] += q
     values, outlier = cap_outliers(raw)
     if outlier.any():
-        notes.append(f"{int(outlier.sum())} unusually large week(s) capped for fitting")
+        notes.append(f"{_count(int(outlier.sum()), 'unusually large week')} capped for fitting")
     zeros = int((raw == 0).sum())
     if zeros:
-        notes.append(f"{zeros} week(s) with no sales")
+        notes.append(f"{_count(zeros, 'week')} with no sales")
     return WeeklySeries(key, "sales", start, values, raw, np.ones(n, bool), outlier, notes, title)
 
 
@@ -200,11 +205,11 @@ def price_series(
     clean = raw.copy()
     clean[outlier] = np.nan
     if outlier.any():
-        notes.append(f"{int(outlier.sum())} unusual price(s) ignored")
+        notes.append(f"{_count(int(outlier.sum()), 'unusual price')} ignored")
     values = _ffill(clean, fallback=med)
     gaps = int((~observed).sum())
     if gaps:
-        notes.append(f"{gaps} week(s) without a sale: last price carried forward")
+        notes.append(f"{_count(gaps, 'week')} without a sale: last price carried forward")
     return WeeklySeries(key, "price", start, values, raw, observed, outlier, notes, title)
 
 

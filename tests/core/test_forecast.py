@@ -174,6 +174,7 @@ def test_weeks_start_on_monday_and_dates_any_order_duplicates_summed():
     s = sales_series("A", recs, end_week=monday("2024-03-21"))
     assert s.start == date(2024, 2, 26) and s.start.weekday() == 0
     assert list(s.raw) == [5, 5, 0, 0]
+    assert "2 weeks with no sales" in s.notes
     assert s.future_weeks(2) == [date(2024, 3, 25), date(2024, 4, 1)]
 
 
@@ -184,6 +185,7 @@ def test_huge_outlier_is_capped_and_visible():
     recs = [(START + timedelta(weeks=i), v) for i, v in enumerate(raw)]
     s = sales_series("A", recs)
     assert s.outlier.sum() == 1 and s.raw.max() == 80995
+    assert "1 unusually large week capped for fitting" in s.notes
     fit = fit_one(s, 8)
     assert fit.forecast.max() < 100
 
@@ -217,6 +219,7 @@ def test_price_series_prefers_customer_price_list_and_fills_gaps():
     s = price_series("P", recs)
     assert np.allclose(s.values, 2.95)
     assert not s.observed[4] and s.observed.sum() == 9
+    assert "1 week without a sale: last price carried forward" in s.notes
     assert any("customer" in n for n in s.notes)
     with_change = price_series("P", recs, list_changes=[(START + timedelta(weeks=12), 3.25)])
     assert with_change.values[-1] == pytest.approx(3.25)

@@ -188,10 +188,17 @@ def test_no_model_yet_message(qtbot, ctx):
 
     tab = CategorizeTab(ctx)
     qtbot.addWidget(tab)
-    assert "No model yet" in tab.model_label.text()
+    assert "No model yet: give products in at least two categories" in tab.model_label.text()
     with qtbot.waitSignal(tab.runner.finished, timeout=30_000):
         tab.train()
     assert "No product has a category" in tab.message.text()
+    # once products carry categories, the label says Train is all that is left (a lone category's product
+    # and an uncategorised one are not counted)
+    for sku, cat in [("A1", "Mugs"), ("A2", "Mugs"), ("B1", " Scarves"), ("B2", "Scarves "), ("C1", "Hats"),
+                     ("D1", "")]:
+        ctx.db.conn.execute("INSERT INTO products (sku, title, category) VALUES (?, ?, ?)", (sku, sku, cat))
+    tab.refresh()
+    assert "press Train to learn from the 4 products in 2 categories" in tab.model_label.text()
     tab.shutdown()
 
 

@@ -76,3 +76,31 @@ def test_training_error_is_shown_in_the_tab(qtbot, ctx):
     qtbot.waitUntil(lambda: not w.runner.running and w.message.kind == "error", timeout=10_000)
     assert "no paid orders" in w.message.text()
     w.shutdown()
+
+
+def test_the_empty_tab_says_it_is_loading_until_the_model_is_read(qtbot, ctx, monkeypatch):
+    """On a cold start reading the model takes seconds; the tables must not sit empty without a word,
+    and a model that cannot be read leaves no 'loading' behind."""
+    from shopai_ui.tabs import recommend
+
+    make_shop(ctx.db)
+    w = recommend.RecommendTab(ctx)
+    qtbot.addWidget(w)
+    assert w.model_label.text() == "Loading the saved model…"
+    qtbot.waitUntil(lambda: not w.loader.running, timeout=10_000)
+    assert "press Train" in w.model_label.text()
+    w.shutdown()
+
+    def broken(_path):
+        from shopai.jobs import UserError
+
+        raise UserError("The catalog could not be read.")
+        yield  # a generator, like the real job
+
+    monkeypatch.setattr(recommend, "_load_job", broken)
+    w = recommend.RecommendTab(ctx)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: not w.loader.running, timeout=10_000)
+    assert w.model_label.text() == "No model loaded."
+    assert "could not be read" in w.message.text()
+    w.shutdown()

@@ -280,7 +280,16 @@ class CategorizeTab(QWidget):
         path = model_dir(self.ctx.db_path) / META
         self.accuracy.setRowCount(0)
         if not path.exists():
-            self.model_label.setText(self.tr("No model yet: give some products a category, then Train."))
+            from shopai.categorize.train import labelled_counts
+
+            products, categories = labelled_counts(self.ctx.db.conn)
+            if categories >= 2:
+                self.model_label.setText(self.tr(
+                    "No model yet: press Train to learn from the {0:,} products in {1} categories.").format(
+                        products, categories))
+            else:
+                self.model_label.setText(self.tr(
+                    "No model yet: give products in at least two categories their category, then Train."))
             return
         try:
             meta = json.loads(path.read_text("utf-8"))

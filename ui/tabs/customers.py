@@ -174,7 +174,7 @@ class CustomersTab(QWidget):
         self.show_model_info()
 
     def _on_refreshed(self, count: int) -> None:
-        self.count_label.setText(self.tr("%n customer(s)", "", count))
+        self.count_label.setText(self.tr("1 customer") if count == 1 else self.tr("{0:,} customers").format(count))
 
     def _on_data_changed(self, tables) -> None:
         if WATCHED & set(tables or ()):

@@ -143,8 +143,14 @@ class RecommendTab(QWidget):
     # ---------------------------------------------------------------- model
 
     def load_model(self) -> None:
+        if self.rec is None:  # a cold start can take seconds: say what the empty tables are waiting for
+            self.model_label.setText(self.tr("Loading the saved model…"))
         self.loader.start(lambda: _load_job(self.ctx.db_path), on_result=self._on_loaded,
-                          on_error=self.message.show_error)
+                          on_error=self._on_load_failed)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.model_label.setText(self.tr("No model loaded."))
+        self.message.show_error(message)
 
     def _on_loaded(self, result: dict) -> None:
         self.rec, self.content = result["rec"], result["content"]
