@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_csv(args: argparse.Namespace, path: str, k: int) -> int:
     from shopai.categorize import review
     from shopai.categorize.models import load_bundle
+    from shopai.categorize.train import NOTHING_TO_GO_ON
 
     bundle = load_bundle(path)
     src = Path(args.csv)
@@ -100,7 +101,7 @@ def _run_csv(args: argparse.Namespace, path: str, k: int) -> int:
         text = f"{title} {desc}".strip() or None
         if text is None and emb is None:
             flush()
-            print_json({"id": rid, "suggestions": [], "error": "no title and no readable photo"})
+            print_json({"id": rid, "suggestions": [], "error": NOTHING_TO_GO_ON})
             problems += 1
             continue
         batch.append((rid, text, emb))

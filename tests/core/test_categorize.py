@@ -280,6 +280,7 @@ def test_cli_train_and_categorize(shop, tmp_path, capsys):
     assert [x["id"] for x in lines] == ["A1", "A2", "A3"]
     assert lines[0]["suggestions"][0]["category"] == "Scarves"
     assert lines[2]["suggestions"] == [] and "missing.png" in captured.err
+    assert lines[2]["error"] == "no title and no photo that can be read"  # the app's own words
     assert main(["categorize", "--db", shop, "--product", "NOPE"]) == 2
     assert "No product with SKU NOPE" in capsys.readouterr().err
 
