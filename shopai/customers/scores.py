@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from shopai.store.db import like_pattern
+
 COLUMNS = ("customer_id", "name", "last_order", "orders", "spend", "p_return_30d", "p_return_90d",
            "expected_spend_90d", "at_risk", "regular", "recency_days", "rfm", "history", "id")
 SORTABLE = {
@@ -33,8 +35,8 @@ def _where(text: str, at_risk_only: bool) -> tuple[str, list]:
     if at_risk_only:
         where.append("s.at_risk = 1")
     if text.strip():
-        where.append("(c.external_id LIKE ? OR c.name LIKE ?)")
-        params += [text.strip() + "%", "%" + text.strip() + "%"]
+        where.append("(c.external_id LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\')")
+        params += [like_pattern(text.strip()), like_pattern(text.strip(), prefix=False)]
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 

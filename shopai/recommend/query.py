@@ -57,7 +57,7 @@ class Recommender:
         rows = db.conn.execute(
             "SELECT l.product_id, o.ordered_at, o.id, o.status, l.quantity FROM order_lines l "
             "JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ? AND l.product_id IS NOT NULL "
-            "AND o.status IN ('paid', 'returned')", (cid,)).fetchall()
+            "AND o.status IN ('paid', 'returned', 'cancelled')", (cid,)).fetchall()
         net: dict[int, float] = {}
         for pid, _, _, _, qty in rows:
             net[pid] = net.get(pid, 0.0) + float(qty or 0)
@@ -86,10 +86,16 @@ class Recommender:
             p = products.get(pid)
             if p is None:
                 continue  # deleted since training
-            out.append(_entry(p, float(scores[i]), self._reason(i, pid, times, hist_items, products, generic)))
+            out.append(_entry(p, float(scores[i]), self._reason(db, i, pid, times, hist_items, products, generic)))
         # Products added since training: offered when their description resembles what the customer buys.
-        out += self._new_products(db, list(times), products)
-        return _finish(db, out, k, hide_out_of_stock)
+        # Their scores are not on the model's scale, so the best one gets a place near the end of the top k
+        # (8th of 10) instead of queueing behind every trained candidate.
+        fresh = self._new_products(db, list(times), products)
+        if fresh and k >= 3:
+            slot = min(len(out), k - 1 - k // 5)
+            out[slot:slot] = fresh[:1]
+            fresh = fresh[1:]
+        return _finish(db, out + fresh, k, hide_out_of_stock)
 
     def _popular(self) -> np.ndarray:
         if self.meta["model"] == "popular":
@@ -103,7 +109,7 @@ class Recommender:
         idx = idx[np.argsort(-scores[idx], kind="stable")]
         return [int(i) for i in idx if scores[i] > 0]
 
-    def _reason(self, i: int, pid: int, times: dict[int, int], hist_items: list[int],
+    def _reason(self, db, i: int, pid: int, times: dict[int, int], hist_items: list[int],
                 products: dict, generic: str) -> str:
         n = times.get(pid, 0)
         if n >= 2:
@@ -118,6 +124,9 @@ class Recommender:
                 title = products.get(other, {}).get("title", "a product you bought")
                 return (f"bought together with {_short(title)} in {int(co[j])} of "
                         f"{int(self.basket_counts[hist_items[j]])} orders")
+        if self.basket_counts[i] == 0:  # nobody bought it: only its description can have put it here
+            like = self._most_similar_bought(db, pid, list(times), products)
+            return f"no sales yet, similar description to {_short(like)}" if like else "no sales yet"
         return generic
 
     def _new_products(self, db, history_pids: list[int], products: dict) -> list[dict]:
@@ -142,6 +151,20 @@ class Recommender:
                               f"new product, similar description to {_short(like)}"))
         return out
 
+    def _most_similar_bought(self, db, pid: int, history_pids: list[int], products: dict) -> str:
+        """The title of the customer's product whose description is nearest ``pid``'s ('' if none)."""
+        if not history_pids:
+            return ""
+        pids, t = self._content_matrix(db)
+        where = {p: r for r, p in enumerate(pids)}
+        hist = [p for p in history_pids if p in where]
+        if pid not in where or not hist:
+            return ""
+        sims = (t[[where[p] for p in hist]] @ t[where[pid]].T).toarray().ravel()
+        if sims.max() < MIN_SIMILAR:
+            return ""
+        return products.get(hist[int(np.argmax(sims))], {}).get("title", "")
+
     def _content_matrix(self, db) -> tuple[list[int], sp.csr_matrix]:
         if self._content is None:
             self._content = catalog_tfidf(db)
@@ -159,7 +182,7 @@ class Recommender:
         row = self.cooc[i]
         n = float(self.basket_counts[i])
         order = np.argsort(-row.data, kind="stable")
-        cands = [int(row.indices[j]) for j in order if row.data[j] >= 2]
+        cands = [int(row.indices[j]) for j in order if row.data[j] >= 2 and int(row.indices[j]) != i]
         products = _products(db, [self.items[j] for j in cands])
         out = []
         for j in cands:
@@ -168,7 +191,8 @@ class Recommender:
                 continue
             c = int(self.cooc[i, j])
             out.append(_entry(p, round(c / n, 4), f"bought together in {c} of {int(n)} orders"))
-        return _finish(db, out, k, hide_out_of_stock)
+        # pins are offers to customers: a pinned product was not bought with this one
+        return _finish(db, out, k, hide_out_of_stock, pins=False)
 
 
 def catalog_tfidf(db) -> tuple[list[int], sp.csr_matrix]:

@@ -43,15 +43,17 @@ def _seconds(iso: list[str]) -> np.ndarray:
 def read_orders(db) -> tuple[Log, dict[str, Any]]:
     """The shop's purchases as a :class:`Log` keyed by customer id and product id.
 
-    Only paid orders of known customers count; a customer's returns of a product are netted
-    against their purchases of it (fully returned products are left out); cancelled orders and
-    guest orders are ignored. Every product in the catalog becomes an item (for content scoring).
+    Only paid orders of known customers count as purchases. A customer's returned and cancelled
+    lines (stored negative, like the "C" credit invoices of a UK shop's log) are netted against their
+    purchases of the product, so fully returned products are left out; guest orders are ignored.
+    Every product in the catalog becomes an item (for content scoring).
     """
     conn = db.conn
     rows = conn.execute(
         "SELECT o.id, o.customer_id, o.ordered_at, o.status, l.product_id, l.quantity "
         "FROM order_lines l JOIN orders o ON o.id = l.order_id "
-        "WHERE o.customer_id IS NOT NULL AND l.product_id IS NOT NULL AND o.status IN ('paid', 'returned')"
+        "WHERE o.customer_id IS NOT NULL AND l.product_id IS NOT NULL "
+        "AND o.status IN ('paid', 'returned', 'cancelled')"
     ).fetchall()
     guests = conn.execute("SELECT count(*) FROM orders WHERE customer_id IS NULL").fetchone()[0]
     net: dict[tuple[int, int], float] = {}

@@ -60,3 +60,10 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def like_pattern(text: str, prefix: bool = True) -> str:
+    """A LIKE pattern matching ``text`` literally (``%``, ``_`` and ``\\`` escaped; use ``ESCAPE '\\'``):
+    ``text%`` when ``prefix``, else ``%text%``."""
+    literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return literal + "%" if prefix else "%" + literal + "%"

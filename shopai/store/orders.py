@@ -5,6 +5,8 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
+from shopai.store.db import like_pattern
+
 ORDER_COLUMNS = ("id", "external_id", "customer", "ordered_at", "status", "lines", "total", "country")
 SORTABLE = {"external_id": "o.external_id", "customer": "c.external_id", "ordered_at": "o.ordered_at",
             "status": "o.status", "total": "o.total", "id": "o.id", "country": "o.country"}
@@ -22,9 +24,10 @@ def order_ids(
         raise ValueError(f"cannot sort by {order_by!r}")
     where, params = [], []
     if text.strip():
-        where.append("(o.external_id LIKE ? OR c.external_id LIKE ? OR c.name LIKE ?)")
+        where.append("(o.external_id LIKE ? ESCAPE '\\' OR c.external_id LIKE ? ESCAPE '\\' "
+                     "OR c.name LIKE ? ESCAPE '\\')")
         t = text.strip()
-        params += [t + "%", t + "%", "%" + t + "%"]
+        params += [like_pattern(t), like_pattern(t), like_pattern(t, prefix=False)]
     if customer_id is not None:
         where.append("o.customer_id = ?")
         params.append(customer_id)
@@ -99,8 +102,8 @@ def search_customers(db: sqlite_utils.Database, text: str = "", limit: int = 50)
     t = (text or "").strip()
     where, params = "", []
     if t:
-        where = "WHERE c.external_id LIKE ? OR c.name LIKE ? OR c.email LIKE ?"
-        params = [t + "%", "%" + t + "%", t + "%"]
+        where = "WHERE c.external_id LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\' OR c.email LIKE ? ESCAPE '\\'"
+        params = [like_pattern(t), like_pattern(t, prefix=False), like_pattern(t)]
     cur = db.conn.execute(
         "SELECT c.id, c.external_id, coalesce(c.name, ''), "
         "(SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status = 'paid') AS n "

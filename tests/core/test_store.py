@@ -111,3 +111,29 @@ def test_two_connections_migrating_at_once_apply_each_migration_once(tmp_path):
         t.join()
     assert errors == []
     assert schema_version(connect(path)) == SCHEMA_VERSION
+
+
+def test_customer_and_order_search_take_percent_and_underscore_literally(db_path):
+    from shopai.customers.scores import score_ids
+    from shopai.store.orders import order_ids, search_customers
+
+    db = open_store(db_path)
+    ids = {}
+    for ext, name in [("100", "Plain Shop"), ("1_0", "Under Score"), ("200", "50% Off Ltd"), ("300", "back\\slash")]:
+        ids[ext] = db.conn.execute("INSERT INTO customers (external_id, name) VALUES (?, ?)", (ext, name)).lastrowid
+        db.conn.execute("INSERT INTO orders (external_id, customer_id, ordered_at, status, total) "
+                        "VALUES (?, ?, '2024-01-02T10:00:00', 'paid', 5)", (f"O{ext}", ids[ext]))
+        db.conn.execute("INSERT INTO customer_scores (customer_id, last_order, orders, visits, spend, recency_days) "
+                        "VALUES (?, '2024-01-02', 1, 1, 5, 3)", (ids[ext],))
+
+    def found(text):
+        return sorted(c["external_id"] for c in search_customers(db, text))
+
+    assert found("1_0") == ["1_0"]  # not "100"
+    assert found("%") == ["200"]
+    assert found("\\") == ["300"]
+    assert found("1") == ["100", "1_0"]
+    assert score_ids(db, text="1_") == [ids["1_0"]]
+    assert score_ids(db, text="%") == [ids["200"]]
+    assert len(order_ids(db, text="1_0")) == 1
+    assert len(order_ids(db, text="%")) == 1

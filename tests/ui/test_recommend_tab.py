@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from recommend_shop import add_order, make_shop  # noqa: E402
@@ -65,6 +66,39 @@ def test_pin_block_and_retrain_offer(qtbot, tab):
     tab.ctx.notify_changed({"orders"})
     assert not tab.retrain_button.isHidden()
     assert tab.rec is not None  # the old model is still in use: retraining is offered, not forced
+    # a retrain cancelled half-way keeps the old model, and the offer comes back
+    tab.retrain_button.click()
+    assert tab.runner.running and tab.retrain_button.isHidden()
+    tab.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: not tab.retrain_button.isHidden(), timeout=5_000)
+    assert tab.rec is not None and tab.train_button.isEnabled()
+    # after a finished retrain the model is up to date: no offer
+    _train(qtbot, tab)
+    qtbot.waitUntil(lambda: not tab.loader.running, timeout=10_000)
+    qtbot.wait(50)
+    assert tab.retrain_button.isHidden()
+
+
+def test_a_typed_id_that_is_no_customer_says_so_instead_of_showing_the_last_customer(qtbot, tab):
+    _train(qtbot, tab)
+    tab.customer.set_current("10000", "10000")
+    tab.show_customer()
+    assert tab.customer_list.rowCount() > 0
+    tab.customer.clear()
+    qtbot.keyClicks(tab.customer, "99999")
+    qtbot.keyClick(tab.customer, Qt.Key.Key_Return)
+    assert tab.customer.current_data() is None and tab.customer_list.rowCount() == 0
+    assert "No customer matches “99999”" in tab.message.text()
+    tab.customer.clear()
+    qtbot.keyClicks(tab.customer, "10001")
+    qtbot.keyClick(tab.customer, Qt.Key.Key_Return)  # the first match is picked, and the message goes
+    assert tab.customer.current_data() == "10001" and tab.customer_list.rowCount() > 0
+    assert tab.message.text() == ""
+    tab.product.clear()
+    qtbot.keyClicks(tab.product, "no such thing")
+    qtbot.keyClick(tab.product, Qt.Key.Key_Return)
+    assert tab.with_list.rowCount() == 0 and tab.similar_list.rowCount() == 0
+    assert "No product matches “no such thing”" in tab.message.text()
 
 
 def test_training_error_is_shown_in_the_tab(qtbot, ctx):

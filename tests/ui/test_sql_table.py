@@ -236,3 +236,29 @@ def test_empty_query(db_path):
     assert model.rowCount() == 0
     assert model.data(QModelIndex()) is None
     db.conn.close()
+
+
+def test_a_click_on_an_unsortable_header_leaves_the_arrow_on_the_sorted_column(db_path, qtbot):
+    from shopai_ui.widgets.sql_table import keep_sort_indicator
+
+    db = open_store(db_path)
+    for sku, title in [("B", "Banana"), ("A", "Apple"), ("C", "Cherry")]:
+        products.add(db, sku=sku, title=title)
+    columns = [Column("sku", "SKU"), Column("title", "Title"), Column("price", "Price", sortable=False)]
+    model = SqlTableModel(columns, lambda key, desc: products.search_ids(db, "", order_by=key, descending=desc),
+                          lambda ids: products.fetch_rows(db, ids), sort_key="title")
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.horizontalHeader().setSortIndicator(1, Qt.SortOrder.DescendingOrder)
+    view.setSortingEnabled(True)
+    keep_sort_indicator(view)
+    header = view.horizontalHeader()
+    assert [model.data(model.index(r, 1)) for r in range(3)] == ["Cherry", "Banana", "Apple"]
+    header.setSortIndicator(2, Qt.SortOrder.AscendingOrder)  # what a click on the Price header does
+    assert header.sortIndicatorSection() == 1 and header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert [model.data(model.index(r, 1)) for r in range(3)] == ["Cherry", "Banana", "Apple"]
+    header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)  # a sortable column still sorts
+    assert header.sortIndicatorSection() == 0
+    assert [model.data(model.index(r, 0)) for r in range(3)] == ["A", "B", "C"]
+    db.conn.close()

@@ -20,7 +20,7 @@ from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.sql_table import (
-    ALIGN_CENTER, ALIGN_RIGHT, Column, RowRole, SqlTableModel, fmt_date, fmt_int, fmt_money,
+    ALIGN_CENTER, ALIGN_RIGHT, Column, RowRole, SqlTableModel, fmt_date, fmt_int, fmt_money, keep_sort_indicator,
 )
 from shopai_ui.worker import JobRunner
 
@@ -117,6 +117,7 @@ class CustomersTab(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
+        keep_sort_indicator(self.table)
         self.table.horizontalHeader().setSortIndicator(4, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)

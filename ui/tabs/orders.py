@@ -16,7 +16,7 @@ from shopai.store import orders
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.sql_table import (
-    ALIGN_CENTER, ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money,
+    ALIGN_CENTER, ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money, keep_sort_indicator,
 )
 
 FILTER_DEBOUNCE_MS = 150
@@ -110,6 +110,7 @@ class OrdersTab(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSortIndicator(2, Qt.SortOrder.DescendingOrder)
         self.table.setSortingEnabled(True)
+        keep_sort_indicator(self.table)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.model.modelReset.connect(self._on_reset)
 
@@ -146,6 +147,7 @@ class OrdersTab(QWidget):
         self.history.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.history.horizontalHeader().setSortIndicator(1, Qt.SortOrder.DescendingOrder)
         self.history.setSortingEnabled(True)
+        keep_sort_indicator(self.history)
         self.history.selectionModel().currentRowChanged.connect(self._on_history_current_changed)
         self.only_button = QPushButton(self.tr("Show only this customer's orders"))
         self.only_button.clicked.connect(lambda: self.filter_by_customer(self._customer_id))

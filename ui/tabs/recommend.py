@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMenu,
@@ -55,6 +55,7 @@ class RecommendTab(QWidget):
         self.ctx = ctx
         self.rec = None
         self.content = None
+        self._no_match_text: str | None = None
         self.runner = JobRunner(self)
         self.loader = JobRunner(self)
 
@@ -94,7 +95,8 @@ class RecommendTab(QWidget):
 
         # -- customer side
         self.customer = SearchPicker(self._customer_choices, self.tr("Type a customer id or name…"))
-        self.customer.picked.connect(lambda _data: self.show_customer())
+        self.customer.picked.connect(lambda _data: (self._clear_no_match(), self.show_customer()))
+        self.customer.unmatched.connect(self._no_such_customer)
         self.customer_list = self._suggestion_table()
         self.new_only = QCheckBox(self.tr("Only products new to this customer"))
         self.new_only.toggled.connect(lambda _on: self.show_customer())
@@ -108,7 +110,8 @@ class RecommendTab(QWidget):
 
         # -- product side
         self.product = SearchPicker(self._product_choices, self.tr("Type a SKU or product name…"))
-        self.product.picked.connect(lambda _data: self.show_product())
+        self.product.picked.connect(lambda _data: (self._clear_no_match(), self.show_product()))
+        self.product.unmatched.connect(self._no_such_product)
         self.with_list = self._suggestion_table()
         self.similar_list = self._suggestion_table()
         prod_box = QGroupBox(self.tr("For this product"))
@@ -136,6 +139,8 @@ class RecommendTab(QWidget):
 
         self.runner.started.connect(lambda: self.train_button.setEnabled(False))
         self.runner.finished.connect(lambda: self.train_button.setEnabled(True))
+        # after the job's own callbacks: a cancelled retrain offers itself again; a finished one waits for the load
+        self.runner.finished.connect(lambda: QTimer.singleShot(0, self.check_stale))
         ctx.dataChanged.connect(self._on_data_changed)
         self.fill_pickers()
         self.load_model()
@@ -200,7 +205,7 @@ class RecommendTab(QWidget):
 
     def check_stale(self) -> None:
         """Offer (not force) a retrain when the orders differ from those the model learnt from."""
-        if self.rec is None or self.runner.running:
+        if self.rec is None or self.runner.running or self.loader.running:
             self.retrain_button.hide()
             return
         row = self.ctx.db.conn.execute("SELECT count(*), max(ordered_at) FROM orders").fetchone()
@@ -229,6 +234,27 @@ class RecommendTab(QWidget):
 
     def _customer_label(self, c: dict) -> str:
         return f"{c['external_id']}  {c['name']}".strip() + "  " + self.tr("({0} orders)").format(c["orders"])
+
+    def _no_such_customer(self, text: str) -> None:
+        """Typed text that is no customer: say so and show nothing, rather than the last customer's list."""
+        self.customer.set_current(text, None)
+        self.show_customer()
+        self._show_no_match(self.tr("No customer matches “{0}”: type part of an id or a name.").format(text))
+
+    def _no_such_product(self, text: str) -> None:
+        self.product.set_current(text, None)
+        self.show_product()
+        self._show_no_match(self.tr("No product matches “{0}”: type part of a SKU or a title.").format(text))
+
+    def _show_no_match(self, text: str) -> None:
+        self._no_match_text = text
+        self.message.show_error(text)
+
+    def _clear_no_match(self) -> None:
+        """A good pick takes away the 'no match' message (and only that message)."""
+        if self._no_match_text and self.message.text() == self._no_match_text:
+            self.message.clear()
+        self._no_match_text = None
 
     def fill_pickers(self) -> None:
         """Keep the chosen customer and product if they still exist, else pick the first of each."""

@@ -16,9 +16,11 @@ SearchFn = Callable[[str], list[tuple[str, Any]]]
 
 
 class SearchPicker(QLineEdit):
-    """``picked(data)`` fires when the user chooses a match (click, Enter on a match, or exact text)."""
+    """``picked(data)`` fires when the user chooses a match (click, Enter on a match, or exact text);
+    ``unmatched(text)`` when Enter is pressed on text that matches nothing (the choice is unchanged)."""
 
     picked = Signal(object)
+    unmatched = Signal(str)
 
     def __init__(self, search_fn: SearchFn, placeholder: str = "", parent: QWidget | None = None,
                  debounce_ms: int = 120) -> None:
@@ -76,3 +78,5 @@ class SearchPicker(QLineEdit):
             first = self.matches.index(0, 0)
             self.completer_.popup().hide()
             self._on_activated(first)
+        elif self.text().strip():
+            self.unmatched.emit(self.text().strip())

@@ -274,3 +274,23 @@ class SqlTableModel(QAbstractTableModel):
             if (column.sort_key or column.key) == self._sort_key:
                 return i
         return -1
+
+
+def keep_sort_indicator(view) -> None:
+    """A click on an unsortable column's header leaves the arrow where the rows are sorted.
+
+    QHeaderView moves its sort arrow on any click; the model ignores unsortable columns, so without
+    this the arrow would claim an order the rows are not in.
+    """
+    header = view.horizontalHeader()
+
+    def restore(column: int, _order) -> None:
+        model = view.model()
+        if not isinstance(model, SqlTableModel) or model.columns[column].sortable:
+            return
+        order = Qt.SortOrder.DescendingOrder if model.descending else Qt.SortOrder.AscendingOrder
+        header.blockSignals(True)
+        header.setSortIndicator(model.sort_column(), order)
+        header.blockSignals(False)
+
+    header.sortIndicatorChanged.connect(restore)
