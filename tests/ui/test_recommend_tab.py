@@ -99,6 +99,13 @@ def test_a_typed_id_that_is_no_customer_says_so_instead_of_showing_the_last_cust
     qtbot.keyClick(tab.product, Qt.Key.Key_Return)
     assert tab.with_list.rowCount() == 0 and tab.similar_list.rowCount() == 0
     assert "No product matches “no such thing”" in tab.message.text()
+    assert "Bought with it" in tab.with_label.text() and "no other product" not in tab.with_label.text()
+    # a product nobody bought with anything: the empty list says why
+    tab.ctx.db.conn.execute("INSERT INTO products (sku, title, description) VALUES ('LONE', 'zzz qqq', '')")
+    tab.product.set_current("zzz qqq  [LONE]", "LONE")
+    tab.show_product()
+    assert tab.with_list.rowCount() == 0 and "no other product was in two or more" in tab.with_label.text()
+    assert tab.similar_list.rowCount() == 0 and "no other product's description is close" in tab.similar_label.text()
 
 
 def test_training_error_is_shown_in_the_tab(qtbot, ctx):

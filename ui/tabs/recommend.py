@@ -117,9 +117,11 @@ class RecommendTab(QWidget):
         prod_box = QGroupBox(self.tr("For this product"))
         pl = QVBoxLayout(prod_box)
         pl.addWidget(self.product)
-        pl.addWidget(QLabel(self.tr("<b>Bought with it</b>")))
+        self.with_label = QLabel(self.tr("<b>Bought with it</b>"))
+        pl.addWidget(self.with_label)
         pl.addWidget(self.with_list)
-        pl.addWidget(QLabel(self.tr("<b>Similar description</b>")))
+        self.similar_label = QLabel(self.tr("<b>Similar description</b>"))
+        pl.addWidget(self.similar_label)
         pl.addWidget(self.similar_list)
 
         lower = QSplitter(Qt.Orientation.Horizontal)
@@ -307,6 +309,14 @@ class RecommendTab(QWidget):
                 self.message.show_error(str(exc))
         _fill(self.with_list, with_rows, self.ctx.db_path)
         _fill(self.similar_list, sim_rows, self.ctx.db_path)
+        # an empty list says why, rather than leaving a blank box
+        with_why = ""
+        if sku is not None and not with_rows:
+            with_why = (self.tr("no other product was in two or more of its orders") if self.rec is not None
+                        else self.tr("press Train to learn this from the orders"))
+        sim_why = self.tr("no other product's description is close") if sku is not None and not sim_rows else ""
+        self.with_label.setText(self.tr("<b>Bought with it</b>") + (f" — <i>{with_why}</i>" if with_why else ""))
+        self.similar_label.setText(self.tr("<b>Similar description</b>") + (f" — <i>{sim_why}</i>" if sim_why else ""))
 
     # ---------------------------------------------------------------- pin / block
 
