@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 
 from shopai.cli.common import add_command, db_path, drive, open_db, print_json
-from shopai.jobs import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,12 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--horizon", type=int, default=8, help="weeks ahead (default 8)")
     p.add_argument("--what", choices=["price", "sales"], default=None,
                    help="what to forecast (default sales; with --all both)")
-    p.add_argument("--lead-time", type=int, default=14, metavar="DAYS", help="reorder lead time in days (sales)")
+    p.add_argument("--lead-time", type=int, default=14, metavar="DAYS", help="reorder lead time in days, 1 to 182 (sales)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from shopai.forecast.api import check_horizon, forecast, public_json
+    from shopai.forecast.api import check_horizon, check_lead_time, forecast, public_json
 
     check_horizon(args.horizon)
     if args.all:
@@ -34,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
             for key, value in summary.items():
                 print(f"{key}: {value}")
         return 0
-    if args.lead_time < 0:
-        raise UserError("Lead time cannot be negative.")
+    check_lead_time(args.lead_time)
     db = open_db(args)
     result = forecast(db, sku=args.product, category=args.category, what=args.what or "sales",
                       horizon=args.horizon, lead_time_days=args.lead_time)

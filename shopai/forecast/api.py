@@ -11,9 +11,11 @@ from shopai.forecast import methods as M
 from shopai.forecast.backtest import Fit, fit_one
 from shopai.forecast.data import load_series
 from shopai.forecast.series import WeeklySeries
+from shopai.forecast.train import STORED_HORIZON
 from shopai.jobs import UserError
 
 MAX_HORIZON = 52
+MAX_LEAD_DAYS = 7 * STORED_HORIZON  # the stored fits forecast this far, so every lead time uses the same model
 
 
 def check_horizon(horizon: Any) -> int:
@@ -24,6 +26,21 @@ def check_horizon(horizon: Any) -> int:
     if not 1 <= h <= MAX_HORIZON:
         raise UserError(f"Horizon must be between 1 and {MAX_HORIZON} weeks.")
     return h
+
+
+def check_lead_time(days: Any) -> int:
+    try:
+        d = int(days)
+    except (TypeError, ValueError):
+        raise UserError(f"Lead time must be a whole number of days, not '{days}'.") from None
+    if not 1 <= d <= MAX_LEAD_DAYS:
+        raise UserError(f"Lead time must be between 1 and {MAX_LEAD_DAYS} days.")
+    return d
+
+
+def lead_weeks(lead_time_days: int) -> int:
+    """Weeks of forecast the reorder hint needs to cover the whole lead time."""
+    return math.ceil(lead_time_days / 7)
 
 
 def forecast(
@@ -38,9 +55,14 @@ def forecast(
     """Forecast one series ``horizon`` weeks past the last order's week, with history and explanation.
 
     Uses the stored result of "fit all products" when it is current (it includes the shared neural
-    model); otherwise backtests the local methods on this series alone (a few milliseconds).
+    model); otherwise backtests the local methods on this series alone (a few milliseconds). For sales
+    the fit reaches as far as the lead time, whatever the horizon shown, so the reorder hint covers it.
     """
     horizon = check_horizon(horizon)
+    weeks = horizon
+    if what == "sales":
+        lead_time_days = check_lead_time(lead_time_days)
+        weeks = max(horizon, lead_weeks(lead_time_days))
     series, product = load_series(db, what, sku=sku, category=category)
     fit = None
     source = "fresh"
@@ -48,15 +70,16 @@ def forecast(
         from shopai.forecast.store import load_fit
 
         stored = load_fit(db, series.key, what, series.last_week)
-        if stored is not None and stored.n_history == len(series) and len(stored.forecast) >= horizon:
+        if stored is not None and stored.n_history == len(series) and len(stored.forecast) >= weeks:
             fit, source = stored, "stored"
     if fit is None:
-        fit = fit_one(series, horizon)
-    return result_dict(series, fit, product, horizon, lead_time_days, source)
+        fit = fit_one(series, weeks)
+    return result_dict(series, fit, product, horizon, lead_time_days, source,
+                       category=None if sku else category)
 
 
 def result_dict(series: WeeklySeries, fit: Fit, product: dict[str, Any], horizon: int,
-                lead_time_days: int = 14, source: str = "fresh") -> dict[str, Any]:
+                lead_time_days: int = 14, source: str = "fresh", category: str | None = None) -> dict[str, Any]:
     weeks = series.future_weeks(horizon)
     f, lo, hi = fit.forecast[:horizon], fit.lo[:horizon], fit.hi[:horizon]
     digits = 2 if series.what == "price" else 1
@@ -71,9 +94,11 @@ def result_dict(series: WeeklySeries, fit: Fit, product: dict[str, Any], horizon
             for w, v, a, b in zip(weeks, f, lo, hi)
         ],
         "title": series.title or product.get("title", ""),
+        "category": category,
         "method_label": M.label(fit.method),
         "group": fit.group,
         "scores": fit.scores,
+        "baseline": baseline(fit),
         "source": source,
         "history": [
             {"period_start": w.isoformat(), "value": float(v),
@@ -84,8 +109,19 @@ def result_dict(series: WeeklySeries, fit: Fit, product: dict[str, Any], horizon
     }
     out["sentence"] = sentence(series, fit, horizon)
     if series.what == "sales":
-        out["reorder"] = reorder_hint(fit, product.get("stock"), lead_time_days)
+        out["reorder"] = reorder_hint(fit, product.get("stock"), lead_time_days, per_product=not category)
     return out
+
+
+def baseline(fit: Fit) -> str | None:
+    """The simple rule the chosen method is compared with: "same as last year" where it was tested as
+    often as the chosen method (it needs a year of history before each test), else "same as last week"."""
+    sc = fit.scores
+    tested = sc.get(fit.method, {}).get("origins")
+    for name in ("seasonal_naive", "naive"):
+        if name in sc and sc[name].get("origins") == tested:
+            return name
+    return None
 
 
 def sentence(series: WeeklySeries, fit: Fit, horizon: int) -> str:
@@ -102,12 +138,12 @@ def sentence(series: WeeklySeries, fit: Fit, horizon: int) -> str:
         total = float(np.sum(fit.forecast[:k]))
         lo, hi = float(np.mean(fit.lo[:k])), float(np.mean(fit.hi[:k]))
         head = f"{period} about {total:.0f} units ({lo:.0f}–{hi:.0f} a week)"
-    base = "seasonal_naive"
-    base_label = M.baseline_label(series.n_observed if series.what == "price" else len(series))
+    base = baseline(fit)
     sc = fit.scores
-    if fit.method == base or base not in sc or fit.method not in sc:
+    if base is None or fit.method == base:
         tail = "" if sc else " (too little history to compare methods)"
         return head + tail
+    base_label = M.label(base)
     b, c = sc[base]["mase"], sc[fit.method]["mase"]
     if b <= 0:
         return head + f"; '{base_label}' was already exact on past weeks"
@@ -120,8 +156,12 @@ def sentence(series: WeeklySeries, fit: Fit, horizon: int) -> str:
                   "but the chosen method is better across similar items"
 
 
-def reorder_hint(fit: Fit, stock: Any, lead_time_days: int = 14) -> dict[str, Any]:
-    """Expected units over the lead time (and a high case) against stock: how much to reorder."""
+def reorder_hint(fit: Fit, stock: Any, lead_time_days: int = 14, per_product: bool = True) -> dict[str, Any]:
+    """Expected units over the lead time (and a high case) against stock: how much to reorder.
+
+    ``fit`` must reach ``lead_weeks(lead_time_days)`` weeks ahead. A category's hint gives the expected
+    units only: one product's stock cannot cover another's sales, so stock is compared per product.
+    """
     weeks = max(lead_time_days, 1) / 7
     full = int(math.floor(weeks))
     part = weeks - full
@@ -130,21 +170,25 @@ def reorder_hint(fit: Fit, stock: Any, lead_time_days: int = 14) -> dict[str, An
     wts = wts[:n]
     expected = float(np.sum(fit.forecast[:n] * wts))
     spread = float(np.sqrt(np.sum(((fit.hi[:n] - fit.forecast[:n]) * wts) ** 2)))
-    high = expected + spread
+    high = int(math.ceil(round(expected + spread, 1)))  # whole units: the order below is exactly high - stock
     hint: dict[str, Any] = {"lead_time_days": lead_time_days, "expected": round(expected, 1),
-                            "high": round(high, 1), "stock": stock}
-    days = f"{lead_time_days} days"
-    if stock is None:
+                            "high": high, "stock": stock if per_product else None}
+    days = f"{lead_time_days} day{'' if lead_time_days == 1 else 's'}"
+    if not per_product:
         hint["order"] = None
-        hint["text"] = f"Expect about {expected:.0f} units in the next {days} (up to {high:.0f}); stock is not recorded."
+        hint["text"] = (f"Expect about {expected:.0f} units across the category in the next {days} (up to {high}); "
+                        "reorder hints are per product: pick one to compare with its stock.")
+    elif stock is None:
+        hint["order"] = None
+        hint["text"] = f"Expect about {expected:.0f} units in the next {days} (up to {high}); stock is not recorded."
     elif stock >= high:
         hint["order"] = 0
-        hint["text"] = f"Stock of {stock} covers the next {days} (about {expected:.0f} expected, up to {high:.0f})."
+        hint["text"] = f"Stock of {stock} covers the next {days} (about {expected:.0f} expected, up to {high})."
     else:
         order = int(math.ceil(high - stock))
         hint["order"] = order
         hint["text"] = (f"Reorder about {order} units: stock {stock}, about {expected:.0f} expected "
-                        f"in the next {days} (up to {high:.0f}).")
+                        f"in the next {days} (up to {high}).")
     return hint
 
 

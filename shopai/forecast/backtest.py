@@ -55,7 +55,11 @@ def mase(actual: np.ndarray, pred: np.ndarray, scale: float) -> float:
 
 
 def smape(actual: np.ndarray, pred: np.ndarray) -> float:
+    """Symmetric MAPE in %; NaN when nothing happened in the window (every actual zero), where any
+    forecast above zero, however tiny, would score the maximum 200%."""
     a, p = np.abs(np.asarray(actual, float)), np.abs(np.asarray(pred, float))
+    if not (a > 0).any():
+        return float("nan")
     den = a + p
     err = np.where(den > 0, 2 * np.abs(np.asarray(actual) - np.asarray(pred)) / np.where(den > 0, den, 1), 0.0)
     return float(np.mean(err)) * 100
@@ -76,10 +80,6 @@ class Fit:
     lo: np.ndarray
     hi: np.ndarray
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def baseline(self) -> str:
-        return "seasonal_naive"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -299,9 +299,16 @@ def widen_for_drift(errors: list[dict[str, list]], groups: list[str], chosen: li
     return 2.0
 
 
+def fully_tested(e: dict[str, list]) -> dict[str, list]:
+    """The methods scored at every origin this series was tested at ("same as last year" is scored only
+    where a year of history lies before the origin): only they can be compared fairly."""
+    most = max((len(v) for v in e.values()), default=0)
+    return {k: v for k, v in e.items() if len(v) == most}
+
+
 def choose(errors: list[dict[str, list]], groups: list[str]) -> tuple[list[str], dict[str, str]]:
     """Per-series method: its group's best by mean backtest MASE (unless its own best is clearly better)."""
-    errors = [{k: v for k, v in e.items() if k not in NOT_CHOSEN_ALONE} for e in errors]
+    errors = [fully_tested({k: v for k, v in e.items() if k not in NOT_CHOSEN_ALONE}) for e in errors]
     group_best: dict[str, str] = {}
     for g in set(groups):
         tot: dict[str, list[float]] = {}
@@ -415,18 +422,30 @@ def fit_panel(
         qlo, qhi = q(groups[i], method)
         scale = band_scale(hist)
         if not errors[i]:  # nothing measured for this series: a rough, deliberately wide range
-            scale = max(scale, 0.15 * float(np.mean(np.abs(hist))) if len(hist) else 0.0)
+            if what == "sales" and len(hist):
+                # week-to-week change says nothing after one week: allow for count noise (sqrt of the
+                # level) and for how little n weeks pin the level down (level / sqrt(n))
+                level = float(np.mean(np.abs(hist)))
+                scale = max(scale, np.sqrt(level), level / np.sqrt(len(hist)))
+            else:
+                scale = max(scale, 0.15 * float(np.mean(np.abs(hist))) if len(hist) else 0.0)
             notes.append("the range is rough: too few weeks to measure past errors")
         lo, hi = f + qlo * scale, f + qhi * scale
         lo = np.maximum(lo, 0.0)
         scores = {
             name: {"mase": round(float(np.mean([r[2] for r in rec])), 4),
-                   "smape": round(float(np.mean([r[3] for r in rec])), 2),
+                   "smape": _mean_smape(rec),
                    "origins": len(rec)}
             for name, rec in errors[i].items()
         }
         fits.append(Fit(s.key, what, method, groups[i], scores, s.start, len(hist), f, lo, hi, notes))
     return fits
+
+
+def _mean_smape(rec: list) -> float | None:
+    """Mean sMAPE over the origins where it means something; None when nothing sold in any window."""
+    vals = [r[3] for r in rec if np.isfinite(r[3])]
+    return round(float(np.mean(vals)), 2) if vals else None
 
 
 def fit_one(series: WeeklySeries, horizon: int = 8, max_origins: int = 10) -> Fit:

@@ -2,7 +2,8 @@
 
 They only ever see the history they are given; the backtest relies on that to never peek.
 ``SEASON`` is the yearly season of weekly data; with less than a year and a bit of history the
-seasonal methods step aside (``applicable`` says so) rather than invent a season.
+seasonal methods step aside rather than invent a season, and "same as last year" is not a candidate
+at all (``candidates``): it would only be "same as last week" under another name.
 """
 from __future__ import annotations
 
@@ -127,7 +128,7 @@ class Method:
 
 LOCAL_METHODS: dict[str, Method] = {m.name: m for m in [
     Method("naive", "same as last week", naive),
-    Method("seasonal_naive", "same as last year", seasonal_naive),
+    Method("seasonal_naive", "same as last year", seasonal_naive, SEASON),
     Method("moving_average", "4-week average", moving_average, 2),
     Method("drift", "trend of changes (drift)", drift, 3),
     Method("decomposition", "seasonal decomposition", decomposition, 6),
@@ -146,11 +147,6 @@ def label(name: str) -> str:
         return "blend: ETS + 4-week average + neural net"
     m = LOCAL_METHODS.get(name)
     return m.label if m else name
-
-
-def baseline_label(n_history: int, m: int = SEASON) -> str:
-    """What 'seasonal naive' means for a series this long (a year of history or not)."""
-    return "same as last year" if n_history >= m else "same as last week"
 
 
 def candidates(what: str, n: int) -> list[str]:

@@ -10,7 +10,8 @@ from shopai.forecast.backtest import Fit
 from shopai.store.db import transaction
 
 # Bumped when the stored JSON changes shape; older rows are ignored (refitted), never misread.
-FORMAT_VERSION = 1
+# 2: "same as last year" scored only where a year of history precedes the origin; sMAPE may be null.
+FORMAT_VERSION = 2
 
 
 def has_table(db: sqlite_utils.Database) -> bool:

@@ -245,3 +245,37 @@ def test_horizon_longer_than_backtest_window():
     assert len(fit.forecast) == 26
     width = fit.hi - fit.lo
     assert width[-1] >= width[H - 1]
+
+
+# --- honest baselines, scores and ranges ------------------------------------------------------------
+
+def test_same_as_last_year_is_only_scored_with_a_year_before_the_origin():
+    from shopai.forecast.api import baseline, sentence
+
+    short = fit_one(_series(20 + np.arange(30.0)), 8)  # under a year: it would just be "same as last week"
+    assert "seasonal_naive" not in short.scores and "naive" in short.scores
+    rng = np.random.default_rng(7)
+    series = [_series(10 + 0.5 * np.arange(56) + rng.normal(0, 1, 56), key=str(i)) for i in range(3)]
+    fits = run_job(fit_panel(series, "sales", horizon=8, use_global=False))
+    for s, f in zip(series, fits):  # origins 16-8 weeks before the end: under 52 weeks before each
+        assert "seasonal_naive" not in f.scores
+        assert baseline(f) == "naive"
+        text = sentence(s, f, 8)
+        assert "last year" not in text and "same as last week" in text
+    one = fit_one(series[0], 8)  # ten origins, only the newest have a year before them
+    sn = one.scores["seasonal_naive"]
+    assert sn["origins"] < one.scores["naive"]["origins"]
+    assert one.method != "seasonal_naive" and baseline(one) == "naive"
+
+
+def test_smape_is_not_claimed_when_nothing_sold_in_the_tested_weeks():
+    fit = fit_one(_series(np.r_[[4.0, 2, 6, 3, 5, 1, 2], np.zeros(20)]), 8)
+    assert fit.scores and all(sc["smape"] is None for sc in fit.scores.values())
+    assert all(np.isfinite(sc["mase"]) for sc in fit.scores.values())
+
+
+@pytest.mark.parametrize("values, lo_max, hi_min", [([2.0], 0.5, 4.5), ([100.0], 30, 200), ([10.0, 10, 10], 5, 15)])
+def test_a_week_or_two_of_sales_gets_an_honestly_wide_range(values, lo_max, hi_min):
+    fit = fit_one(_series(values), 8)
+    assert fit.lo[0] <= lo_max and fit.hi[0] >= hi_min
+    assert np.all(np.diff(fit.hi - fit.lo) >= -1e-9)

@@ -10,6 +10,7 @@ import pytest
 from shopai.cli.main import main
 from shopai.forecast.api import forecast
 from shopai.forecast.data import last_week, load_all
+from shopai.forecast.store import FORMAT_VERSION
 from shopai.forecast.train import train_job
 from shopai.jobs import UserError, run_job
 from shopai.store import open_store
@@ -134,6 +135,10 @@ def test_fit_all_stores_methods_and_api_uses_them(db_path):
     stored_method = db.conn.execute(
         "SELECT method FROM forecast_fits WHERE key = 'SKU3' AND what = 'sales'").fetchone()[0]
     assert res["method"] == stored_method
+    # the stored fit reaches 26 weeks: a short horizon still gets the whole lead time
+    short = forecast(db, sku="SKU3", horizon=4, lead_time_days=180)
+    assert short["source"] == "stored"
+    assert short["reorder"] == forecast(db, sku="SKU3", horizon=26, lead_time_days=180)["reorder"]
 
 
 def test_fit_all_cancelled_leaves_database_unchanged(shop):
@@ -148,7 +153,49 @@ def test_fit_all_cancelled_leaves_database_unchanged(shop):
 def test_damaged_stored_fit_is_recomputed(shop):
     db = open_store(shop)
     end = last_week(db)
-    db.conn.execute("INSERT INTO forecast_fits VALUES ('SKU1', 'sales', 'ets', ?, 1, '{broken', 'now')",
-                    (end.isoformat(),))
+    db.conn.execute("INSERT INTO forecast_fits VALUES ('SKU1', 'sales', 'ets', ?, ?, '{broken', 'now')",
+                    (end.isoformat(), FORMAT_VERSION))
     res = forecast(db, sku="SKU1", what="sales")
     assert res["source"] == "fresh"
+
+
+def test_reorder_hint_covers_the_whole_lead_time_whatever_the_horizon(shop):
+    db = open_store(shop)
+    short = forecast(db, sku="SKU1", horizon=4, lead_time_days=180)
+    long = forecast(db, sku="SKU1", horizon=26, lead_time_days=180)
+    assert len(short["forecast"]) == 4
+    assert short["reorder"] == long["reorder"]
+    weekly = sum(r["value"] for r in long["forecast"][:25]) + long["forecast"][25]["value"] * (5 / 7)
+    assert short["reorder"]["expected"] == pytest.approx(weekly, abs=1.0)
+    one = forecast(db, sku="SKU1", horizon=1, lead_time_days=14)
+    assert one["reorder"] == forecast(db, sku="SKU1", horizon=8, lead_time_days=14)["reorder"]
+
+
+@pytest.mark.parametrize("days", [0, -3, 183, "soon"])
+def test_lead_time_must_be_a_sensible_number_of_days(shop, days, capsys):
+    with pytest.raises(UserError, match="Lead time must be"):
+        forecast(open_store(shop), sku="SKU1", lead_time_days=days)
+    if isinstance(days, int):
+        assert main(["forecast", "--db", shop, "--product", "SKU1", "--lead-time", str(days)]) == 2
+        assert "Lead time must be between 1 and 182 days" in capsys.readouterr().err
+
+
+def test_reorder_wording_and_amount_agree():
+    from shopai.forecast.api import reorder_hint
+    from shopai.forecast.backtest import Fit
+
+    fit = Fit("A", "sales", "naive", "smooth", {}, FIRST, 10, np.array([22.0, 22.0]), np.array([20.0, 20.0]),
+              np.array([22.4, 22.4]))
+    hint = reorder_hint(fit, 0, 7)
+    assert hint["text"] == "Reorder about 23 units: stock 0, about 22 expected in the next 7 days (up to 23)."
+    assert hint["order"] == hint["high"] - 0
+    assert reorder_hint(fit, 5, 1)["text"] == "Stock of 5 covers the next 1 day (about 3 expected, up to 4)."
+    assert "covers" in reorder_hint(fit, 23, 7)["text"]
+
+
+def test_category_forecast_names_the_category_and_gives_no_stock_verdict(shop):
+    res = forecast(open_store(shop), category="Mugs", what="sales", horizon=4)
+    assert res["category"] == "Mugs"
+    assert "not recorded" not in res["reorder"]["text"] and "per product" in res["reorder"]["text"]
+    assert res["reorder"]["order"] is None
+    assert forecast(open_store(shop), sku="SKU1")["category"] is None

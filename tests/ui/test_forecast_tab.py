@@ -110,3 +110,83 @@ def test_fit_all_cancel_leaves_nothing(qtbot, tab):
     n = tab.ctx.db.conn.execute("SELECT count(*) FROM forecast_fits").fetchone()[0]
     assert n == 0
     assert tab.fit_all_button.isEnabled()
+
+
+def test_failed_forecast_clears_the_previous_item(qtbot, tab):
+    tab.select(sku="SKU1")
+    _wait(qtbot, tab.runner)
+    assert tab.chart.series() and tab.sentence.text()
+    tab.select(category="Empty")
+    _wait(qtbot, tab.runner)
+    assert "no paid sales" in tab.message.text()
+    assert tab.result is None and not tab.chart.series() and not tab.chart.title()
+    assert tab.table.rowCount() == 0
+    assert not tab.sentence.text() and not tab.reorder.text() and tab.reorder.isHidden() and not tab.notes.text()
+    tab.select(sku="SKU2")  # and the next good pick shows again
+    _wait(qtbot, tab.runner)
+    assert tab.result["sku"] == "SKU2" and tab.chart.series() and not tab.reorder.isHidden()
+
+
+def test_category_chart_title_and_reorder_line(qtbot, tab):
+    tab.select(category="Mugs")
+    _wait(qtbot, tab.runner)
+    assert tab.chart.title().startswith("Mugs (category)")
+    assert "category:" not in tab.chart.title()
+    assert "not recorded" not in tab.reorder.text() and "per product" in tab.reorder.text()
+
+
+def _y_axis(tab):
+    from PySide6.QtCore import Qt
+
+    return tab.chart.axes(Qt.Orientation.Vertical)[0]
+
+
+@pytest.mark.parametrize("what", ["sales", "price"])
+def test_y_axis_labels_are_exactly_the_gridlines(qtbot, tab, what):
+    tab.select(sku="SKU1")
+    _wait(qtbot, tab.runner)
+    if what == "price":
+        tab.price_button.click()
+        _wait(qtbot, tab.runner)
+    axis = _y_axis(tab)
+    n, lo, hi, fmt = axis.tickCount(), axis.min(), axis.max(), axis.labelFormat()
+    if what == "sales":
+        assert fmt == "%.0f"
+    else:
+        assert fmt in ("%.2f", "%.3f")  # prices keep their pence
+    step = (hi - lo) / (n - 1)
+    for k in range(n):
+        value = lo + k * step
+        assert float(fmt % value) == pytest.approx(value, abs=1e-9), (fmt, value)
+    values = [h["value"] for h in tab.result["history"]] + [r["hi80"] for r in tab.result["forecast"]]
+    assert lo <= min(values) and hi >= max(values)
+
+
+def test_nice_ticks():
+    from shopai_ui.tabs.forecast import nice_ticks
+
+    assert nice_ticks(0, 9.08, whole=True) == (0, 10, 6, 0)
+    lo, hi, n, d = nice_ticks(0, 3.1, whole=True)
+    assert (lo, hi, d) == (0, 4, 0) and n == 5
+    lo, hi, n, d = nice_ticks(3.95, 5.95)
+    assert (lo, hi, n, d) == (3.5, 6.0, 6, 1)
+    lo, hi, n, d = nice_ticks(4.9, 4.9)
+    assert lo <= 4.9 <= hi and n >= 2
+
+
+def test_table_rows_are_honest(qtbot, tab):
+    tab.select(sku="SKU1")  # 30 weeks: no year of history, so no "same as last year" row
+    _wait(qtbot, tab.runner)
+    labels = [tab.table.item(r, 0).text() for r in range(tab.table.rowCount())]
+    assert len(labels) == len(set(labels))
+    assert not any("last year" in label for label in labels)
+    assert "same as last week (baseline)" in labels
+    assert "last year" not in tab.sentence.text()
+    result = dict(tab.result, scores={  # a product whose tested weeks sold nothing: sMAPE means nothing
+        "naive": {"mase": 0.0, "smape": None, "origins": 3},
+        "ets": {"mase": 0.0, "smape": None, "origins": 3},
+        "seasonal_naive": {"mase": 1.5, "smape": None, "origins": 1}}, method="naive", baseline="naive")
+    tab._fill_table(result)
+    rows = {tab.table.item(r, 0).text(): tab.table.item(r, 2) for r in range(tab.table.rowCount())}
+    assert all(item.text() == "—" and item.toolTip() for item in rows.values())
+    assert list(rows)[-1] == "same as last year (tested 1 of 3 times)"

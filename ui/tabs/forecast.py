@@ -2,6 +2,7 @@
 how each method did on past weeks, and a plain sentence; "Fit all products" runs in the background."""
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.forecast import methods as M
+from shopai.forecast.api import MAX_LEAD_DAYS
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.search_picker import SearchPicker
@@ -23,6 +25,26 @@ from shopai_ui.worker import JobRunner
 
 HORIZONS = (4, 8, 13, 26)
 CATEGORY_PREFIX = "Category: "
+
+
+def nice_ticks(lo: float, hi: float, whole: bool = False, max_ticks: int = 8) -> tuple[float, float, int, int]:
+    """An axis range covering lo..hi whose ticks fall on round steps (1, 2, 2.5 or 5 times a power of
+    ten; whole numbers only when ``whole``): (min, max, tick count, decimals the labels need)."""
+    if not hi > lo:
+        hi = lo + (abs(lo) * 0.1 or 1.0)
+    raw = (hi - lo) / (max_ticks - 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = 10 * mag
+    for m in (1, 2, 2.5, 5):
+        if m * mag >= raw and not (whole and (m * mag) % 1):
+            step = m * mag
+            break
+    if whole:
+        step = max(step, 1.0)
+    first = math.floor(lo / step + 1e-9) * step
+    last = math.ceil(hi / step - 1e-9) * step
+    decimals = next(d for d in range(10) if abs(step * 10 ** d - round(step * 10 ** d)) < 1e-6)
+    return first, last, int(round((last - first) / step)) + 1, decimals
 
 
 def _ms(day: str | date) -> float:
@@ -59,7 +81,7 @@ class ForecastTab(QWidget):
         self.horizon.currentIndexChanged.connect(lambda _i: self.refresh())
 
         self.lead_time = QSpinBox()
-        self.lead_time.setRange(1, 180)
+        self.lead_time.setRange(1, MAX_LEAD_DAYS)
         self.lead_time.setValue(14)
         self.lead_time.setSuffix(self.tr(" days lead time"))
         self.lead_time.valueChanged.connect(lambda _v: self.refresh())
@@ -199,10 +221,24 @@ class ForecastTab(QWidget):
                                 category=value if kind == "category" else None,
                                 what=what, horizon=horizon, lead_time_days=lead)
 
-        self.runner.start(factory, on_result=self.show_result, on_error=self.show_error)
+        self.runner.start(factory, on_result=self.show_result, on_error=self.show_forecast_error)
 
     def show_error(self, text: str) -> None:
         self.message.show_error(text)
+
+    def show_forecast_error(self, text: str) -> None:
+        """The picked item has no forecast: say why and clear the previous item's chart, table and hints."""
+        self.message.show_error(text)
+        self.result = None
+        self.chart.removeAllSeries()
+        for axis in self.chart.axes():
+            self.chart.removeAxis(axis)
+        self.chart.setTitle("")
+        self.table.setRowCount(0)
+        self.sentence.clear()
+        self.reorder.clear()
+        self.reorder.setVisible(False)
+        self.notes.clear()
 
     def show_result(self, result: dict[str, Any]) -> None:
         if self.message.kind == "error":  # an old problem no longer applies; keep info (e.g. fit summary)
@@ -226,7 +262,10 @@ class ForecastTab(QWidget):
         for axis in chart.axes():
             chart.removeAxis(axis)
         unit = self.tr("units / week") if result["what"] == "sales" else self.tr("unit price")
-        chart.setTitle(f"{result['sku']} — {result['title']}  ({unit})")
+        if result.get("category"):
+            chart.setTitle(self.tr("{name} (category)  ({unit})").format(name=result["category"], unit=unit))
+        else:
+            chart.setTitle(f"{result['sku']} — {result['title']}  ({unit})")
 
         history = QLineSeries()
         history.setName(self.tr("history"))
@@ -280,8 +319,11 @@ class ForecastTab(QWidget):
         values = [h["value"] for h in result["history"]] + [r["hi80"] for r in fc] + [r["lo80"] for r in fc]
         lo, hi = min(values + [0.0] if result["what"] == "sales" else values), max(values)
         pad = (hi - lo) * 0.08 or max(abs(hi) * 0.1, 1.0)
-        yaxis.setRange(max(lo - pad, 0.0), hi + pad)
-        yaxis.setLabelFormat("%.2f" if result["what"] == "price" else "%.0f")
+        price = result["what"] == "price"
+        ymin, ymax, ticks, decimals = nice_ticks(max(lo - pad, 0.0), hi + pad, whole=not price)
+        yaxis.setRange(ymin, ymax)
+        yaxis.setTickCount(ticks)  # ticks on round values, so every label is exactly its gridline
+        yaxis.setLabelFormat(f"%.{max(decimals, 2) if price else decimals}f")
         chart.addAxis(xaxis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(yaxis, Qt.AlignmentFlag.AlignLeft)
         for series in chart.series():
@@ -292,18 +334,25 @@ class ForecastTab(QWidget):
 
     def _fill_table(self, result: dict[str, Any]) -> None:
         scores = result["scores"]
-        rows = sorted(scores.items(), key=lambda kv: kv[1]["mase"])
+        tests = max((sc.get("origins", 0) for sc in scores.values()), default=0)
+        # methods tested fewer times ("same as last year" needs a year before each test) go last
+        rows = sorted(scores.items(), key=lambda kv: (kv[1].get("origins", 0) < tests, kv[1]["mase"]))
         self.table.setRowCount(len(rows))
         bold = QFont(self.table.font())
         bold.setBold(True)
         for r, (name, sc) in enumerate(rows):
             chosen = name == result["method"]
             label = M.label(name)
-            if name == "seasonal_naive":
-                n = len(result["history"])
-                label = M.baseline_label(n) + (" (baseline)" if n >= M.SEASON else "")
+            if name == result.get("baseline"):
+                label += self.tr(" (baseline)")
+            if sc.get("origins", 0) < tests:
+                label += self.tr(" (tested {k} of {n} times)").format(k=sc.get("origins", 0), n=tests)
+            smape = QTableWidgetItem("—" if sc["smape"] is None else f"{sc['smape']:.1f}")
+            if sc["smape"] is None:
+                smape.setToolTip(self.tr("Not meaningful: nothing sold in the weeks tested, so any forecast "
+                                         "above zero, however small, would score the maximum 200%."))
             items = [QTableWidgetItem(label), QTableWidgetItem(f"{sc['mase']:.3f}"),
-                     QTableWidgetItem(f"{sc['smape']:.1f}"), QTableWidgetItem("✔" if chosen else "")]
+                     smape, QTableWidgetItem("✔" if chosen else "")]
             for c, item in enumerate(items):
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
