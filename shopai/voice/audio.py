@@ -7,6 +7,7 @@ on a queue; the capture loop (a worker thread) drains it.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from pathlib import Path
@@ -104,8 +105,17 @@ def read_wav(path: Path) -> tuple[int, np.ndarray]:
             rate, data = wavfile.read(str(path), mmap=True)
         except ValueError:  # 24-bit and some float files cannot be memory-mapped
             rate, data = wavfile.read(str(path))
-    except Exception as exc:  # scipy raises ValueError/struct.error/etc. for broken headers
-        raise UserError(f"{path.name} could not be read as a WAV sound file ({exc}).") from None
+    except Exception as exc:  # scipy raises ValueError/struct.error/etc. for broken headers: say what it means
+        compressed = re.match(r"Unknown wave file format: (\w+)", str(exc))
+        if compressed:
+            raise UserError(
+                f"{path.name} is a compressed WAV file ({compressed.group(1)}), which voice search cannot read. "
+                "Save the recording as plain (PCM) WAV and try again."
+            ) from None
+        raise UserError(
+            f"{path.name} could not be read: the file is cut short or is not a WAV sound file. "
+            "Save the recording as WAV again and try again."
+        ) from None
     if data.size == 0:
         raise UserError(f"{path.name} holds no sound.")
     if data.ndim == 2 and data.shape[1] > 8:

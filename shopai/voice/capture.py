@@ -348,7 +348,7 @@ def listen(
                         break
                 if n_frames * FRAME >= max_seconds * TARGET_RATE:
                     ended_by = "cap"
-                    warnings.append(f"Only the first {max_seconds:.0f} seconds of sound were used.")
+                    warnings.append(f"Only the first {max_seconds:.0f} seconds of sound were used{_longer(source)}.")
                     done = True
                     break
             if final:
@@ -378,6 +378,10 @@ def listen(
     if start_frame is None or not speech:
         if total and clipped / max(1, total) > 0.01:
             raise UserError("The sound is distorted (too loud). Speak a little further from the microphone.")
+        if ended_by == "cap":  # a long recording whose speech (if any) comes later than the part that is used
+            raise UserError(f"No speech was heard in the first {max_seconds:.0f} seconds: only the first "
+                            f"{max_seconds:.0f} seconds of a recording are used{_longer(source)}. "
+                            "Cut the recording to the spoken query and try again.")
         raise UserError("No speech was heard. Speak closer to the microphone, or check it is not muted.")
     if total and clipped / total > 0.002:
         warnings.append("The sound was too loud and is distorted; results may be worse.")
@@ -400,6 +404,14 @@ def listen(
         speech_in_audio=(lead, min(len(audio), lead + (end_frame - start_frame) * FRAME)),
         warnings=warnings,
     )
+
+
+def _longer(source: AudioSource) -> str:
+    """The length of a source that knows it (a WAV file), as '; this one is 10 min long'; else ''."""
+    seconds = getattr(source, "total_seconds", None)
+    if not seconds:
+        return ""
+    return f"; this one is {seconds / 60:.0f} min long" if seconds >= 90 else f"; this one is {seconds:.0f} s long"
 
 
 def _quiet(n: int) -> np.ndarray:

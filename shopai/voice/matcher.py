@@ -8,9 +8,13 @@ Three signals, each in 0..1, combined into one score:
 * phrase match: edit distance between the phones of the whole heard phrase and of the whole title
   (robust to words split or joined differently, "candle holder" vs "candleholder");
 * FTS5: the catalog's full-text search (``shopai.store.products.search``) finding the heard text.
+
+Typed text (``typed=True``) is also compared letter by letter, so a misspelt word ("wite", "haning") counts as the
+catalog word it is spelt like; and a query that is exactly a product's SKU puts that product first.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +25,24 @@ from shopai.voice.model import Product
 _PHONE_CHAR = {p: chr(0x41 + i) if i < 26 else chr(0x61 + i - 26) for i, p in enumerate(PHONES)}
 W_WORDS, W_PHRASE, W_FTS = 0.6, 0.4, 0.1
 GOOD_SCORE = 0.45  # below this the best match is a guess
+# A typed word this close in spelling to a catalog word (normalised letter edit similarity: at most one letter in
+# four off, "wite" for "white") is taken as that word misspelt: its sounds in the phrase match are the catalog word's.
+SPELLING_SIMILAR = 0.75
 
 
 def phone_string(phones: tuple[str, ...]) -> str:
     return "".join(_PHONE_CHAR.get(p, "") for p in phones)
+
+
+def sku_keys(text: str) -> set[str]:
+    """What a SKU (or a query that may be one) comes to, typed or said: its letters and digits in lower case
+    ("85123a" for "85123A", "85123 a"), and as spoken words, digit by digit or as a number ("eight five one two
+    three a", "eighty five thousand one hundred twenty three a")."""
+    text = (text or "").lower()
+    keys = {re.sub(r"[^0-9a-z]", "", text), " ".join(spoken_words(text)),
+            " ".join(spoken_words(" ".join(re.findall(r"\d|[a-z]+", text))))}
+    keys.discard("")
+    return keys
 
 
 @dataclass
@@ -60,6 +78,10 @@ class MatchIndex:
         self.weights = np.where(self.mask, self.idf[np.maximum(self.table, 0)], 0.0)
         self.title_phones = [phone_string(tuple(ph for w in p.words for ph in self._phones(w))) for p in products]
         self.by_id = {p.id: i for i, p in enumerate(products)}
+        self.by_sku: dict[str, list[int]] = {}
+        for i, p in enumerate(products):
+            for key in sku_keys(p.sku):
+                self.by_sku.setdefault(key, []).append(i)
 
     def _phones(self, word: str) -> tuple[str, ...]:
         ph = self.lexicon.get(word)
@@ -68,8 +90,12 @@ class MatchIndex:
             self.lexicon[word] = ph
         return ph
 
-    def match(self, heard: str, limit: int = 10, fts_ids: list[int] | None = None) -> list[Match]:
-        """Products best first for what was heard (or typed)."""
+    def match(self, heard: str, limit: int = 10, fts_ids: list[int] | None = None,
+              typed: bool = False) -> list[Match]:
+        """Products best first for what was heard (or, ``typed``, typed: spelling counts too).
+
+        A product whose SKU is exactly what was heard or typed (any case) comes first, scored 1.
+        """
         from rapidfuzz.distance import Levenshtein
         from rapidfuzz.process import cdist
 
@@ -78,6 +104,13 @@ class MatchIndex:
             return []
         heard_ph = [phone_string(self._phones(w)) for w in words]
         sim = cdist(heard_ph, self.vocab_phones, scorer=Levenshtein.normalized_similarity, dtype=np.float32)
+        if typed:  # a misspelt word sounds wrong when read by rules ("wite" = "wit" + "e"): its letters count too
+            spelt = cdist(words, self.vocab, scorer=Levenshtein.normalized_similarity, dtype=np.float32)
+            for i, w in enumerate(words):
+                j = int(spelt[i].argmax())
+                if w not in self.vocab_index and spelt[i, j] >= max(SPELLING_SIMILAR, sim[i].max()):
+                    heard_ph[i] = self.vocab_phones[j]  # the catalog word it is spelt like, for the phrase
+            sim = np.maximum(sim, spelt)
         for i, w in enumerate(words):  # an exact word is better than any near miss
             j = self.vocab_index.get(w)
             if j is not None:
@@ -97,6 +130,8 @@ class MatchIndex:
                 if i is not None:
                     score[i] += W_FTS
         score = np.clip(score, 0.0, 1.0)
-        top = np.argsort(-score, kind="stable")[:limit]
-        return [Match(self.products[i], float(score[i])) for i in top if score[i] > 0.05]
+        exact = sorted({i for key in sku_keys(heard) for i in self.by_sku.get(key, ())})
+        score[exact] = 1.0
+        top = exact + [i for i in np.argsort(-score, kind="stable")[:limit + len(exact)] if i not in exact]
+        return [Match(self.products[i], float(score[i])) for i in top[:limit] if score[i] > 0.05]
 

@@ -98,8 +98,8 @@ def _fts_ids(db_path: str, text: str) -> list[int]:
         db.conn.close()
 
 
-def _results(db_path: str, idx: MatchIndex, text: str, limit: int) -> list[dict[str, Any]]:
-    matches = idx.match(text, limit=limit, fts_ids=_fts_ids(db_path, text) if text.strip() else None)
+def _results(db_path: str, idx: MatchIndex, text: str, limit: int, typed: bool = False) -> list[dict[str, Any]]:
+    matches = idx.match(text, limit=limit, fts_ids=_fts_ids(db_path, text) if text.strip() else None, typed=typed)
     return [{"id": m.product.id, "sku": m.product.sku, "title": m.product.title, "score": m.score} for m in matches]
 
 
@@ -145,12 +145,21 @@ def _catalog_recognition(model: CatalogModel) -> CatalogRecognition:
 
 
 def text_search(db_path: str, text: str, limit: int = 10) -> Job[VoiceResult]:
-    """Job: match typed or corrected text the same way as heard text."""
+    """Job: match typed or corrected text the same way as heard text (spelling counts too: see
+    :meth:`MatchIndex.match`), with the same warning when no product matched well."""
     model = yield from build_model(db_path)
     text = (text or "").strip()
     if not text:
         return VoiceResult("", [], "typed")
-    return VoiceResult(text, _results(db_path, _index(model), text, limit), "typed")
+    results = _results(db_path, _index(model), text, limit, typed=True)
+    return VoiceResult(text, results, "typed", _match_warnings(results))
+
+
+def _match_warnings(results: list[dict[str, Any]]) -> list[str]:
+    """The warning for results none of which matched well (spoken or typed alike)."""
+    if not results or results[0]["score"] < GOOD_SCORE:
+        return ["No product matched well; the results below are guesses."]
+    return []
 
 
 def _cleaned(pcm: np.ndarray, kind: str) -> np.ndarray | None:
@@ -261,6 +270,5 @@ def voice_search(
     warnings = list(utt.warnings)
     if not heard.words:
         raise UserError("Something was heard, but no words could be made out. Try again a little slower.")
-    if not results or results[0]["score"] < GOOD_SCORE:
-        warnings.append("No product matched well; the results below are guesses.")
+    warnings += _match_warnings(results)
     return VoiceResult(heard.text, results, used, warnings, timings)

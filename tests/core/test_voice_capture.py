@@ -171,13 +171,47 @@ def test_ten_minute_wav_reads_only_the_start(tmp_path):
 @pytest.mark.parametrize(
     "content,match",
     [(b"", "not a WAV"), (b"hello, this is text not sound" * 10, "not a WAV"),
-     (b"RIFF\x10\x00\x00\x00WAVEfmt \xff\xff\xff\xff", "could not be read")],
+     (b"RIFF\x10\x00\x00\x00WAVEfmt \xff\xff\xff\xff", "could not be read: the file is cut short"),
+     (b"RIFF4$\x01\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80>\x00\x00\x00}", "cut short"),  # header cut
+     (b"RIFF\x00\x00\x00\x00WAVE", "cut short")],
 )
 def test_files_that_are_not_audio(tmp_path, content, match):
     path = tmp_path / "x.wav"
     path.write_bytes(content)
-    with pytest.raises(UserError, match=match):
+    with pytest.raises(UserError, match=match) as err:
         read_wav(path)
+    assert "unpack" not in str(err.value) and "buffer" not in str(err.value) and "(" not in str(err.value)
+
+
+def test_compressed_wav_is_named_in_plain_words(tmp_path):
+    import struct
+
+    from scipy.io import wavfile
+
+    path = tmp_path / "adpcm.wav"
+    wavfile.write(path, RATE, np.zeros(1600, np.int16))
+    data = bytearray(path.read_bytes())
+    data[20:22] = struct.pack("<H", 0x11)  # the format tag: IMA ADPCM
+    path.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="compressed WAV file .*plain \\(PCM\\) WAV"):
+        read_wav(path)
+
+
+def test_speech_after_the_part_that_is_used_says_so(tmp_path):
+    """Only the first max_seconds of a recording are listened to: a file whose words come later is told so, with
+    its length, rather than "no speech was heard, speak closer"."""
+    from scipy.io import wavfile
+
+    path = tmp_path / "late.wav"
+    wavfile.write(path, RATE, (burst_signal(lead=8.0) * 32767).astype(np.int16))  # 10.5 s, speech at 8 s
+    with pytest.raises(UserError, match=r"first 5 seconds of a recording are used; this one is 10 s long"):
+        run_job(listen(WavSource(path), max_seconds=5))
+    long = tmp_path / "long.wav"
+    wavfile.write(long, RATE, (np.tile(burst_signal(lead=0.0, speech=1.0, tail=0.1), 120) * 32767).astype(np.int16))
+    utt = run_job(listen(WavSource(long), max_seconds=5))  # talk all through 2 min: the cap, and its length
+    assert any("first 5 seconds" in w and "this one is 2 min long" in w for w in utt.warnings)
+    with pytest.raises(UserError, match="No speech was heard. Speak closer"):  # short and silent: as before
+        run_job(listen(StreamSource(np.zeros(RATE, np.int16), RATE), max_seconds=5))
 
 
 def test_unsupported_rate_and_missing_file(tmp_path):

@@ -230,6 +230,46 @@ def test_half_right_hearing_still_matches(shop):
     assert run_job(text_search(shop, "   ")).results == []
 
 
+def test_a_sku_typed_or_said_puts_its_product_first(shop):
+    """An exact SKU (any case, spaces aside, or said digit by digit) is that product, with a clear score."""
+    for text in ("85123A", "85123a", " 85123 A ", "eight five one two three a"):
+        res = run_job(text_search(shop, text))
+        assert res.results[0]["sku"] == "85123A" and res.results[0]["score"] == 1.0, text
+        assert res.confident and not res.warnings
+        assert len(res.results) > 1 and res.results[1]["score"] < 1.0
+    assert run_job(text_search(shop, "22727")).results[0]["sku"] == "22727"
+    assert run_job(text_search(shop, "85123")).results[0]["score"] < 1.0  # not a SKU: matched as before
+
+
+def test_typed_queries_that_match_nothing_well_are_called_guesses(shop):
+    """The same rule as for spoken queries: a best match under GOOD_SCORE is a guess, and says so."""
+    res = run_job(text_search(shop, "zzzzqqq"))
+    assert res.results and res.results[0]["score"] < 0.45
+    assert res.warnings == ["No product matched well; the results below are guesses."]
+    res = run_job(text_search(shop, "alarm clock bakelike red"))
+    assert res.results[0]["sku"] == "22727" and res.warnings == []
+
+
+def test_typed_misspellings_count_as_the_catalog_words(tmp_path):
+    """Typed words are compared by letters too: "wite haning hart" is White Hanging Heart, ahead of titles that
+    only share "hanging heart" (read by rules, "wite" sounded like "wit" + "e" and matched nothing). Heard text is
+    matched by its sounds alone, as before."""
+    from shopai.voice.search import _index
+
+    from voice_shop import TITLES
+
+    path = str(tmp_path / "shop.sqlite")
+    fill(path, TITLES + [("23399", "Home Sweet Home Hanging Heart", "Home decor"),
+                         ("22804", "Candleholder Pink Hanging Heart", "Home decor"),
+                         ("22151", "Place Setting White Heart", "Kitchen")])
+    res = run_job(text_search(path, "wite haning hart")).results
+    assert res[0]["sku"] == "85123A" and res[0]["score"] > res[1]["score"] + 0.03
+    assert run_job(text_search(path, "alarm clok grene")).results[0]["sku"] == "22726"
+    assert run_job(text_search(path, "jumbo bag vintige doily")).results[0]["sku"] == "23203"
+    idx = _index(run_job(build_model(path)))
+    assert idx.match("wite haning hart")[0].product.sku != "85123A"  # as heard: sounds only
+
+
 def test_matcher_scores_are_ordered_and_bounded(shop):
     res = run_job(text_search(shop, "alarm clock"))
     scores = [r["score"] for r in res.results]

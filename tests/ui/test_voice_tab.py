@@ -132,6 +132,41 @@ def test_bad_recording_file_is_a_message(qtbot, tab, tmp_path):
     assert tab.message.kind == "error" and "not a WAV" in tab.message.text()
 
 
+def test_an_error_clears_the_last_query(qtbot, tab, tmp_path, monkeypatch):
+    """After an error the tab no longer shows the previous query's hearing and products as if they were this
+    one's, and the state line does not say "Results"; a typed query that fails keeps its text to correct."""
+    from shopai.jobs import UserError
+    from shopai.voice import search
+
+    def searched(text):
+        tab.heard.setText(text)
+        tab._on_heard_edited()
+        qtbot.waitUntil(lambda: tab.session.state == "results" and tab.results.rowCount() > 0, timeout=20000)
+
+    bad = tmp_path / "cut.wav"
+    bad.write_bytes(b"RIFF4$\x01\x00WAVEfmt \x10\x00\x00\x00\x01\x00")  # a header cut short
+    silent = tmp_path / "silent.wav"
+    wavfile.write(silent, 16000, np.zeros(32000, np.int16))
+    for path, said in ((bad, "cut short"), (silent, "No speech"), (tmp_path / "missing.wav", "no file")):
+        searched("party bunting")
+        tab.search_file(str(path))
+        qtbot.waitUntil(lambda: tab.message.kind == "error", timeout=20000)
+        assert said in tab.message.text()
+        assert tab.results.rowCount() == 0 and tab.heard.text() == "", path.name
+        assert tab.state_label.text() != "Results" and tab.session.state == "idle"
+
+    def failing(db_path, text, limit=10):
+        raise UserError("The catalog is empty.")
+        yield  # a job
+
+    searched("party bunting")
+    monkeypatch.setattr(search, "text_search", failing)
+    tab.heard.setText("party buntin")
+    tab._on_heard_edited()
+    qtbot.waitUntil(lambda: tab.message.kind == "error", timeout=20000)
+    assert tab.results.rowCount() == 0 and tab.heard.text() == "party buntin"
+
+
 def test_device_choice_is_saved(qtbot, tab):
     from shopai_ui.tabs import voice
 

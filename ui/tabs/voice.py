@@ -83,7 +83,7 @@ class VoiceSession(QObject):
             try:
                 source = make_source(load_device(self.ctx))
             except Exception as exc:  # a broken setting or sound system: say so, keep going
-                self.failed.emit(str(exc))
+                self.fail(str(exc))
                 return
         self.source = source
         db_path, mode = self.ctx.db_path, self.mode
@@ -105,6 +105,10 @@ class VoiceSession(QObject):
         self.source = None
         self._set_state("recognising")
         self.runner.start(lambda: text_search(db_path, text), on_result=self._on_result, on_error=self._on_error)
+
+    def fail(self, message: str) -> None:
+        """A query that could not start (a broken setting, a file that is not sound): reported as one that failed."""
+        self._on_error(message)
 
     def cancel(self) -> None:
         if self.source is not None:
@@ -217,6 +221,7 @@ class VoiceTab(QWidget):
         self.session = VoiceSession(ctx, self)
         self.preparer = JobRunner(self)
         self._prepared_for: str | None = None
+        self._typed = False  # the query running (or last run) is the Heard box's text, not sound
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.talk = HoldButton(self.tr("Hold to talk"))
@@ -327,6 +332,7 @@ class VoiceTab(QWidget):
     # -- listening
     def start_listening(self, until_pause: bool = False) -> None:
         self.message.clear()
+        self._typed = False
         self._prepared_for = "busy"
         self.preparer.cancel()
         self.session.start(until_pause=until_pause)
@@ -360,15 +366,17 @@ class VoiceTab(QWidget):
         from shopai.voice.audio import WavSource
 
         self.message.clear()
+        self._typed = False
         try:
             source = WavSource(path)
         except UserError as exc:
-            self.message.show_error(str(exc))
+            self.session.fail(str(exc))
             return
         self.session.start(source)
 
     def _on_heard_edited(self) -> None:
         self.message.clear()
+        self._typed = True
         self.session.search_text(self.heard.text())
 
     # -- showing
@@ -391,7 +399,12 @@ class VoiceTab(QWidget):
             self.state_label.setText(message)
 
     def _on_failed(self, message: str) -> None:
+        """Show the problem, and no longer the last query's hearing and products as if they were this one's (a
+        typed query keeps its text, to be corrected)."""
         self.message.show_error(message)
+        self.results.setRowCount(0)
+        if not self._typed:
+            self.heard.clear()
 
     def show_result(self, result: Any) -> None:
         from shopai.store import products
