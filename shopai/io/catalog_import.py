@@ -20,7 +20,7 @@ import sqlite_utils
 
 from shopai.io import common, formats
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
-from shopai.io.values import parse_number
+from shopai.io.values import decimal_comma_from, parse_number
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
@@ -41,6 +41,18 @@ def _text(html_or_text: str) -> str:
     if "  " in html_or_text or "\n" in html_or_text or "\t" in html_or_text or "\r" in html_or_text:
         html_or_text = _SPACE.sub(" ", html_or_text)
     return html_or_text.strip()
+
+
+def _unguard(text: str) -> str:
+    """A cell of our own export without its formula guard ("'=SUM(A1)" -> "=SUM(A1)", "'-RT4" -> "-RT4")."""
+    return text[1:] if text[:1] == "'" and text[1:2] in _NEUTRALISED else text
+
+
+def _names(title: str, variant: str) -> bool:
+    """True when the title already names the variant as a word ("Latte Small"; not "s" in "Classic")."""
+    if not variant.isascii():
+        return variant.lower() in title.lower()
+    return re.search(r"(?<!\w)" + re.escape(variant) + r"(?!\w)", title, re.IGNORECASE) is not None
 
 
 def _slug(text: str) -> str:
@@ -69,14 +81,27 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
     idx = src.index
     folder = src.table.path.resolve().parent
 
+    def col_at(i: int):
+        # every text cell our export guarded gets its apostrophe taken off again (SKU, description, ...)
+        return lambda v: _unguard(s) if (s := v[i].strip())[:1] == "'" else s
+
     def col(name: str):
         i = idx.get(name)
-        return (lambda v: v[i].strip()) if i is not None else (lambda v: "")
+        return col_at(i) if i is not None else (lambda v: "")
 
     get = {f: col(f) for f in formats.CATALOG_FIELDS}
+    header = src.table.header
+    # Shopify: a variant is named by all its options ("S / Red"); "Type" stands in for an empty Product Category
+    options = [col_at(header.index(c)) for c in ("Option2 Value", "Option3 Value") if c in header] \
+        if src.format == "shopify" and src.mapping.get("variant") == "Option1 Value" else []
+    shop_type = col_at(header.index("Type")) if src.format == "shopify" and "Type" in header \
+        and src.mapping.get("category") == "Product Category" else None
+    # a file whose numbers use decimal commas ("49,90") writes 1,299 as "1.299"
+    comma = decimal_comma_from(get[f](v) for v in src.table.sample(2000) for f in ("price", "cost", "stock"))
+    number = functools.partial(parse_number, decimal_comma=comma)
     groups: dict[str, dict[str, Any]] = {}
     seen_sku: dict[str, int] = {}
-    made_sku = web_images = missing_images = 0
+    made_sku = web_images = missing_images = variable_prices = 0
     variants_per_group: dict[str, int] = {}
     category_paths: dict[tuple[str, ...], None] = {}
     estimate = max(1, src.table.text.count("\n"))
@@ -90,6 +115,8 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
         sku = get["sku"](v)
         price_text = get["price"](v)
         variant = get["variant"](v)
+        if options:
+            variant = " / ".join(o for o in [variant, *(f(v) for f in options)] if o)
         image = get["image"](v)
         if base is not None and not title:
             if not sku and not price_text and variant.lower() in _NO_VARIANT:
@@ -100,13 +127,13 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
                 continue
             title = base["title"]
         description = get["description"](v) or (base["description"] if base and not get["title"](v) else "")
-        category = get["category"](v) or (base["category"] if base and not get["title"](v) else "")
-        if not title:
+        category = get["category"](v) or (shop_type(v) if shop_type else "") \
+            or (base["category"] if base and not get["title"](v) else "")
+        if not title and not sku:
             out.problems.append(RowProblem(row, "no title; skipped"))
             continue
-        if title[0] == "'" and title[1:2] in _NEUTRALISED:
-            title = title[1:]  # our own export's formula guard, taken off again
-        if variant and variant.lower() not in _NO_VARIANT and variant.lower() not in title.lower():
+        # a row with a SKU but no title only updates a product the shop has (see _drop_new_untitled)
+        if title and variant and variant.lower() not in _NO_VARIANT and not _names(title, variant):
             title = f"{title} - {variant}"
         if not sku:
             key = group or title
@@ -115,10 +142,18 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
                 variants_per_group[group] = variants_per_group.get(group, 0) + 1
                 if variants_per_group[group] > 1 or (variant and variant.lower() not in _NO_VARIANT):
                     sku = f"{sku}-{_slug(variant or str(variants_per_group[group]))}"
+            made, k = sku, 1
+            while group and sku in seen_sku:  # a variant's made-up SKU never collides with an earlier row's
+                k += 1
+                sku = f"{made}-{k}"
             made_sku += 1
         price = None
-        if price_text:
-            price = parse_number(price_text)
+        if price_text.lower() == "variable":  # Square: the price is typed in at the till
+            variable_prices += 1
+            out.problems.append(RowProblem(row, "price is 'variable' (set when sold); imported without a price",
+                                           False))
+        elif price_text:
+            price = number(price_text)
             if price is None:
                 out.problems.append(RowProblem(row, f"price {price_text!r} is not a number; skipped"))
                 continue
@@ -129,13 +164,13 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
             out.problems.append(RowProblem(row, f"duplicate SKU {sku} (first on row {seen_sku[sku]}); skipped"))
             continue
         seen_sku[sku] = row
-        cost = parse_number(get["cost"](v)) if get["cost"](v) else None
+        cost = number(get["cost"](v)) if get["cost"](v) else None
         if cost is not None and cost < 0:
             cost = None
         stock_text = get["stock"](v)
         stock = None
         if stock_text:
-            num = parse_number(stock_text)
+            num = number(stock_text)
             if num is None:
                 out.problems.append(RowProblem(row, f"stock {stock_text!r} is not a number; left empty", False))
             else:
@@ -167,6 +202,9 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
                              "category": category, "product": product}
     if made_sku:
         out.notes.append(f"{made_sku:,} products had no SKU; one was made from the product's name.")
+    if variable_prices:
+        out.notes.append(f"{variable_prices:,} items have a variable price (set when sold); they were imported "
+                         "without a price.")
     if web_images:
         out.notes.append(f"{web_images:,} image links are web addresses; photos are not downloaded.")
     if missing_images:
@@ -175,8 +213,24 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
         out.notes.append(f"{out.rows_merged:,} extra image rows were merged into their product.")
     out.categories = [list(p) for p in category_paths]
     out.problems.extend(src.table.problems)
+    out.rows_total += sum(1 for p in src.table.problems if p.skipped)  # rows the reader could not split
     out.problems.sort(key=lambda p: p.row)
     return out
+
+
+def _drop_new_untitled(parsed: _Parsed, existing: dict[str, dict[str, Any]]) -> None:
+    """Rows without a title are kept only for SKUs the shop has (they update what they set); a new SKU
+    needs a title, so its row is skipped with that reason."""
+    if all(p["title"] for p in parsed.products):
+        return
+    kept = []
+    for p in parsed.products:
+        if p["title"] or p["sku"] in existing:
+            kept.append(p)
+        else:
+            parsed.problems.append(RowProblem(p["row"], f"no title; skipped (SKU {p['sku']} is not in the shop)"))
+    parsed.products = kept
+    parsed.problems.sort(key=lambda p: p.row)
 
 
 def _existing(conn, skus: list[str]) -> dict[str, dict[str, Any]]:
@@ -216,23 +270,42 @@ def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
     if pv.problems:  # a required field has no column yet
         return pv
     parsed = yield from _parse(src)
+    existing = _existing(db.conn, [p["sku"] for p in parsed.products])
+    _drop_new_untitled(parsed, existing)
     pv.rows_total = parsed.rows_total
     pv.rows_ok = len(parsed.products) + parsed.rows_merged
     pv.problems = parsed.problems
     pv.notes = parsed.notes
     pv.sample = [{k: p[k] for k in ("sku", "title", "description", "category", "price", "cost", "stock",
                                     "image")} for p in parsed.products[:common.SAMPLE_ROWS]]
-    existing = _existing(db.conn, [p["sku"] for p in parsed.products])
     pv.would_update = sum(1 for p in parsed.products if p["sku"] in existing
-                          and _changes(p, existing[p["sku"]]))
+                          and (_changes(p, existing[p["sku"]])
+                               or p["image"] and not _same_image(p["image"], existing[p["sku"]]["image_path"])))
     pv.would_create = sum(1 for p in parsed.products if p["sku"] not in existing)
     return pv
 
 
+def _digest(path: str | Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def _same_image(source: str, current: str | None) -> bool:
+    """True when ``source`` is the product's current photo, or a file with the same content."""
+    if not current:
+        return False
+    try:
+        return os.path.samefile(source, current) or _digest(source) == _digest(current)
+    except OSError:
+        return False
+
+
 def _copy_image(source: str, images_dir: Path, created: list[Path]) -> str:
     src = Path(source)
-    digest = hashlib.sha1(src.read_bytes()).hexdigest()[:12]
-    dest = images_dir / f"{_slug(src.stem)[:40]}-{digest}{src.suffix.lower()}"
+    if src.resolve().parent == images_dir.resolve():
+        return str(src)  # already one of the shop's photos (an exported catalog read back in)
+    digest = _digest(src)
+    stem = src.stem if src.stem.endswith("-" + digest) else f"{_slug(src.stem)[:40]}-{digest}"
+    dest = images_dir / f"{stem}{src.suffix.lower()}"
     if not dest.exists():
         shutil.copyfile(src, dest)
         created.append(dest)
@@ -246,6 +319,17 @@ def import_job(db_path: str, path: str | os.PathLike,
     src = common.open_source(path, "catalog", mapping)
     common.require_mapping(src)
     parsed = yield from _parse(src)
+    untitled = [p["sku"] for p in parsed.products if not p["title"]]
+    if untitled:
+        check = open_store(db_path)
+        try:
+            _drop_new_untitled(parsed, _existing(check.conn, untitled))
+        finally:
+            check.conn.close()
+    if not parsed.products and not src.mapping.get("title"):
+        raise UserError(f"{src.table.path.name}: no column found for {formats.FIELD_LABELS['title']}, and no "
+                        f"SKU of the file is in the shop to update; choose one with --map title=COLUMN "
+                        f"(columns: {', '.join(src.table.header[:12])}).")
     if not parsed.products:
         reasons = "; ".join(f"row {p.row}: {p.message}" for p in parsed.problems[:3])
         raise UserError(f"{src.table.path.name}: no product could be imported ({reasons or 'no rows'}).")
@@ -265,15 +349,16 @@ def import_job(db_path: str, path: str | os.PathLike,
 
 
 def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportReport]:
-    products = parsed.products
-    total = len(products)
     images_dir = None
     now = common.now_iso()
     with transaction(db) as conn:
+        existing = _existing(conn, [p["sku"] for p in parsed.products])
+        _drop_new_untitled(parsed, existing)  # again, inside the write transaction
+        products = parsed.products
+        total = len(products)
         import_id = common.start_import(conn, "catalog", src.table.path, src.format)
         report = ImportReport(import_id=import_id, kind="catalog", format=src.format,
                               problems=parsed.problems, notes=list(parsed.notes))
-        existing = _existing(conn, [p["sku"] for p in products])
         # categories (with their parents), new ones only
         known = {r[0]: r[1] for r in conn.execute("SELECT name, id FROM categories")}
         for path_parts in parsed.categories:
@@ -288,12 +373,14 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
         fast = common.FastProductInsert(conn, import_id, sum(1 for p in products if p["sku"] not in existing))
         new_rows, done = [], 0
         for p in products:
-            if p["image"]:
+            before = existing.get(p["sku"])
+            if p["image"] and before is not None and _same_image(p["image"], before["image_path"]):
+                p["image_path"] = before["image_path"]  # the photo it has: nothing copied, nothing changed
+            elif p["image"]:
                 images_dir = images_dir or _images_dir(db_path)
                 p["image_path"] = _copy_image(p["image"], images_dir, copied)
             else:
                 p["image_path"] = None
-            before = existing.get(p["sku"])
             if before is None:
                 new_rows.append((p["sku"], p["title"], p["description"], p["category"], p["price"], p["cost"],
                                  p["stock"], p["image_path"], now, now, import_id))

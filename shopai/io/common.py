@@ -44,8 +44,7 @@ class ImportPreview:
 
     @property
     def missing_required(self) -> list[str]:
-        return [f for f in self.required_fields if not self.mapping.get(f)] if self.kind != "orders" else \
-            _missing_orders(self.mapping)
+        return missing_fields(self.kind, self.mapping)
 
 
 @dataclass
@@ -79,6 +78,8 @@ def _missing_orders(mapping: dict[str, str | None]) -> list[str]:
 def missing_fields(kind: str, mapping: dict[str, str | None]) -> list[str]:
     if kind == "orders":
         return _missing_orders(mapping)
+    if kind == "catalog" and mapping.get("sku"):
+        return []  # no title column: rows can still update the shop's products by SKU
     _, required = formats.fields_for(kind)
     return [f for f in required if not mapping.get(f)]
 
@@ -250,6 +251,7 @@ def start_preview(path: str | os.PathLike, kind: str, mapping: dict[str, str | N
     missing = missing_fields(kind, src.mapping)
     if missing:
         pv.rows_total = sum(1 for _ in src.table.records())
+        pv.rows_total += sum(1 for p in src.table.problems if p.skipped)  # broken rows are rows too
         pv.problems = [RowProblem(0, "no column chosen for " + ", ".join(formats.FIELD_LABELS[f]
                                                                          for f in missing))]
     return src, pv

@@ -82,7 +82,8 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
     }),
     ("square", "orders", ("Date", "Time", "Item", "Qty", "Transaction ID"), {
         "order_id": ("Transaction ID",), "ordered_at": ("Date",), "time": ("Time",), "title": ("Item",),
-        "sku": ("SKU",), "quantity": ("Qty",), "line_total": ("Gross Sales",), "unit_price": ("Price",),
+        # no unit-price column: it is Gross Sales / Qty ("Price Point Name" is the variant's name, not a price)
+        "sku": ("SKU",), "quantity": ("Qty",), "line_total": ("Gross Sales",),
         "customer_id": ("Customer ID",), "customer_name": ("Customer Name",), "status": ("Event Type",),
         "variant": ("Price Point Name",),
     }),
@@ -212,6 +213,16 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
                     break
             if mapping[field]:
                 break
+    # pass 1b: a numeric field whose name a header spells out gets that column even when some of its cells
+    # are not numbers ("TBD", "N/A", "nan"): the import then reports those rows one by one
+    for field in fields:
+        if mapping[field] or field not in _NUMERIC:
+            continue
+        hit = next((c for alias in aliases.get(field, ()) for c, n in zip(columns, normed)
+                    if c not in used and n == alias), None)
+        if hit:
+            mapping[field] = hit
+            used.add(hit)
     # pass 2: a header that contains an alias ("Unit Price (GBP)", "Customer ID number")
     for field in fields:
         if mapping[field]:
@@ -225,8 +236,14 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
                 mapping[field] = hit
                 used.add(hit)
                 break
-    # pass 3: required fields still missing, from the values of the columns left
+    # pass 3: required fields still missing, from the values of the columns left; never a price that a header
+    # names ("Unit Price (GBP)" full of "N/A"): another column of numbers would silently take its place
     free = [c for c in columns if c not in used and any(v.strip() for v in col_values[c])]
+
+    def named(field: str) -> bool:
+        return any(len(alias) >= 4 and alias in n for alias in aliases.get(field, ())
+                   for c, n in zip(columns, normed) if c not in used)
+
     if kind == "orders":
         if not mapping["ordered_at"]:
             hit = next((c for c in free if V.looks_like_date(col_values[c][:50]) >= 0.9), None)
@@ -240,13 +257,13 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
             if hit:
                 mapping["quantity"] = hit
                 free.remove(hit)
-        if not mapping["unit_price"]:
+        if not mapping["unit_price"] and not named("unit_price"):
             hit = next((c for c, share, whole in numeric if c in free and share >= 0.95 and whole < 0.9), None)
             if hit:
                 mapping["unit_price"] = hit
                 free.remove(hit)
     else:
-        if not mapping["price"]:
+        if not mapping["price"] and not named("price"):
             hit = next((c for c in free if V.numeric_share(col_values[c]) >= (0.95, 0.0)
                         and V.numeric_share(col_values[c])[1] < 0.9), None)
             if hit:
@@ -259,6 +276,9 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
                 mapping["title"] = hit
                 free.remove(hit)
     return mapping
+
+
+_NUMERIC = ("price", "cost", "stock", "quantity", "unit_price", "line_total")
 
 
 def _small_ints(vals: list[str]) -> bool:

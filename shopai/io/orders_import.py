@@ -4,24 +4,32 @@
 Each line needs an order number, a date, a quantity, a unit price (or a line total) and a product named by SKU
 or title. A SKU the catalog lacks becomes a product (title from the line's description, price from the latest
 unit price). Cancelled and returned lines are stored as orders with that status and negative quantities, never
-as sales, and are listed in the report. Unit-price changes per product over time go to ``price_history``.
+as sales, and are listed in the report; lines of orders never paid (WooCommerce "Failed", "Pending payment")
+are skipped. Order-level cells (date, customer, country, status) that an export gives on an order's first
+row only (Shopify) apply to all its rows. Unit-price changes per product over time go to ``price_history``.
 Everything is written in ONE transaction; closing the job early leaves the shop as it was.
 """
 from __future__ import annotations
 
+import math
 import os
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from shopai.io import common
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
-from shopai.io.values import date_parser, parse_number
+from shopai.io.values import date_parser, decimal_comma_from, parse_number
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
 
 PAID, CANCELLED, RETURNED = "paid", "cancelled", "returned"
+NOT_SOLD = "not sold"  # a line's status only: such lines are skipped
+# order statuses of orders that were never paid (WooCommerce "Failed", "Pending payment", checkout drafts)
+_NEVER_PAID = {"failed", "payment failed", "pending", "pending payment", "unpaid", "draft", "checkout-draft",
+               "wc-failed", "wc-pending", "wc-checkout-draft"}
 
 
 class _Parsed:
@@ -34,7 +42,10 @@ class _Parsed:
         self.day_first: bool | None = None
 
 
-def _status_of(text: str, cancel_column: bool) -> str | None:
+def _status_of(text: str, cancel_column: bool, financial: bool = False) -> str | None:
+    """The status a line's status cell gives: paid, cancelled, returned, NOT_SOLD (an order that was never
+    paid: failed, or waiting for payment) or None (blank). ``financial``: a payment status such as Shopify's
+    Financial Status (paid, pending, authorized, partially_refunded, refunded, voided)."""
     if not text:
         return None
     if cancel_column:
@@ -42,9 +53,24 @@ def _status_of(text: str, cancel_column: bool) -> str | None:
     s = text.lower()
     if "cancel" in s or "void" in s:
         return CANCELLED
+    if "partial" in s:  # partially refunded: the order is still a sale
+        return PAID
     if "refund" in s or "return" in s:
         return RETURNED
+    if not financial and s in _NEVER_PAID:
+        return NOT_SOLD
     return PAID
+
+
+def _real_date(iso: str | None) -> str | None:
+    """``iso`` if it is a date and time that exist (the fast ISO path passes "2024-02-30 10:00:00" through)."""
+    if iso is None:
+        return None
+    try:
+        datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return iso
 
 
 def _customer_key(text: str) -> str:
@@ -54,6 +80,18 @@ def _customer_key(text: str) -> str:
     return text.lower() if "@" in text else text
 
 
+
+def _fast_number(text: str, decimal_comma: bool) -> float | None:
+    """float(text) for the common plain cell ("3", "2.55"); None for anything parse_number must read
+    (currency, separators, "nan"/"inf", or any dot in a decimal-comma file)."""
+    if decimal_comma and "." in text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
 def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
     out = _Parsed()
     idx = src.index
@@ -62,10 +100,19 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
     i_sku, i_title, i_qty = idx["sku"], idx["title"], idx["quantity"]
     i_price, i_total, i_cust = idx["unit_price"], idx["line_total"], idx["customer_id"]
     i_country, i_status, i_name, i_email = idx["country"], idx["status"], idx["customer_name"], idx["email"]
-    cancel_column = i_status is not None and "cancel" in src.mapping["status"].lower()
-    order_fill: dict[str, tuple[str, str, str]] = {}
+    status_column = (src.mapping["status"] or "").lower()
+    cancel_column, financial_column = "cancel" in status_column, "financial" in status_column
+    # Shopify: "Cancelled at" marks a cancelled order, else "Financial Status" says paid / refunded / voided
+    i_financial = next((i for i, c in enumerate(table.header) if c.lower() == "financial status"), None) \
+        if cancel_column else None
+    # order-level cells (date, customer, country, status) that an export gives on an order's first row only
+    order_fill: dict[str, tuple[str, str, str, str | None]] = {}
+    unpaid: dict[str, str] = {}  # order -> its status text, for orders never paid (failed, pending payment)
     problems = out.problems
     lines = out.lines
+    # a file written with decimal commas ("49,90"): there "1.299" is 1299, and float() must not read it
+    comma = decimal_comma_from(v[i] for v in table.sample(2000) for i in (i_price, i_total, i_qty)
+                               if i is not None and i < len(v))
     estimate = max(1, table.text.count("\n"))
     for n, (row, v) in enumerate(table.records(), 1):
         if n % progress_every == 0:
@@ -77,19 +124,34 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
         date_text = v[i_date].strip()
         if i_time is not None and v[i_time].strip():
             date_text = f"{date_text} {v[i_time].strip()}"
+        cust = _customer_key(v[i_cust]) if i_cust is not None else ""
+        country = v[i_country].strip() if i_country is not None else ""
+        status = _status_of(v[i_status].strip(), cancel_column, financial_column) if i_status is not None \
+            else None
+        if status is None and i_financial is not None:
+            status = _status_of(v[i_financial].strip(), False, True)
+        if status == NOT_SOLD:
+            unpaid.setdefault(oid, v[i_status].strip())
         fill = order_fill.get(oid)
-        if date_text:
-            iso = date_text  # turned into ISO below, once every date of the file is known
-        elif fill is not None:
-            iso = fill[0]
+        if fill is None:
+            order_fill[oid] = (date_text, cust, country, status)
+            order_status = status
         else:
+            order_fill[oid] = (fill[0] or date_text, fill[1] or cust, fill[2] or country, fill[3] or status)
+            date_text, cust, country = date_text or fill[0], cust or fill[1], country or fill[2]
+            order_status = status or fill[3]
+        if not date_text:
             problems.append(RowProblem(row, "no order date; skipped"))
             continue
+        iso = date_text  # turned into ISO below, once every date of the file is known
+        if order_status == NOT_SOLD:
+            problems.append(RowProblem(row, f"order {oid} was never paid (status {unpaid[oid]!r}), not a sale; "
+                                            "skipped"))
+            continue
         qty_text = v[i_qty]
-        try:
-            qty = float(qty_text)
-        except ValueError:
-            qty = parse_number(qty_text)
+        qty = _fast_number(qty_text, comma)
+        if qty is None:
+            qty = parse_number(qty_text, decimal_comma=comma)
             if qty is None:
                 problems.append(RowProblem(row, f"quantity {qty_text.strip()!r} is not a number; skipped"))
                 continue
@@ -97,12 +159,11 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
             problems.append(RowProblem(row, "quantity is 0; skipped"))
             continue
         price_text = v[i_price] if i_price is not None else ""
-        try:
-            price = float(price_text)
-        except ValueError:
-            price = parse_number(price_text)
+        price = _fast_number(price_text, comma)
+        if price is None:
+            price = parse_number(price_text, decimal_comma=comma)
             if price is None and i_total is not None:
-                total = parse_number(v[i_total])
+                total = parse_number(v[i_total], decimal_comma=comma)
                 price = None if total is None else abs(total / qty)
             if price is None:
                 shown = price_text.strip() or (v[i_total].strip() if i_total is not None else "")
@@ -117,33 +178,25 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
         if not sku and not title:
             problems.append(RowProblem(row, "the line names no product (no SKU, no description); skipped"))
             continue
-        status = _status_of(v[i_status].strip(), cancel_column) if i_status is not None else None
         if status is None and qty < 0:
             if price == 0:
                 problems.append(RowProblem(row, "a stock adjustment (negative quantity at price 0), not an "
                                                 "order; skipped"))
                 continue
             status = CANCELLED if oid[:1] in "Cc" and oid[1:2].isdigit() else RETURNED
-        cust = _customer_key(v[i_cust]) if i_cust is not None else ""
-        country = v[i_country].strip() if i_country is not None else ""
-        if fill is None:
-            order_fill[oid] = (iso, cust, country)
-        else:
-            cust = cust or fill[1]
-            country = country or fill[2]
         if cust and cust not in out.customer_info:
             out.customer_info[cust] = (v[i_name].strip() if i_name is not None else "",
                                        v[i_email].strip() if i_email is not None else "", country)
-        lines.append([row, oid, iso, sku, title, qty, price, cust, country, status or PAID])
+        lines.append([row, oid, iso, sku, title, qty, price, cust, country, status or order_status or PAID])
     # Day-first or month-first is decided from all the file's dates (a first part above 12 means day-first).
     distinct = {ln[2] for ln in lines}
     parse_date, out.day_first = date_parser(sorted(distinct))
-    as_iso = {text: parse_date(text) for text in distinct}
+    as_iso = {text: _real_date(parse_date(text)) for text in distinct}
     kept = []
     for ln in lines:
         iso = as_iso[ln[2]]
         if iso is None:
-            problems.append(RowProblem(ln[0], f"date {ln[2]!r} not understood; skipped"))
+            problems.append(RowProblem(ln[0], f"unreadable date {ln[2]!r}; skipped"))
             continue
         ln[2] = iso
         kept.append(ln)
@@ -201,10 +254,9 @@ def _plan(conn, parsed: _Parsed) -> Job[_Plan]:
         if n % 100_000 == 0:
             yield Progress(total * (1.1 + 0.2 * n / total), 2 * total, "Grouping orders")
         row, oid, sku, title = ln[0], ln[1], ln[3], ln[4]
-        if oid in existing_orders:
-            if oid not in reported_existing:
-                reported_existing.add(oid)
-                problems.append(RowProblem(row, f"order {oid} is already in the shop; its lines skipped"))
+        if oid in existing_orders:  # every line is a skipped row (the counts count rows)
+            reported_existing.add(oid)
+            problems.append(RowProblem(row, f"order {oid} is already in the shop; skipped"))
             plan.skipped_rows += 1
             continue
         if sku:

@@ -1,10 +1,12 @@
-"""Reading a CSV file robustly: encoding, delimiter, header, and rows with their line numbers.
+"""Reading a CSV file robustly: encoding, delimiter, header, and rows with their row numbers.
 
 Encodings, in the order they are tried: a BOM (UTF-8, UTF-16 as Square writes it), strict UTF-8, UTF-16
-without a BOM (NUL bytes every other byte), GBK when it decodes cleanly into Chinese text, else Windows-1252.
-A quotation mark that is never closed swallows the following lines; such a row is reported and skipped, and
-the lines after it are read again on their own. Files that are not tables (binary, empty, HTML, prose) are
-refused with a one-line :class:`~shopai.jobs.UserError`.
+without a BOM (NUL bytes every other byte), GBK when the text reads as Chinese at least as well as the same
+bytes read as Windows-1252 read as Western text, else Windows-1252. An Excel ``sep=;`` first line names the
+separator. A quotation mark that is never closed swallows the following lines; such a row is reported and
+skipped, and the lines after it are read again on their own. Row numbers are a spreadsheet's: the header is
+row 1, and a cell with line breaks does not add rows. Files that are not tables (binary, empty, HTML, prose,
+rows wider than the header) are refused with a one-line :class:`~shopai.jobs.UserError`.
 """
 from __future__ import annotations
 
@@ -28,13 +30,15 @@ DELIMITERS = (",", ";", "\t", "|")
 SNIFF_LINES = 60
 MAX_BYTES = 2 * 1024**3
 _CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SEP_LINE = re.compile(r"\"?sep=([^\r\n\"])\"?[ ]*(?:\r\n|\r|\n)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class RowProblem:
-    """Something wrong with one row of the file. ``row`` is the line number as a spreadsheet shows it
-    (the header is row 1; 0 means the whole file). ``skipped`` is False for rows that are imported anyway
-    but worth telling (e.g. a cancelled order line)."""
+    """Something wrong with one row of the file. ``row`` is the row number as a spreadsheet shows it
+    (the header is row 1, a cell with line breaks does not add rows; 0 means the whole file). ``skipped`` is
+    False for rows that are imported anyway but worth telling (e.g. a cancelled order line)."""
 
     row: int
     message: str
@@ -60,7 +64,8 @@ class Table:
         self.problems = []
         width = len(self.header)
         body = self.text[self.body_start:]
-        first = self.header_lines + 1
+        # Row numbers are a spreadsheet's: the header is row 1 and a cell with line breaks stays one row
+        row = 1
         # Fast path: the csv module straight over the text. At the first row that runs over several lines
         # with the wrong width (a quote never closed) or that csv rejects, switch to the careful reader
         # from that row on.
@@ -70,16 +75,18 @@ class Table:
         try:
             for values in reader:
                 line = reader.line_num
+                row += 1
                 if len(values) != width:
                     if line - prev > 1 or not values:
                         if not values or (len(values) == 1 and not values[0].strip()):
                             prev = line
                             continue
                         resume_at = prev
+                        row -= 1
                         break
                     if len(values) > width:
                         if any(v.strip() for v in values[width:]):
-                            self.problems.append(RowProblem(first + prev, f"has {len(values)} values but the "
+                            self.problems.append(RowProblem(row, f"has {len(values)} values but the "
                                                             f"header has {width} columns; skipped"))
                             prev = line
                             continue
@@ -89,7 +96,7 @@ class Table:
                         continue
                     else:
                         values = values + [""] * (width - len(values))
-                yield first + prev, values
+                yield row, values
                 prev = line
         except csv.Error:
             resume_at = prev
@@ -99,7 +106,7 @@ class Table:
         for _ in range(resume_at):
             next(rest)
         for row, values in _records(rest.read(), self.delimiter, width, self.problems,
-                                    first_line=first + resume_at):
+                                    first_row=row + 1):
             yield row, values
 
     def sample(self, n: int = 200) -> list[list[str]]:
@@ -149,11 +156,12 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
         text = data.decode("gbk")
     except UnicodeDecodeError:
         text = None
-    if text is not None and _looks_chinese(text):
+    western = _western_score(data[:400_000].decode("cp1252", errors="replace"))
+    if text is not None and _looks_chinese(text, western):
         return text, "gbk"
     if text is None:  # Chinese with a few damaged bytes: still GBK if the rest clearly is
         loose = data.decode("gb18030", errors="replace")
-        if loose.count("\ufffd") <= max(1, len(loose) // 1000) and _looks_chinese(loose):
+        if loose.count("\ufffd") <= max(1, len(loose) // 1000) and _looks_chinese(loose, western):
             return loose, "gb18030"
     try:
         return data.decode("cp1252"), "cp1252"
@@ -170,19 +178,54 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def _looks_chinese(text: str) -> bool:
-    """Whether text decoded as GBK is really Chinese. Common Chinese characters (GB2312) have both bytes at or
-    above 0xA1; Windows-1252 accents misread as GBK pair an accent with the ASCII letter after it ("è" + "m"),
-    which lands outside that area and rarely on a CJK ideograph run."""
-    chars = [c for c in text if ord(c) > 127][:20_000]
-    if not chars:
-        return False
-    gb2312 = 0
-    for c in chars:
-        b = c.encode("gbk", errors="ignore")
-        if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 and _CJK.match(c):
-            gb2312 += 1
-    return gb2312 / len(chars) > 0.8
+def _non_ascii_runs(text: str, limit: int = 20_000) -> Iterator[re.Match]:
+    """The runs of non-ASCII characters of ``text``, up to about ``limit`` characters in all."""
+    seen = 0
+    for m in _NON_ASCII.finditer(text):
+        yield m
+        seen += m.end() - m.start()
+        if seen >= limit:
+            return
+
+
+def _chinese_score(text: str) -> float:
+    """Share of the non-ASCII characters of text decoded as GBK that read as Chinese: common (GB2312)
+    characters, both bytes at or above 0xA1, and not one alone inside a Latin word. Windows-1252 accents
+    misread as GBK pair an accent with the ASCII letter after it ("ã" + "o" -> "鉶", outside GB2312) or two
+    accents of one word ("Decoração" -> "Decora玢o", "Größe" -> "Gr鲞e"): a lone ideograph between Latin
+    letters."""
+    good = total = 0
+    for m in _non_ascii_runs(text):
+        start, end = m.start(), m.end()
+        total += end - start
+        if end - start == 1 and 0 < start and end < len(text) and text[start - 1].isascii() \
+                and text[start - 1].isalpha() and text[end].isascii() and text[end].isalpha():
+            continue
+        for c in m.group():
+            b = c.encode("gbk", errors="ignore")
+            if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 and _CJK.match(c):
+                good += 1
+    return good / total if total else 0.0
+
+
+def _western_score(text: str) -> float:
+    """Share of the non-ASCII characters of text decoded as Windows-1252 that read as Western text: accents
+    and signs (é, ß, £, “) come alone or two together ("ção"), while Chinese read as Windows-1252 gives long
+    runs ("ÊÖ¹¤Ïã޹") of two bytes per character."""
+    good = total = 0
+    for m in _non_ascii_runs(text):
+        n = m.end() - m.start()
+        total += n
+        if n <= 2 and "\ufffd" not in m.group():
+            good += n
+    return good / total if total else 0.0
+
+
+def _looks_chinese(text: str, western: float = 0.0) -> bool:
+    """Whether text decoded as GBK is really Chinese: most of its non-ASCII characters read as Chinese, and
+    at least as many as read as Western text when the bytes are taken as Windows-1252 (``western``)."""
+    score = _chinese_score(text)
+    return score > 0.8 and score >= western
 
 
 def _looks_binary(text: str) -> bool:
@@ -241,24 +284,29 @@ class _Lines:
 
 
 def _records(text: str, delimiter: str, width: int, problems: list[RowProblem],
-             first_line: int = 2) -> Iterator[tuple[int, list[str]]]:
-    lines = _Lines(text, first_line)
+             first_row: int = 2) -> Iterator[tuple[int, list[str]]]:
+    """The careful reader: (row number, values) from ``text``, whose first record is row ``first_row``. A
+    row that csv rejects or whose quotation mark is never closed counts as one row (its first line); the
+    lines after it are read again on their own."""
+    lines = _Lines(text, 1)
+    start = first_row - 1
     while True:
         reader = csv.reader(lines, delimiter=delimiter)
         restart = False
         while True:
-            start = lines.number + 1
             lines.taken = []
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
+                start += 1
                 problems.append(RowProblem(start, f"cannot read this row ({exc}); skipped"))
                 if len(lines.taken) > 1:
                     lines.push_back(lines.taken[1:])
                 restart = True
                 break
+            start += 1
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
             spanned = len(lines.taken)
@@ -280,6 +328,19 @@ def _records(text: str, delimiter: str, width: int, problems: list[RowProblem],
             yield start, values
         if not restart:
             return
+
+
+def _wider_than(lines: list[str], delimiter: str, width: int) -> int:
+    """The widest row's number of values when every non-blank row among ``lines`` has values beyond
+    ``width`` columns (a header that lacks names), else 0."""
+    try:
+        rows = [r for r in csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter)
+                if any(v.strip() for v in r)]
+    except csv.Error:
+        return 0
+    if rows and all(any(v.strip() for v in r[width:]) for r in rows):
+        return max(len(r) for r in rows)
+    return 0
 
 
 def _unique_header(raw: list[str]) -> list[str]:
@@ -317,15 +378,22 @@ def read_table(path: str | os.PathLike) -> Table:
     # skip blank lines before the header
     offset = len(text) - len(text.lstrip("\ufeff\r\n"))
     body = text[offset:]
+    # Excel's "sep=;" first line names the separator (and Excel does not show it as a row)
+    sep_line = _SEP_LINE.match(body)
+    if sep_line:
+        body = body[sep_line.end():]
     head_lines = []
     for line in io.StringIO(body, newline=""):
         head_lines.append(line)
         if len(head_lines) >= SNIFF_LINES:
             break
-    delimiter, width = _choose_delimiter(head_lines)
-    if width < 2:
-        raise UserError(f"{path.name} does not look like a table: no column separator (comma, semicolon or "
-                        "tab) found.")
+    if sep_line:
+        delimiter = sep_line.group(1)
+    else:
+        delimiter, width = _choose_delimiter(head_lines)
+        if width < 2:
+            raise UserError(f"{path.name} does not look like a table: no column separator (comma, semicolon "
+                            "or tab) found.")
     lines = _Lines(body, 1)
     reader = csv.reader(lines, delimiter=delimiter)
     try:
@@ -335,6 +403,10 @@ def read_table(path: str | os.PathLike) -> Table:
     if len(raw_header) < 2:
         raise UserError(f"{path.name} does not look like a table: its first line has a single column.")
     header_len = sum(len(line) for line in lines.taken)
+    wider = _wider_than(head_lines[len(lines.taken):], delimiter, len(raw_header))
+    if wider:
+        raise UserError(f"{path.name}: its rows have more values ({wider}) than the header has column names "
+                        f"({len(raw_header)}); add the missing names to the header row.")
     table = Table(path=path, encoding=encoding, delimiter=delimiter, header=_unique_header(raw_header),
                   text=body, body_start=header_len, header_lines=len(lines.taken))
     return table

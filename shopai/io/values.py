@@ -6,6 +6,7 @@ which from the values themselves (a first part above 12 means day-first, a secon
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Callable, Iterable
@@ -15,17 +16,40 @@ _THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
 
 
-def parse_number(text: str) -> float | None:
-    """A number from a cell, or None when the cell is empty or not a number."""
+# a decimal comma ("49,90", "1.234,5") or a decimal point ("3.50", "1,234.5"); a lone group of three digits
+# after either ("1,299", "1.299") could be both and tells nothing
+_COMMA_DECIMAL = re.compile(r"^(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))$")
+_POINT_DECIMAL = re.compile(r"^(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,}))$")
+
+
+def decimal_comma_from(values: Iterable[str]) -> bool:
+    """True when a file's numbers use a decimal comma (some "49,90", no "3.50"): then "1.299" is 1299."""
+    comma = False
+    for v in values:
+        s = _CURRENCY.sub("", v.strip().strip("()")).lstrip("+-")
+        if _POINT_DECIMAL.match(s):
+            return False
+        comma = comma or bool(_COMMA_DECIMAL.match(s))
+    return comma
+
+
+def parse_number(text: str, decimal_comma: bool = False) -> float | None:
+    """A number from a cell, or None when the cell is empty or not a number.
+
+    ``decimal_comma`` (a file whose numbers use a decimal comma, see :func:`decimal_comma_from`): a dot
+    followed by exactly three digits is a thousands separator ("1.299" is 1299).
+    """
     if text is None:
         return None
     s = text.strip()
     if not s:
         return None
-    try:
-        return float(s)
-    except ValueError:
-        pass
+    if not (decimal_comma and "." in s):
+        try:
+            value = float(s)
+            return value if math.isfinite(value) else None  # "nan", "inf", "1e999" are not prices or counts
+        except ValueError:
+            pass
     negative = False
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1]
@@ -41,13 +65,13 @@ def parse_number(text: str) -> float | None:
             s = s.replace(",", "")
     elif "," in s:
         s = s.replace(",", "") if _THOUSANDS_COMMA.match(s) else s.replace(",", ".")
-    elif _THOUSANDS_DOT.match(s) and s.count(".") > 1:
+    elif _THOUSANDS_DOT.match(s) and (s.count(".") > 1 or decimal_comma):
         s = s.replace(".", "")
     try:
         value = float(s)
     except ValueError:
         return None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return None
     return -value if negative else value
 

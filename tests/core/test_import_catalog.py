@@ -149,11 +149,38 @@ def test_a_file_with_no_valid_row_writes_nothing(db_path, tmp_path):
 
 
 def test_missing_title_column_is_a_user_error(db_path, tmp_path):
-    path = write_csv(tmp_path / "c.csv", ["code", "amount"], [["E1", "1"]])
+    path = write_csv(tmp_path / "c.csv", ["amount", "colour"], [["1", "red"]])
     pv = preview(open_store(db_path), path, "catalog")
     assert pv.missing_required == ["title"] and pv.rows_ok == 0
     with pytest.raises(UserError, match="--map title=COLUMN"):
         run_job(import_job(db_path, path, "catalog"))
+    # with a SKU column the file could update known products; when none of its SKUs is known it says so
+    path = write_csv(tmp_path / "c.csv", ["code", "amount"], [["E1", "1"]])
+    pv = preview(open_store(db_path), path, "catalog")
+    assert pv.missing_required == [] and pv.rows_ok == 0
+    assert [p.message for p in pv.problems] == ["no title; skipped (SKU E1 is not in the shop)"]
+    with pytest.raises(UserError, match="--map title=COLUMN"):
+        run_job(import_job(db_path, path, "catalog"))
+
+
+def test_known_skus_are_updated_without_a_title(db_path, tmp_path):
+    run_job(import_job(db_path, write_csv(tmp_path / "a.csv", ["sku", "title", "price", "stock"],
+                                          [["K1", "Heart holder", "2.95", "100"], ["K2", "Pink clock", "3.75", "32"]]),
+                       "catalog"))
+    db = open_store(db_path)
+    rows = lambda: db.conn.execute("SELECT sku, title, price, stock FROM products ORDER BY sku").fetchall()
+    report = run_job(import_job(db_path, write_csv(tmp_path / "b.csv", ["sku", "title", "price", "stock"],
+                                                   [["K1", "", "3.10", ""], ["K2", "Pink clock (new)", "", "99"],
+                                                    ["K9", "", "1.00", "1"]]), "catalog"))
+    assert (report.created, report.updated, report.skipped) == (0, 2, 1)
+    assert [(p.row, p.message) for p in report.problems] == [(4, "no title; skipped (SKU K9 is not in the shop)")]
+    assert rows() == [("K1", "Heart holder", 3.1, 100), ("K2", "Pink clock (new)", 3.75, 99)]
+    # a file with no title column at all updates prices and stock
+    path = write_csv(tmp_path / "c.csv", ["sku", "price", "stock"], [["K1", "3.20", "7"], ["K2", "4.00", ""]])
+    pv = preview(db, path, "catalog")
+    assert pv.missing_required == [] and (pv.rows_ok, pv.would_update) == (2, 2)
+    assert run_job(import_job(db_path, path, "catalog")).updated == 2
+    assert rows() == [("K1", "Heart holder", 3.2, 7), ("K2", "Pink clock (new)", 4.0, 99)]
 
 
 @pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig", "utf-16"])
@@ -234,3 +261,82 @@ def test_an_import_into_a_shop_with_data_backs_it_up_first(db_path, tmp_path):
     assert backup.reason == "import"
     backed_up = connect(backup.path).conn.execute("SELECT sku FROM products").fetchall()
     assert backed_up == [("OLD",)]
+
+
+def test_infinite_or_nan_price_is_refused_and_search_json_stays_valid(db_path, tmp_path):
+    import json
+    path = write_csv(tmp_path / "c.csv", ["sku", "title", "price", "stock"],
+                     [["N1", "Nan price", "NaN", "1"], ["N2", "Inf price", "inf", "2"], ["N3", "Normal", "2.00", "nan"]])
+    report = run_job(import_job(db_path, path, "catalog"))
+    assert (report.created, report.skipped) == (1, 2)
+    assert all("is not a number" in p.message for p in report.problems)
+    db = open_store(db_path)
+    assert db.conn.execute("SELECT sku, price, stock FROM products").fetchall() == [("N3", 2.0, None)]
+    json.dumps(search(db, "normal"), allow_nan=False)  # no Infinity in the JSON
+
+
+def test_reimporting_an_exported_catalog_does_not_copy_its_photos_again(db_path, tmp_path):
+    from shopai.io.export import export_catalog
+    from shopai.paths import subdir
+    (tmp_path / "pics").mkdir()
+    (tmp_path / "pics" / "mug.png").write_bytes((DATA / "images" / "mug.png").read_bytes())
+    original = write_csv(tmp_path / "c.csv", ["sku", "title", "price", "image"], [["I1", "Red mug", "3", "pics/mug.png"]])
+    run_job(import_job(db_path, original, "catalog"))
+    db = open_store(db_path)
+    stored = db.conn.execute("SELECT image_path FROM products").fetchone()[0]
+    images = subdir(db_path, "images")
+    out = tmp_path / "out.csv"
+    export_catalog(db, out)
+    for path in (out, out, original):  # the shop's own file, then a file with the same content
+        assert preview(db, path, "catalog").would_update == 0
+        report = run_job(import_job(db_path, path, "catalog"))
+        assert (report.created, report.updated) == (0, 0)
+    assert db.conn.execute("SELECT image_path FROM products").fetchone()[0] == stored
+    assert [p.name for p in images.iterdir()] == [Path(stored).name]
+    # an exported catalog read into another shop keeps the photo's name (no second hash appended)
+    second = str(tmp_path / "b" / "shop.sqlite")
+    open_store(second).conn.close()
+    run_job(import_job(second, out, "catalog"))
+    assert [p.name for p in subdir(second, "images").iterdir()] == [Path(stored).name]
+    # a different photo is a change, in the dry run and in the import
+    (tmp_path / "pics" / "mug.png").write_bytes(b"\x89PNG other bytes")
+    assert preview(db, original, "catalog").would_update == 1
+    assert run_job(import_job(db_path, original, "catalog")).updated == 1
+
+
+def test_decimal_comma_file_reads_a_dot_and_three_digits_as_thousands(db_path, tmp_path):
+    path = tmp_path / "de.csv"
+    path.write_text("SKU;Title;Price;Stock\nDE-1;Fahrrad;1.299;1.000\nDE-2;Helm;49,90;12\nDE-3;Schloss;12,50;3\n")
+    pv = preview(open_store(db_path), path, "catalog")
+    assert pv.mapping["stock"] == "Stock"
+    assert [(s["price"], s["stock"]) for s in pv.sample] == [(1299.0, 1000), (49.9, 12), (12.5, 3)]
+    # a file with decimal points keeps 1.299 as it is
+    path.write_text("SKU;Title;Price\nUS-1;Bike;1.299\nUS-2;Helmet;49.90\n")
+    assert [s["price"] for s in preview(open_store(db_path), path, "catalog").sample] == [1.299, 49.9]
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["1.299", "49,90", "€12,50"], True),
+    (["1.234,50", "800"], True),
+    (["1.299", "49.90"], False),
+    (["1,299", "1.299"], False),   # three digits after either: tells nothing
+    (["3,50", "1,234.50"], False),
+    ([], False),
+])
+def test_decimal_comma_verdict(values, expected):
+    from shopai.io.values import decimal_comma_from, parse_number
+    assert decimal_comma_from(values) is expected
+    assert parse_number("1.299", decimal_comma=True) == 1299 and parse_number("1.299") == 1.299
+    assert parse_number("1.5", decimal_comma=True) == 1.5 and parse_number("1.234,5", decimal_comma=True) == 1234.5
+
+
+def test_a_row_the_reader_cannot_split_is_counted_in_the_rows_of_the_file(db_path, tmp_path):
+    path = tmp_path / "broken_quotes.csv"
+    path.write_text('sku,title,price\nBQ-1,Good mug,3.00\nBQ-2,"Bad mug,4.00\nBQ-3,Next mug,5.00\n'
+                    'BQ-4,Last mug,6.00\n', encoding="utf-8")
+    from shopai.io import preview
+    from shopai.store import open_store
+
+    pv = preview(open_store(db_path), path, "catalog")
+    skipped = [p for p in pv.problems if p.skipped]
+    assert pv.rows_total == pv.rows_ok + len(skipped) == 4

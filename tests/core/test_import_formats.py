@@ -158,3 +158,84 @@ def test_month_first_told_from_a_late_row(db_path, tmp_path):
     pv = preview(open_store(db_path), path, "orders")
     assert pv.day_first is False and pv.sample[1]["ordered_at"] == "2010-12-02T09:01:00"
     assert any("month/day/year" in n for n in pv.notes)
+
+
+def test_a_column_named_price_wins_over_values_even_with_some_text(db_path, tmp_path):
+    """A price column with a few "TBD" cells keeps the price; its bad rows are skipped one by one, and a
+    weight column of decimals never becomes the price."""
+    path = tmp_path / "tbd.csv"
+    path.write_text("sku,title,price,weight_kg,stock\n" + "".join(
+        f"W{i},Product {i},{'TBD' if i % 3 == 0 else f'{i}9.00'},0.{i}5,{'nan' if i == 4 else i}\n"
+        for i in range(1, 11)))
+    pv = preview(open_store(db_path), path, "catalog")
+    assert pv.mapping["price"] == "price" and pv.mapping["stock"] == "stock"
+    assert [p.row for p in pv.problems if p.skipped] == [4, 7, 10]
+    assert all("'TBD' is not a number" in p.message for p in pv.problems if p.skipped)
+    assert [p.row for p in pv.problems if not p.skipped] == [5]  # stock 'nan': left empty
+    assert pv.sample[0]["price"] == 19.0 and pv.sample[2]["stock"] is None
+
+
+def test_a_unit_price_column_with_some_text_is_not_replaced_by_another_number_column():
+    from shopai.io.formats import guess_mapping
+    header = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "Weight"]
+    rows = [[f"T{i}", "85123A", "HEART", str(i), "01/12/2010 08:11", "N/A" if i % 3 == 0 else "2.55",
+             f"0.{i}5"] for i in range(1, 11)]
+    assert guess_mapping(header, rows, "orders")["unit_price"] == "UnitPrice"
+    # a header that names the price but does not fit it: no other column is guessed in its place
+    header[5] = "Unit Price (GBP)"
+    rows = [r[:5] + ["N/A"] + r[6:] for r in rows]
+    assert guess_mapping(header, rows, "orders")["unit_price"] is None
+    cat = guess_mapping(["sku", "title", "Price (EUR)", "weight"],
+                        [[f"S{i}", f"Mug {i}", "TBD", f"0.{i}5"] for i in range(5)], "catalog")
+    assert cat["price"] is None
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "NaN", "Infinity", "1e999"])
+def test_non_finite_numbers_are_not_numbers(text):
+    from shopai.io.values import parse_number
+    assert parse_number(text) is None
+
+
+def test_square_item_sales_unit_price_is_gross_sales_over_qty(db_path, tmp_path):
+    """"Price Point Name" (here "12", a box of 12) is the variant's name, not the unit price."""
+    path = tmp_path / "items-2024.csv"
+    path.write_text("Date,Time,Category,Item,Qty,Price Point Name,SKU,Gross Sales,Transaction ID,Event Type\n"
+                    "2024-03-05,09:14:02,Drinks,Latte,2,Small,LAT-S,$7.00,TXN001,Payment\n"
+                    "2024-03-07,11:30:00,Bakery,Donuts,1,12,DON-12,$14.00,TXN003,Payment\n")
+    pv = preview(open_store(db_path), path, "orders")
+    assert pv.format == "square" and pv.mapping["unit_price"] is None
+    assert [(s["sku"], s["unit_price"]) for s in pv.sample] == [("LAT-S", 3.5), ("DON-12", 14.0)]
+
+
+def test_square_item_with_a_variable_price_is_imported_without_one(db_path, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("Token,Item Name,Variation Name,SKU,Description,Price,Current Quantity Main St\n"
+                    "AB12,Latte,Small,SQ-LAT-S,Espresso with milk,3.50,40\n"
+                    "YZ34,Custom cake,Regular,SQ-CAKE,Made to order,variable,\n", encoding="utf-16")
+    report = run_job(import_job(db_path, path, "catalog"))
+    assert report.format == "square" and (report.created, report.skipped) == (2, 0)
+    assert [(p.row, p.skipped) for p in report.problems] == [(3, False)] and "variable" in report.problems[0].message
+    assert any("variable price" in n for n in report.notes)
+    assert products(open_store(db_path))["SQ-CAKE"][:4] == ("Custom cake", "Made to order", None, None)
+
+
+def test_shopify_variants_use_every_option_and_type_stands_in_for_the_category(db_path):
+    report = run_job(import_job(db_path, DATA / "shopify_products_options.csv", "catalog"))
+    assert (report.created, report.skipped) == (7, 0)
+    got = products(open_store(db_path))
+    assert got["TEE-S-RED"][0] == "Classic Tee - S / Red"  # "S" is not taken for the "s" in "Classic"
+    assert got["TEE-S-BLUE"][0] == "Classic Tee - S / Blue"
+    assert got["TEE-M-RED"][0] == "Classic Tee - M / Red" and got["TEE-M-RED"][2] == "Shirts & Tops"
+    # no SKU: made from the handle and all options, so two "Natural" totes do not collide
+    assert got["tote-natural-small"][0] == "Canvas Tote Bag - Natural / Small"
+    assert got["tote-natural-large"][3] == 21.0 and "tote-black-small" in got
+    assert {got[s][2] for s in got if s.startswith("tote")} == {"Bags"}  # Product Category empty: Type
+
+
+def test_shopify_made_up_variant_skus_never_collide(db_path, tmp_path):
+    path = tmp_path / "products_export.csv"
+    path.write_text("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+                    "box,Gift Box,Colour,Red,,5.00\nbox,,,Red,,6.00\nbox,,,Blue,,5.00\n")
+    report = run_job(import_job(db_path, path, "catalog"))
+    assert (report.created, report.skipped) == (3, 0)
+    assert set(products(open_store(db_path))) == {"box-red", "box-red-2", "box-blue"}

@@ -59,7 +59,7 @@ def test_order_log_every_problem_and_what_is_stored(db_path, tmp_path):
     assert "negative" in skipped[9]
     assert "names no product" in skipped[10]
     assert "quantity" in skipped[11]
-    assert "date" in skipped[12]
+    assert "unreadable date" in skipped[12]
     noted = [p for p in pv.problems if not p.skipped]
     assert [(p.row, "cancelled" in p.message) for p in noted] == [(6, True)]
     assert db.conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
@@ -95,9 +95,13 @@ def test_orders_use_catalog_products_and_reimport_skips_known_orders(db_path, tm
     db = open_store(db_path)
     assert db.conn.execute("SELECT title FROM products WHERE sku = 'A1'").fetchone()[0] == "White Heart Holder"
     assert first.details["products"] == 1  # only B2 was missing
-    again = run_job(import_job(db_path, write_csv(tmp_path / "log2.csv", LOG_HEADER, LOG[:5]), "orders"))
-    assert again.created == 1  # only C1004 is new
-    assert sum("already in the shop" in p.message for p in again.problems) == 3
+    path2 = write_csv(tmp_path / "log2.csv", LOG_HEADER, LOG[:5])
+    pv = preview(db, path2, "orders")
+    assert pv.rows_total == 5 and pv.rows_ok == 1  # counts count rows: order 1001's two lines are two rows
+    again = run_job(import_job(db_path, path2, "orders"))
+    assert again.created == 1 and again.skipped == 4  # only C1004 is new
+    assert [p.row for p in again.problems if "already in the shop" in p.message] == [2, 3, 4, 5]
+    assert "3 orders were already in the shop and were skipped." in again.notes
 
 
 def test_title_only_lines_match_the_catalog(db_path, tmp_path):
@@ -172,3 +176,92 @@ def test_a_log_with_no_usable_line_writes_nothing(db_path, tmp_path):
     with pytest.raises(UserError, match="no order line could be imported"):
         run_job(import_job(db_path, path, "orders"))
     assert snapshot(db) == before
+
+
+SHOPIFY_HEADER = ["Name", "Email", "Financial Status", "Created at", "Lineitem quantity", "Lineitem name",
+                  "Lineitem price", "Lineitem sku", "Billing Country", "Cancelled at"]
+
+
+def test_shopify_order_fields_on_the_first_row_apply_to_all_its_rows(db_path, tmp_path):
+    # Shopify fills order-level cells (Financial Status, Cancelled at, Billing Country) on an order's first row only
+    path = write_csv(tmp_path / "orders_export.csv", SHOPIFY_HEADER, [
+        ["#1001", "a@x.com", "paid", "2024-03-05 10:14:00 -0400", "2", "Tee", "20.00", "TEE", "US", ""],
+        ["#1001", "a@x.com", "", "2024-03-05 10:14:00 -0400", "1", "Mug", "25.00", "MUG", "", ""],
+        ["#1002", "b@x.com", "voided", "2024-03-10 09:00:00 -0400", "1", "Mug", "25.00", "MUG", "CA",
+         "2024-03-10 11:00:00 -0400"],
+        ["#1002", "b@x.com", "", "2024-03-10 09:00:00 -0400", "1", "Tote", "20.00", "TOTE", "", ""],
+        ["#1003", "c@x.com", "refunded", "2024-03-12 09:00:00 -0400", "1", "Mug", "25.00", "MUG", "GB", ""],
+        ["#1003", "c@x.com", "", "2024-03-12 09:00:00 -0400", "2", "Tee", "20.00", "TEE", "", ""],
+        ["#1004", "d@x.com", "partially_refunded", "2024-03-13 09:00:00 -0400", "2", "Mug", "25.00", "MUG", "DE",
+         ""],
+        ["#1005", "e@x.com", "voided", "2024-03-14 09:00:00 -0400", "1", "Tee", "20.00", "TEE", "US", ""],
+    ])
+    report = run_job(import_job(db_path, path, "orders"))
+    assert report.format == "shopify" and report.created == 8 and report.skipped == 0
+    db = open_store(db_path)
+    orders = {r[0]: r[1:] for r in db.conn.execute("SELECT external_id, status, total, country FROM orders")}
+    assert orders == {"#1001": ("paid", 65.0, "US"), "#1002": ("cancelled", -45.0, "CA"),
+                      "#1003": ("returned", -65.0, "GB"), "#1004": ("paid", 50.0, "DE"),
+                      "#1005": ("cancelled", -20.0, "US")}
+    assert db.conn.execute("SELECT count(*) FROM order_lines WHERE quantity < 0").fetchone()[0] == 5
+
+
+def test_woocommerce_failed_and_unpaid_orders_are_not_sales(db_path, tmp_path):
+    header = ["Order Number", "Order Date", "Order Status", "Billing Email Address", "SKU", "Item Name", "Quantity",
+              "Item Cost"]
+    path = write_csv(tmp_path / "woo.csv", header, [
+        ["5001", "2024-04-01 10:00", "Completed", "ann@x.com", "A1", "HEART", "2", "2.55"],
+        ["5002", "2024-04-02 11:00", "Refunded", "bo@x.com", "A1", "HEART", "1", "2.55"],
+        ["5003", "2024-04-03 12:00", "Cancelled", "cy@x.com", "A1", "HEART", "1", "2.55"],
+        ["5004", "2024-04-04 13:00", "Failed", "dee@x.com", "A1", "HEART", "4", "2.55"],
+        ["5004", "2024-04-04 13:00", "", "dee@x.com", "B2", "LANTERN", "1", "3.00"],
+        ["5005", "2024-04-05 14:00", "Pending payment", "eve@x.com", "A1", "HEART", "3", "2.55"],
+    ])
+    db = open_store(db_path)
+    pv = preview(db, path, "orders")
+    assert pv.rows_total == 6 and pv.rows_ok == 3
+    skipped = {p.row: p.message for p in pv.problems if p.skipped}
+    assert sorted(skipped) == [5, 6, 7] and all("never paid" in m and "not a sale" in m for m in skipped.values())
+    assert "'Failed'" in skipped[6] and "'Pending payment'" in skipped[7]
+    report = run_job(import_job(db_path, path, "orders"))
+    assert report.created == 3 and report.skipped == 3
+    assert dict(db.conn.execute("SELECT external_id, status FROM orders")) == {
+        "5001": "paid", "5002": "returned", "5003": "cancelled"}
+    assert db.conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 3  # no customer for unpaid orders
+    assert db.conn.execute("SELECT count(*) FROM products WHERE sku = 'B2'").fetchone()[0] == 0
+
+
+def test_impossible_dates_are_skipped_as_unreadable(db_path, tmp_path):
+    rows = [[f"D{i}", "A1", "HEART", "1", f"2024-02-{10 + i} 10:00:00", "2.55", "17850", "UK"] for i in range(1, 10)]
+    rows += [["D10", "A1", "HEART", "1", "2024-02-30 10:00:00", "2.55", "17850", "UK"],
+             ["D11", "A1", "HEART", "1", "2024-13-45 99:99:99", "2.55", "17850", "UK"]]
+    path = write_csv(tmp_path / "dates.csv", LOG_HEADER, rows)
+    pv = preview(open_store(db_path), path, "orders")
+    assert pv.rows_total == 11 and pv.rows_ok == 9
+    assert [(p.row, "unreadable date" in p.message) for p in pv.problems] == [(11, True), (12, True)]
+    report = run_job(import_job(db_path, path, "orders"))
+    assert report.created == 9 and report.skipped == 2
+    db = open_store(db_path)
+    assert db.conn.execute("SELECT max(ordered_at) FROM order_lines").fetchone()[0] == "2024-02-19T10:00:00"
+
+
+def test_order_prices_are_finite_numbers_and_decimal_commas_are_read_as_such(db_path, tmp_path):
+    """float() alone would take 'inf' and 'nan' as prices and read a decimal-comma file's 1.299 as 1.299."""
+    rows = [["N1", "A1", "HEART", "1", "2024-02-01 10:00:00", "inf", "17850", "UK"],
+            ["N2", "A1", "HEART", "nan", "2024-02-01 10:00:00", "2.55", "17850", "UK"],
+            ["N3", "A1", "HEART", "1", "2024-02-01 10:00:00", "2.55", "17850", "UK"]]
+    path = write_csv(tmp_path / "nonfinite.csv", LOG_HEADER, rows)
+    pv = preview(open_store(db_path), path, "orders")
+    assert pv.rows_ok == 1
+    assert sorted((p.row, p.message.split(" is ")[0]) for p in pv.problems) == [(2, "price 'inf'"),
+                                                                               (3, "quantity 'nan'")]
+    comma = tmp_path / "comma.csv"
+    comma.write_text("Order;SKU;Title;Qty;Date;Price\n"
+                     "E1;A1;Heart;1;2024-02-01 10:00;49,90\n"
+                     "E2;B2;Lamp;1;2024-02-02 10:00;1.299\n"
+                     "E3;C3;Cup;2;2024-02-03 10:00;3,50\n", encoding="utf-8")
+    run_job(import_job(db_path, comma, "orders"))
+    prices = dict(open_store(db_path).conn.execute(
+        "SELECT p.sku, l.unit_price FROM order_lines l JOIN products p ON p.id = l.product_id "
+        "JOIN orders o ON o.id = l.order_id WHERE o.external_id LIKE 'E%'"))
+    assert prices == {"A1": 49.9, "B2": 1299.0, "C3": 3.5}

@@ -56,6 +56,26 @@ def test_windows_1252_accents_that_also_decode_as_gbk(tmp_path):
     assert [r[1][1] for r in rows] == ["Crème brûlée", "Fèves Gâteau", "Pâtisserie"]
 
 
+@pytest.mark.parametrize("titles", [
+    ["Decoração de Natal", "Promoções", "Coleção"],  # "çã" is a GB2312 pair: "Decora玢o"
+    ["T-Shirt Größe M", "Größe L"],                 # "öß" too: "Gr鲞e"
+])
+def test_windows_1252_accent_pairs_that_look_like_chinese_are_not_gbk(tmp_path, titles):
+    path = tmp_path / "w.csv"
+    path.write_bytes(("sku,title\n" + "".join(f"S{i},{t}\n" for i, t in enumerate(titles))).encode("cp1252"))
+    table, rows = rows_of(path)
+    assert table.encoding == "cp1252"
+    assert [r[1][1] for r in rows] == titles
+
+
+def test_gbk_with_single_characters_next_to_latin_letters(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_bytes("sku,title\nL1,LED灯\nT1,红色T恤 XL\nC1,茶\n".encode("gbk"))
+    table, rows = rows_of(path)
+    assert table.encoding == "gbk"
+    assert [r[1][1] for r in rows] == ["LED灯", "红色T恤 XL", "茶"]
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_delimiters(tmp_path, delimiter):
     path = tmp_path / "d.csv"
@@ -86,9 +106,18 @@ def test_multiline_quoted_field_is_fine(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text(HEADER + 'M1,"Two\nlines",2.00\nM2,One,3\n')
     table, rows = rows_of(path)
-    assert [r[0] for r in rows] == [2, 4]
+    assert [r[0] for r in rows] == [2, 3]  # a spreadsheet's rows: the cell with a line break is one row
     assert rows[0][1][1] == "Two\nlines"
     assert table.problems == []
+
+
+def test_row_numbers_are_the_spreadsheet_rows_after_cells_with_line_breaks(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(HEADER + 'M1,"Line one\nLine two\nLine three",3.00\nM2,Cup,4\nM3,Wide,5,extra\n'
+                    'M4,"Two\nlines",6\nM5,"Broken,7\nM6,Bowl,8\n')
+    table, rows = rows_of(path)
+    assert [(r[0], r[1][0]) for r in rows] == [(2, "M1"), (3, "M2"), (5, "M4"), (7, "M6")]
+    assert [(p.row, p.message.split()[1]) for p in table.problems] == [(4, "4"), (6, "quotation")]
 
 
 def test_too_many_values_reported(tmp_path):
@@ -97,6 +126,21 @@ def test_too_many_values_reported(tmp_path):
     table, rows = rows_of(path)
     assert [r[1][0] for r in rows] == ["C", "E"]
     assert table.problems[0].row == 2 and "4 values" in table.problems[0].message
+
+
+def test_excel_sep_line_names_the_separator(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("sep=;\nsku;title;price\nS1;Mug;3,50\nS2;Cup, blue;4,00\n")
+    table, rows = rows_of(path)
+    assert table.delimiter == ";" and table.header == ["sku", "title", "price"]
+    assert rows == [(2, ["S1", "Mug", "3,50"]), (3, ["S2", "Cup, blue", "4,00"])]
+
+
+def test_rows_wider_than_the_header_are_refused_in_one_line(tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text("sku,title\nW-1,Mug,3.00\nW-2,Cup,4.00\n")
+    with pytest.raises(UserError, match=r"rows have more values \(3\) than the header has column names \(2\)"):
+        read_table(path)
 
 
 @pytest.mark.parametrize("content, reason", [
