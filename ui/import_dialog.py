@@ -494,8 +494,11 @@ class ImportDialog(QDialog):
         self.phase = "ready"
         self.undo_button.setEnabled(False)
         self.summary_box.setTitle(self.tr("Undone"))
-        self.summary.setText(self.tr("Import {0} was undone: the shop is back as it was before it.").format(
-            self.report.import_id))
+        text = self.tr("Import {0} was undone: the shop is back as it was before it.").format(self.report.import_id)
+        if counts.get("products_kept"):
+            text = self.tr("Import {0} was undone, except for {1:,} products that orders imported since refer "
+                           "to: they stay in the catalog.").format(self.report.import_id, counts["products_kept"])
+        self.summary.setText(text)
         self.ctx.notify_changed(CHANGED_TABLES)
         self.ctx.show_status(self.tr("Import {0} undone").format(self.report.import_id))
         self.run_preview()  # the dry run again, against the shop as it is now

@@ -159,7 +159,8 @@ def db_file(db: sqlite_utils.Database) -> str:
 
 def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
     """Take back everything an import did: rows it created are deleted, rows it changed get their old
-    values back. Returns counts per table. Raises UserError if there is no such import or it was undone."""
+    values back; products and customers it created that later orders refer to are kept (``products_kept``).
+    Returns counts per table. Raises UserError if there is no such import or it was undone."""
     row = db.conn.execute("SELECT kind, undone_at FROM imports WHERE id = ?", (import_id,)).fetchone()
     if row is None:
         raise UserError(f"There is no import number {import_id}.")
@@ -195,8 +196,13 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
         counts["customers_deleted"] = conn.execute(
             "DELETE FROM customers WHERE import_id = ? AND id NOT IN "
             "(SELECT customer_id FROM orders WHERE customer_id IS NOT NULL)", (import_id,)).rowcount
-        counts["products_deleted"] = conn.execute("DELETE FROM products WHERE import_id = ?",
-                                                  (import_id,)).rowcount
+        # a product that orders imported since still name stays (like a customer): deleting it would leave
+        # those order lines pointing at nothing
+        counts["products_deleted"] = conn.execute(
+            "DELETE FROM products WHERE import_id = ? AND id NOT IN "
+            "(SELECT product_id FROM order_lines WHERE product_id IS NOT NULL)", (import_id,)).rowcount
+        counts["products_kept"] = conn.execute("SELECT count(*) FROM products WHERE import_id = ?",
+                                               (import_id,)).fetchone()[0]
         conn.execute("UPDATE imports SET undone_at = ? WHERE id = ?", (now_iso(), import_id))
     return counts
 

@@ -340,3 +340,21 @@ def test_a_row_the_reader_cannot_split_is_counted_in_the_rows_of_the_file(db_pat
     pv = preview(open_store(db_path), path, "catalog")
     skipped = [p for p in pv.problems if p.skipped]
     assert pv.rows_total == pv.rows_ok + len(skipped) == 4
+
+
+def test_undoing_a_catalog_import_keeps_the_products_later_orders_name(db_path, tmp_path):
+    from shopai.io import import_job, undo_import
+
+    cat = write_csv(tmp_path / "cat.csv", ["sku", "title", "price"], [["K1", "Kept mug", "3.00"],
+                                                                      ["K2", "Unsold mug", "2.00"]])
+    r1 = run_job(import_job(db_path, cat, "catalog"))
+    orders = tmp_path / "orders.csv"
+    orders.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                      "900,K1,Kept mug,2,2024-03-01 10:00:00,3.00,17850,UK\n", encoding="utf-8")
+    run_job(import_job(db_path, orders, "orders"))
+    db = open_store(db_path)
+    counts = undo_import(db, r1.import_id)
+    assert counts["products_deleted"] == 1 and counts["products_kept"] == 1
+    line = db.conn.execute("SELECT p.sku FROM order_lines l LEFT JOIN products p ON p.id = l.product_id").fetchall()
+    assert line == [("K1",)]  # the order line still names its product
+    assert db.conn.execute("SELECT count(*) FROM products WHERE sku = 'K2'").fetchone()[0] == 0
