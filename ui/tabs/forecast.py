@@ -363,6 +363,7 @@ class ForecastTab(QWidget):
         if not rows:
             self.table.setRowCount(1)
             self.table.setItem(0, 0, QTableWidgetItem(self.tr("too little history to compare methods")))
+        self.table.resizeRowsToContents()  # a long label ("blend: ETS + …", "tested 2 of 10 times") wraps whole
 
     # --- fit all ------------------------------------------------------------------------------
     def fit_all(self) -> None:
