@@ -97,6 +97,7 @@ def test_hold_talk_release_shows_products_best_first(qtbot, tab):
 def test_editing_what_was_heard_searches_again(qtbot, tab):
     tab.heard.setText("alarm clock bake like green")
     tab._on_heard_edited()
+    assert tab.state_label.text() == "Searching the catalog…"  # typed: nothing is being recognised
     qtbot.waitUntil(lambda: tab.session.state == "results", timeout=20000)
     assert tab.results.item(0, 1).text() == "22726"
     assert tab.results.item(0, 3).text() == "2.50"

@@ -55,7 +55,7 @@ class VoiceSession(QObject):
     """One query at a time: start on press, ``release`` on let-go; reports level, state and the result."""
 
     levelChanged = Signal(float)
-    stateChanged = Signal(str)  # idle | listening | speech | recognising | results
+    stateChanged = Signal(str)  # idle | listening | speech | recognising | searching (typed) | results
     stepChanged = Signal(str)  # what listening or recognising is doing now ("Trying free dictation…"), in words
     resulted = Signal(object)  # VoiceResult
     failed = Signal(str)
@@ -103,7 +103,7 @@ class VoiceSession(QObject):
 
         db_path = self.ctx.db_path
         self.source = None
-        self._set_state("recognising")
+        self._set_state("searching")  # typed: nothing to recognise
         self.runner.start(lambda: text_search(db_path, text), on_result=self._on_result, on_error=self._on_error)
 
     def fail(self, message: str) -> None:
@@ -386,6 +386,7 @@ class VoiceTab(QWidget):
             "listening": self.tr("Listening…"),
             "speech": self.tr("Listening… (hearing you)"),
             "recognising": self.tr("Recognising…"),
+            "searching": self.tr("Searching the catalog…"),
             "results": self.tr("Results"),
         }.get(state, state)
         self.state_label.setText(text)
