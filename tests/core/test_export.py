@@ -91,3 +91,32 @@ def test_catalog_round_trip_takes_the_guard_off_every_text_field(db_path, tmp_pa
     open_store(second).conn.close()
     run_job(import_job(second, out, "catalog"))
     assert got(open_store(second)) == got(db)
+
+
+def test_a_round_trip_keeps_the_category_tree_and_who_the_customers_are(db_path, tmp_path):
+    db = open_store(db_path)
+    cat = tmp_path / "woo.csv"
+    cat.write_text("SKU,Name,Regular price,Categories\nW1,Blue mug,3.50,Home > Kitchen > Mugs\n"
+                   "W2,Plain lamp,9.00,Lighting\n", encoding="utf-8")
+    run_job(import_job(db_path, cat, "catalog"))
+    orders = tmp_path / "orders.csv"
+    orders.write_text("Order Number,Order Date,SKU,Item Name,Quantity,Item Cost,Billing Email Address,"
+                      "Billing First Name,Order Status\n"
+                      "5001,2024-03-01 10:00,W1,Blue mug,2,3.50,ann@example.com,Ann,completed\n", encoding="utf-8")
+    run_job(import_job(db_path, orders, "orders"))
+    out_cat, out_orders = tmp_path / "cat.csv", tmp_path / "ord.csv"
+    export_catalog(db, out_cat)
+    export_orders(db, out_orders)
+    rows = {r["sku"]: r for r in csv.DictReader(out_cat.read_text(encoding="utf-8-sig").splitlines())}
+    assert rows["W1"]["category"] == "Home > Kitchen > Mugs" and rows["W2"]["category"] == "Lighting"
+    second = str(tmp_path / "b" / "shop.sqlite")
+    open_store(second).conn.close()
+    run_job(import_job(second, out_cat, "catalog"))
+    run_job(import_job(second, out_orders, "orders"))
+    db2 = open_store(second)
+    tree = lambda d: sorted(d.conn.execute("SELECT c.name, p.name FROM categories c LEFT JOIN categories p "
+                                           "ON p.id = c.parent_id").fetchall(), key=str)
+    assert tree(db2) == tree(db)
+    assert db2.conn.execute("SELECT category FROM products WHERE sku = 'W1'").fetchone()[0] == "Mugs"
+    who = lambda d: d.conn.execute("SELECT external_id, name, email FROM customers").fetchall()
+    assert who(db2) == who(db) and who(db)[0][1:] == ("Ann", "ann@example.com")
