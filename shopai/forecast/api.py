@@ -18,24 +18,23 @@ MAX_HORIZON = 52
 MAX_LEAD_DAYS = 7 * STORED_HORIZON  # the stored fits forecast this far, so every lead time uses the same model
 
 
-def check_horizon(horizon: Any) -> int:
+def _whole_number(value: Any, what: str, unit: str, most: int) -> int:
+    """``value`` as a whole number from 1 to ``most``, or a UserError naming ``what`` and its ``unit``."""
     try:
-        h = int(horizon)
+        n = int(value)
     except (TypeError, ValueError):
-        raise UserError(f"Horizon must be a whole number of weeks, not '{horizon}'.") from None
-    if not 1 <= h <= MAX_HORIZON:
-        raise UserError(f"Horizon must be between 1 and {MAX_HORIZON} weeks.")
-    return h
+        raise UserError(f"{what} must be a whole number of {unit}, not '{value}'.") from None
+    if not 1 <= n <= most:
+        raise UserError(f"{what} must be between 1 and {most} {unit}.")
+    return n
+
+
+def check_horizon(horizon: Any) -> int:
+    return _whole_number(horizon, "Horizon", "weeks", MAX_HORIZON)
 
 
 def check_lead_time(days: Any) -> int:
-    try:
-        d = int(days)
-    except (TypeError, ValueError):
-        raise UserError(f"Lead time must be a whole number of days, not '{days}'.") from None
-    if not 1 <= d <= MAX_LEAD_DAYS:
-        raise UserError(f"Lead time must be between 1 and {MAX_LEAD_DAYS} days.")
-    return d
+    return _whole_number(days, "Lead time", "days", MAX_LEAD_DAYS)
 
 
 def lead_weeks(lead_time_days: int) -> int:

@@ -47,16 +47,8 @@ def test_windows_1252_pound_and_accents(tmp_path):
     assert [r[1][1] for r in rows] == ["Café crème mug £5", "Naïve “quote” towel"]
 
 
-def test_windows_1252_accents_that_also_decode_as_gbk(tmp_path):
-    # "è"+"m", "û"+"l", "é"+"e" are valid GBK byte pairs too: the text must still be read as Windows-1252
-    path = tmp_path / "fr.csv"
-    path.write_bytes("sku,title\nF1,Crème brûlée\nF2,Fèves Gâteau\nF3,Pâtisserie\n".encode("cp1252"))
-    table, rows = rows_of(path)
-    assert table.encoding == "cp1252"
-    assert [r[1][1] for r in rows] == ["Crème brûlée", "Fèves Gâteau", "Pâtisserie"]
-
-
 @pytest.mark.parametrize("titles", [
+    ["Crème brûlée", "Fèves Gâteau", "Pâtisserie"],  # "è"+"m", "û"+"l", "é"+"e" are valid GBK byte pairs too
     ["Decoração de Natal", "Promoções", "Coleção"],  # "çã" is a GB2312 pair: "Decora玢o"
     ["T-Shirt Größe M", "Größe L"],                 # "öß" too: "Gr鲞e"
 ])
