@@ -130,6 +130,8 @@ def test_cancelled_order_lines_and_guest_order(tab):
     assert tab.history_model.rowCount() == 0
     assert "Guest order" in tab.summary["who"].text()
     assert not tab.only_button.isEnabled()
+    tab.ctx.notify_changed({"products"})  # any edit elsewhere: the guest order stays explained
+    assert "Guest order" in tab.summary["who"].text()
 
 
 def test_history_click_shows_that_order_and_filter_to_customer(tab):

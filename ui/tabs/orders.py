@@ -75,6 +75,7 @@ class OrdersTab(QWidget):
         self._text = ""
         self._only_customer: int | None = None
         self._customer_id: int | None = None  # the customer shown in the history panel
+        self._guest = False  # the selected order is a guest order (no customer to show)
         self._lines_order_id: int | None = None
 
         # -- filter bar
@@ -319,8 +320,10 @@ class OrdersTab(QWidget):
         self.lines_total.setText(self.tr("{0} lines · total {1}").format(len(rows), fmt_money(total)))
 
     def show_customer(self, customer_id: int | None, guest: bool = False) -> None:
-        """Show a customer's summary and their orders in the history panel."""
+        """Show a customer's summary and their orders in the history panel (``guest``: the selected order has
+        no customer)."""
         self._customer_id = customer_id
+        self._guest = guest
         summary = orders.customer_summary(self.ctx.db, customer_id) if customer_id is not None else None
         self.history_model.refresh()
         self.only_button.setEnabled(summary is not None and self._only_customer != customer_id)
@@ -359,7 +362,7 @@ class OrdersTab(QWidget):
         self._update_count()
         if current is not None and self.select_order(current):
             self.show_lines(current)
-        self.show_customer(self._customer_id)
+        self.show_customer(self._customer_id, guest=self._guest and current is not None)
 
     def import_orders(self) -> None:
         from shopai_ui.import_dialog import open_import_dialog
