@@ -199,8 +199,8 @@ class ProductEditorDialog(QDialog):
             "title": self.title_edit.text(),
             "description": self.description.toPlainText(),
             "category": self.category.currentText().strip() or None,
-            "price": self.price.text().strip().replace(",", "") or None,
-            "cost": self.cost.text().strip().replace(",", "") or None,
+            "price": _number(self.price.text()),
+            "cost": _number(self.cost.text()),
             "stock": self.stock.text().strip() or None,
         }
 
@@ -243,6 +243,18 @@ class ProductEditorDialog(QDialog):
                 widget.setFocus()
                 widget.selectAll()
                 return
+
+
+def _number(text: str) -> float | str | None:
+    """A price typed as the importer reads one ("1,50", "1.234,50", "1,234.50", "£2.50"); text that is no
+    (finite) number is passed on as typed, for ``products.validate`` to refuse in plain words."""
+    from shopai.io.values import parse_number  # shopai.io is not needed until a save
+
+    text = text.strip()
+    if not text:
+        return None
+    value = parse_number(text)
+    return text if value is None else value
 
 
 def _num_text(value) -> str:

@@ -38,6 +38,70 @@ def test_search_finds_words_prefixes_and_chinese(db_path):
     assert products.search_ids(db, "", category="Bottoms") == [products.get(db, sku="X9")["id"]]
 
 
+def test_every_word_matches_as_a_prefix(db_path):
+    db = connect(db_path)
+    heart = products.add(db, sku="V1", title="Vintage Heart Tin")
+    products.add(db, sku="V2", title="Vintage Star Tin")
+    products.add(db, sku="H1", title="Heart Mug")
+    assert products.search_ids(db, "vint hea") == [heart]
+    assert products.search_ids(db, "hea vint") == [heart]  # the order of the words does not matter
+    assert [r["id"] for r in products.search(db, "vint hea t")] == [heart]
+    assert products.search_ids(db, "vint mug") == []  # every word must still match
+
+
+def test_chinese_words_are_found_inside_titles_written_without_spaces(db_path):
+    db = connect(db_path)
+    cup = products.add(db, sku="CN1", title="景德镇青花瓷杯", category="厨房")
+    bowl = products.add(db, sku="CN2", title="白瓷碗 large", description="手工制作")
+    products.add(db, sku="EN1", title="Blue and white cup")
+    for text in ["瓷杯", "青花", "杯", "景德镇", "德镇青花瓷", "景德镇青花瓷杯", "青花 瓷杯", "镇 杯"]:
+        assert products.search_ids(db, text) == [cup], text
+        assert [r["id"] for r in products.search(db, text)] == [cup], text
+    assert products.search_ids(db, "瓷") == [cup, bowl]  # sorted by title
+    assert [r["id"] for r in products.search(db, "手工")] == [bowl]  # the description is searched too
+    assert products.search_ids(db, "白瓷 larg") == [bowl]  # with other words, each as a prefix
+    assert products.search_ids(db, "厨房") == [cup]
+    assert products.search_ids(db, "瓷杯", category="厨房") == [cup]
+    assert products.search_ids(db, "瓷杯 large") == [] and products.search_ids(db, "花杯") == []
+    products.update(db, cup, title="景德镇粉彩盘")
+    assert products.search_ids(db, "瓷杯") == [] and products.search_ids(db, "粉彩") == [cup]
+
+
+def test_accents_fold_and_punctuation_alone_is_no_search(db_path):
+    db = connect(db_path)
+    cafe = products.add(db, sku="C1", title="Café crème mug")
+    products.add(db, sku="C2", title="Tea towel")
+    for text in ["cafe", "CAFÉ", "creme", "café crè"]:
+        assert products.search_ids(db, text) == [cafe], text
+    for text in ['"', "*", "-", "(", "_", "' *"]:
+        assert products.fts_query(text) is None, text
+        assert len(products.search_ids(db, text)) == 2 and products.search(db, text) == []
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"price": float("nan")}, "price must be a number"),
+    ({"price": "nan"}, "price must be a number"),
+    ({"price": "inf"}, "price must be a number"),
+    ({"price": float("-inf")}, "price must be a number"),
+    ({"price": "1e400"}, "price must be a number"),
+    ({"cost": "NaN"}, "cost must be a number"),
+    ({"stock": "99999999999999999999999"}, "Stock must be a whole number between"),
+    ({"stock": -10**12}, "Stock must be a whole number between"),
+    ({"stock": float("inf")}, "Stock must be a whole number"),
+])
+def test_non_finite_prices_and_huge_stock_are_refused_by_add_and_update(db_path, fields, message):
+    db = connect(db_path)
+    with pytest.raises(UserError, match=message):
+        products.add(db, sku="N1", title="Mug", **fields)
+    assert db.conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+    pid = products.add(db, sku="A", title="Mug", price=5, cost=2, stock=3)
+    with pytest.raises(UserError, match=message):
+        products.update(db, pid, **fields)
+    row = products.get(db, product_id=pid)
+    assert (row["price"], row["cost"], row["stock"]) == (5, 2, 3)
+    assert db.conn.execute("SELECT count(*) FROM price_history").fetchone()[0] == 1
+
+
 def test_edits_keep_search_and_price_history_in_step(db_path):
     db = connect(db_path)
     pid = products.add(db, sku="A", title="Red mug", price=5)

@@ -142,6 +142,74 @@ def test_add_through_the_editor_with_inline_validation(tab, qtbot):
     assert tab.details["title"].text() == "Paper lantern"
 
 
+@pytest.mark.parametrize("price, cost, expected", [
+    ("1,50", "0,75", (1.5, 0.75)),  # a decimal comma
+    ("1.234,50", "1.000,00", (1234.5, 1000.0)),
+    ("1,234.50", "", (1234.5, None)),
+    ("£2.50", "€1,20", (2.5, 1.2)),
+])
+def test_editor_reads_prices_as_the_importer_does(tab, price, cost, expected):
+    editor = tab.add_product()
+    editor.sku.setText("EU1")
+    editor.title_edit.setText("Tasse")
+    editor.price.setText(price)
+    editor.cost.setText(cost)
+    assert editor.save(), editor.message.text()
+    row = products.get(tab.ctx.db, sku="EU1")
+    assert (row["price"], row["cost"]) == expected
+    assert tab.ctx.db.conn.execute("SELECT price FROM price_history WHERE product_id = ?",
+                                   (row["id"],)).fetchall() == [(expected[0],)]
+
+
+@pytest.mark.parametrize("field, text, message", [
+    ("price", "nan", "The price must be a number."),
+    ("price", "inf", "The price must be a number."),
+    ("price", "1e400", "The price must be a number."),
+    ("cost", "-inf", "The cost must be a number."),
+    ("stock", "99999999999999999999999", "Stock must be a whole number between -1,000,000,000 and 1,000,000,000."),
+])
+def test_editor_refuses_nan_inf_and_huge_stock_in_plain_words(tab, field, text, message):
+    editor = tab.add_product()
+    editor.sku.setText("BAD1")
+    editor.title_edit.setText("Bad numbers")
+    getattr(editor, field).setText(text)
+    assert editor.save() is False
+    assert editor.isVisible() and editor.message.text() == message
+    assert products.get(tab.ctx.db, sku="BAD1") is None
+    editor.reject()
+    # editing an existing product: nothing changes, no price history
+    tab.table.selectRow(row_of_sku(tab, "22633"))
+    editor = tab.edit_selected()
+    getattr(editor, field).setText(text)
+    assert editor.save() is False and editor.message.text() == message
+    row = products.get(tab.ctx.db, sku="22633")
+    assert (row["price"], row["cost"], row["stock"]) == (1.85, None, 0)
+    assert tab.ctx.db.conn.execute("SELECT count(*) FROM price_history WHERE product_id = ?",
+                                   (row["id"],)).fetchone()[0] == 1
+    editor.reject()
+
+
+def test_search_finds_chinese_inside_a_title_and_every_word_as_a_prefix(tab):
+    products.add(tab.ctx.db, sku="CN002", title="景德镇青花瓷杯", category="Kitchen")
+    tab.ctx.notify_changed({"products"})
+    for text in ["瓷杯", "青花", "瓷", "德镇", "镇青花瓷"]:
+        tab.set_search_text(text)
+        assert set(titles(tab)) >= {"景德镇青花瓷杯"}, text
+    tab.set_search_text("瓷杯")
+    assert set(titles(tab)) == {"景德镇 青花 瓷杯", "景德镇青花瓷杯"} and tab.count_label.text() == "2 found"
+    tab.set_search_text("whi lan")
+    assert titles(tab) == ["WHITE METAL LANTERN"] and tab.count_label.text() == "1 found"
+
+
+def test_punctuation_alone_is_an_empty_search(tab):
+    for text in ['"', "*", "-", "(", '""', "' -"]:
+        tab.set_search_text(text)
+        assert tab.model.rowCount() == 6 and tab.count_label.text() == "6 products", text
+    tab.category.setCurrentIndex(tab.category.findData("Home"))
+    tab.set_search_text("*")
+    assert tab.count_label.text() == "3 found"
+
+
 def test_new_product_hidden_by_search_clears_it(tab, qtbot):
     tab.set_search_text("lantern")
     editor = tab.add_product()

@@ -234,7 +234,8 @@ class CatalogTab(QWidget):
 
     def _update_count(self) -> None:
         n = self.model.rowCount()
-        filtered = bool(self._text.strip() or self._category)
+        # Text without a letter or digit (a lone quote, "*", "-") searches for nothing: say so, as the list does.
+        filtered = products.fts_query(self._text) is not None or bool(self._category)
         if filtered:
             self.count_label.setText(self.tr("{0:,} found").format(n))
         else:
