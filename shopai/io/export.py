@@ -86,7 +86,8 @@ def category_paths(db: sqlite_utils.Database) -> dict[str, str]:
 def export_orders(db: sqlite_utils.Database, path: str | os.PathLike) -> int:
     """One row per order line, oldest order first; re-imports as an orders file. Returns the row count."""
     cur = db.conn.execute(
-        "SELECT o.external_id, l.ordered_at, o.status, c.external_id, c.name, c.email, o.country, p.sku, p.title, "
+        "SELECT o.external_id, l.ordered_at, o.status, c.external_id, c.name, c.email, o.country, "
+        "coalesce(p.sku, l.deleted_sku), coalesce(p.title, l.deleted_title), "
         "l.quantity, "
         "l.unit_price, round(l.quantity * l.unit_price, 2) FROM order_lines l JOIN orders o ON o.id = l.order_id "
         "LEFT JOIN customers c ON c.id = o.customer_id LEFT JOIN products p ON p.id = l.product_id "

@@ -58,7 +58,8 @@ def fetch_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict[
 
 def lines(db: sqlite_utils.Database, order_id: int) -> list[dict[str, Any]]:
     cur = db.conn.execute(
-        "SELECT l.id, p.sku, coalesce(p.title, '(deleted product)'), l.quantity, l.unit_price, "
+        "SELECT l.id, coalesce(p.sku, l.deleted_sku), coalesce(p.title, l.deleted_title || ' (deleted)', "
+        "'(deleted product)'), l.quantity, l.unit_price, "
         "l.quantity * l.unit_price FROM order_lines l LEFT JOIN products p ON p.id = l.product_id "
         "WHERE l.order_id = ? ORDER BY l.id",
         (order_id,),

@@ -226,13 +226,18 @@ def update(db: sqlite_utils.Database, product_id: int, **fields: Any) -> None:
 
 
 def delete(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int:
-    """Delete products; their order lines keep their history with no product. Returns how many."""
+    """Delete products; their order lines keep their history, and the product's SKU and title with it
+    (``deleted_sku`` / ``deleted_title``). Returns how many."""
     ids = list(product_ids)
     with transaction(db) as conn:
         n = 0
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
+            conn.execute(
+                "UPDATE order_lines SET deleted_sku = (SELECT sku FROM products p WHERE p.id = product_id), "
+                f"deleted_title = (SELECT title FROM products p WHERE p.id = product_id) WHERE product_id IN ({marks})",
+                chunk)
             n += conn.execute(f"DELETE FROM products WHERE id IN ({marks})", chunk).rowcount
     return n
 

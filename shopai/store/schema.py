@@ -158,6 +158,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     # a stored photo embedding is usable only with the photo model that made it (categorize_photos.model_stamp
     # = the bundle's stamp); before this, photo import left the stamp empty, so those are read again
     ("categorize_0002", "UPDATE categorize_photos SET embedding = NULL WHERE model_stamp IS NULL;"),
+    # an order line keeps the SKU and title of a product deleted from the catalog (filled when it is deleted),
+    # so past orders still say what was sold and export/re-import with it
+    ("core_0002", "ALTER TABLE order_lines ADD COLUMN deleted_sku TEXT;\n"
+                  "ALTER TABLE order_lines ADD COLUMN deleted_title TEXT;"),
     # -- new migrations go above this line --
 ]
 

@@ -201,3 +201,24 @@ def test_customer_and_order_search_take_percent_and_underscore_literally(db_path
     assert score_ids(db, text="%") == [ids["200"]]
     assert len(order_ids(db, text="1_0")) == 1
     assert len(order_ids(db, text="%")) == 1
+
+
+def test_a_deleted_products_order_lines_keep_its_sku_and_title_through_export(db_path, tmp_path):
+    import csv
+
+    from shopai.io.export import export_orders
+    from shopai.store.orders import lines
+
+    db = open_store(db_path)
+    pid = products.add(db, sku="GONE1", title="Retired mug", price=3.0)
+    oid = db.conn.execute("INSERT INTO orders (external_id, ordered_at, status, total) "
+                          "VALUES ('O1', '2024-01-02T10:00:00', 'paid', 6)").lastrowid
+    db.conn.execute("INSERT INTO order_lines (order_id, product_id, quantity, unit_price, ordered_at) "
+                    "VALUES (?, ?, 2, 3.0, '2024-01-02T10:00:00')", (oid, pid))
+    assert products.delete(db, [pid]) == 1
+    [line] = lines(db, oid)
+    assert line["sku"] == "GONE1" and line["title"] == "Retired mug (deleted)" and line["amount"] == 6.0
+    out = tmp_path / "orders.csv"
+    export_orders(db, out)
+    [row] = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert (row["sku"], row["title"], row["quantity"]) == ("GONE1", "Retired mug", "2")
