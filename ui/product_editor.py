@@ -49,6 +49,10 @@ def load_thumbnail(path: Path | str | None, size: QSize = THUMB) -> tuple[QPixma
         return None, _tr("The photo file is missing: {0}").format(path.name)
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)
+    full = reader.size()  # from the header; decoding a camera's 72 MP photo whole would pass Qt's memory limit
+    want = max(size.width(), size.height()) * 2
+    if full.isValid() and max(full.width(), full.height()) > want:
+        reader.setScaledSize(full.scaled(want, want, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
     if image.isNull():
         return None, _tr("Can't read this image ({0}).").format(path.name)

@@ -395,3 +395,16 @@ def test_in_the_window_ctrl_n_adds_a_product_instead_of_a_new_shop(shop, qtbot, 
     assert tab.editor is not None and tab.editor.windowTitle() == "New product"
     assert asked == []
     tab.editor.reject()
+
+
+def test_a_camera_sized_photo_still_gets_a_thumbnail(qtbot, tmp_path):
+    """A 9000x8000 JPEG decoded whole needs ~275 MB, past Qt's 256 MB image limit: it is read scaled."""
+    from PIL import Image
+
+    from shopai_ui.product_editor import THUMB, load_thumbnail
+
+    path = tmp_path / "huge.jpg"
+    Image.new("RGB", (9000, 8000), (200, 30, 30)).save(path, quality=50)
+    pixmap, problem = load_thumbnail(path)
+    assert problem == "" and pixmap is not None
+    assert max(pixmap.width(), pixmap.height()) == max(THUMB.width(), THUMB.height())
