@@ -13,6 +13,7 @@ from shopai.forecast.data import load_series
 from shopai.forecast.series import WeeklySeries
 from shopai.forecast.train import STORED_HORIZON
 from shopai.jobs import UserError
+from shopai.store.db import like_pattern
 
 MAX_HORIZON = 52
 MAX_LEAD_DAYS = 7 * STORED_HORIZON  # the stored fits forecast this far, so every lead time uses the same model
@@ -231,10 +232,10 @@ def choices(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[
             "SELECT p.sku, p.title FROM order_lines l JOIN products p ON p.id = l.product_id "
             "GROUP BY p.id ORDER BY count(*) DESC LIMIT ?", (limit * 2,)).fetchall()
     out = [("sku", s, t) for s, t in rows if is_product_code(s)][:limit]
-    like = f"%{text.strip()}%"
+    like = like_pattern(text.strip(), prefix=False)
     out += [("category", r[0], r[0]) for r in db.conn.execute(
         "SELECT DISTINCT category FROM products WHERE category IS NOT NULL AND category != '' "
-        "AND category LIKE ? ORDER BY 1 LIMIT 20", (like,))]
+        "AND category LIKE ? ESCAPE '\\' ORDER BY 1 LIMIT 20", (like,))]
     return out
 
 

@@ -199,3 +199,16 @@ def test_category_forecast_names_the_category_and_gives_no_stock_verdict(shop):
     assert "not recorded" not in res["reorder"]["text"] and "per product" in res["reorder"]["text"]
     assert res["reorder"]["order"] is None
     assert forecast(open_store(shop), sku="SKU1")["category"] is None
+
+
+def test_the_picker_takes_percent_and_underscore_in_category_names_literally(db_path):
+    from shopai.forecast.api import choices
+    from shopai.store import open_store, products
+
+    db = open_store(db_path)
+    products.add(db, sku="C1", title="Cup", category="50% off")
+    products.add(db, sku="C2", title="Pot", category="Kitchen_ware")
+    products.add(db, sku="C3", title="Pan", category="Kitchen")
+    cats = lambda text: sorted(v for kind, v, _t in choices(db, text) if kind == "category")
+    assert cats("%") == ["50% off"]
+    assert cats("n_w") == ["Kitchen_ware"]
