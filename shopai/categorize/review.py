@@ -6,6 +6,7 @@ suggestions already reflect it; the next full training learns it properly.
 """
 from __future__ import annotations
 
+import filecmp
 import json
 import re
 import shutil
@@ -18,7 +19,7 @@ import numpy as np
 import sqlite_utils
 
 from shopai.categorize.images import dhash, hamming, is_image_name, letterbox, load_image
-from shopai.categorize.models import Bundle, has_model, load_bundle, save_bundle
+from shopai.categorize.models import Bundle, has_model, load_bundle, model_dir, save_bundle
 from shopai.categorize.train import (NOTHING_TO_GO_ON, _write_suggestions, decode_embedding, encode_embedding,
                                     product_text, resolve_image, stored_embedding)
 from shopai.jobs import Job, Progress, UserError
@@ -203,14 +204,81 @@ def fix(db: sqlite_utils.Database, db_path: str, product_id: int, category: str)
 
 
 def learn_correction(db: sqlite_utils.Database, db_path: str, product_id: int, category: str) -> int:
+    """Nudge the saved models towards the product's fix (its latest decision); what it changes is kept
+    beside the models so that undoing the fix takes it out again. Returns how many suggestions changed
+    (0, learning nothing, when the fix was undone or decided again before it came to be learnt)."""
+    last = db.conn.execute("SELECT id, action, category FROM categorize_decisions WHERE product_id = ? "
+                           "ORDER BY id DESC LIMIT 1", (product_id,)).fetchone()
+    if not last or last[1] != "fix" or last[2] != category:
+        return 0
     bundle = load_bundle(db_path)
     from shopai.store import products
 
     row = products.get(db, product_id=product_id)
     emb, draft = _photo_row(db, db_path, bundle, product_id, row["image_path"])
-    bundle.learn(None if draft else product_text(row), emb, category)
+    text = None if draft else product_text(row)
+    before = _learnt_part(bundle, text)
+    bundle.learn(text, emb, category)
+    folder = _undo_dir(db_path)
+    for old in folder.glob("*.npz"):  # made for a model an earlier Train replaced
+        if not old.name.startswith(_model_id(bundle) + "-"):
+            old.unlink(missing_ok=True)
+    np.savez(folder / f"{_model_id(bundle)}-{last[0]}.npz", **before)
     save_bundle(db_path, bundle)
     return refresh_suggestions(db, db_path, bundle)
+
+
+def _undo_dir(db_path: str) -> Path:
+    folder = model_dir(db_path) / "corrections"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _model_id(bundle: Bundle) -> str:
+    return str(bundle.meta.get("stamp") or bundle.meta.get("trained_at") or "model").replace(":", "")
+
+
+def _learnt_part(bundle: Bundle, text: str | None) -> dict[str, np.ndarray]:
+    """The parts of the models that learning a correction from ``text`` (and the photo) changes."""
+    cols = bundle.text.features([text]).indices.astype(np.int64) if text and text.strip() else np.zeros(0, np.int64)
+    out = {"text_classes": np.int64(len(bundle.text.classes)), "cols": cols,
+           "rows": bundle.text.weight[cols].copy(), "bias": bundle.text.bias.copy()}
+    if bundle.photo is not None:
+        out.update(photo_classes=np.int64(len(bundle.photo.classes)),
+                   photo_w=bundle.photo.state["head.weight"].numpy().copy(),
+                   photo_b=bundle.photo.state["head.bias"].numpy().copy())
+    return out
+
+
+def _unlearn(db: sqlite_utils.Database, db_path: str, decision_ids: list[int]) -> bool:
+    """Put back the models as they were before these fixes were learnt (newest first). False when there was
+    nothing to take back (never learnt, or learnt by a model the next Train has replaced)."""
+    if not has_model(db_path):
+        return False
+    bundle = load_bundle(db_path)
+    files = [_undo_dir(db_path) / f"{_model_id(bundle)}-{d}.npz" for d in decision_ids]
+    files = [f for f in files if f.exists()]
+    if not files:
+        return False
+    for f in files:
+        with np.load(f) as z:
+            t, n = bundle.text, int(z["text_classes"])
+            t.weight = t.weight[:, :n].copy()
+            t.weight[z["cols"]] = z["rows"]
+            t.bias = z["bias"].copy()
+            del t.classes[n:]
+            if bundle.photo is not None and "photo_w" in z.files:
+                import torch
+
+                bundle.photo.state["head.weight"] = torch.from_numpy(z["photo_w"].copy())
+                bundle.photo.state["head.bias"] = torch.from_numpy(z["photo_b"].copy())
+                del bundle.photo.classes[int(z["photo_classes"]):]
+                bundle.photo._net = None
+    save_bundle(db_path, bundle)
+    for f in files:
+        f.unlink(missing_ok=True)
+    refresh_suggestions(db, db_path, bundle)
+    return True
 
 
 def skip(db: sqlite_utils.Database, product_id: int) -> None:
@@ -222,26 +290,31 @@ def batch_accept(db: sqlite_utils.Database, threshold: float) -> int:
     rows = db.conn.execute(
         "SELECT product_id, top_category FROM categorize_suggestions WHERE status = 'pending' AND confidence >= ? "
         "AND top_category IS NOT NULL", (threshold,)).fetchall()
-    if rows:
+    if rows:  # none: nothing is recorded, so Undo still takes back the decision before
         _decide(db, [(r[0], r[1], "accepted") for r in rows], "batch")
     return len(rows)
 
 
-def undo(db: sqlite_utils.Database) -> int:
-    """Undo the last decision (a whole batch-accept at once). Returns how many products went back."""
+def undo(db: sqlite_utils.Database, db_path: str | None = None) -> int:
+    """Undo the last decision (a whole batch-accept at once). Returns how many products went back.
+    With ``db_path``, undoing a fix also takes what the models learnt from it back out (and refreshes the
+    suggestions), unless a Train has replaced that model since."""
     last = db.conn.execute("SELECT action, at FROM categorize_decisions ORDER BY id DESC LIMIT 1").fetchone()
     if not last:
         raise UserError("Nothing to undo.")
     rows = db.conn.execute(
-        "SELECT id, product_id, previous_category, previous_status FROM categorize_decisions WHERE at = ? "
+        "SELECT id, product_id, previous_category, previous_status, action FROM categorize_decisions WHERE at = ? "
         "ORDER BY id DESC", (last[1],)).fetchall()
     with transaction(db) as conn:
-        for did, pid, prev_cat, prev_status in rows:
+        for did, pid, prev_cat, prev_status, _action in rows:
             conn.execute("UPDATE products SET category = ?, updated_at = ? WHERE id = ?", (prev_cat, _now(), pid))
             conn.execute(
                 "UPDATE categorize_suggestions SET status = ?, decided_category = NULL, decided_at = NULL "
                 "WHERE product_id = ?", (prev_status or "pending", pid))
             conn.execute("DELETE FROM categorize_decisions WHERE id = ?", (did,))
+    fixes = [r[0] for r in rows if r[4] == "fix"]
+    if db_path is not None and fixes:
+        _unlearn(db, db_path, fixes)
     return len(rows)
 
 
@@ -254,28 +327,48 @@ def can_undo(db: sqlite_utils.Database) -> bool:
 _SAFE = re.compile(r"[^\w.-]+", re.UNICODE)
 
 
-def collect_photos(paths: list[str | Path]) -> list[Path]:
-    """Files given directly plus image files inside given folders (not recursive into hidden folders)."""
-    out: list[Path] = []
+def collect_photos(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
+    """(photos, other files): files given directly, plus the files inside given folders, where hidden files
+    and everything inside hidden folders (``.thumbnails/``) are left out and files that are not images
+    by name are the other files (named and skipped by the import)."""
+    photos: list[Path] = []
+    others: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and is_image_name(f) and not f.name.startswith("."))
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts):
+                    (photos if is_image_name(f) else others).append(f)
         else:
-            out.append(p)
-    return out
+            photos.append(p)
+    return photos, others
+
+
+# a photo goes to a product when its name is the SKU, or the SKU then _, - or a space and a photo number or
+# view ("G001-2", "G001_front", "G001 back 2"); anything else ("G001 copy") starts a new draft
+_PHOTO_SUFFIX = re.compile(r"[ _-]+(?:\d{1,3}|(?:front|back|side|top|bottom|left|right|detail|main|alt)(?:[ _-]*\d{1,3})?)",
+                           re.IGNORECASE)
 
 
 def _match_product(conn, stem: str) -> tuple[int, str] | None:
     row = conn.execute("SELECT id, sku FROM products WHERE sku = ? COLLATE NOCASE", (stem,)).fetchone()
     if row:
         return row[0], row[1]
-    for sep in ("_", "-", " ", "."):
-        if sep in stem:
-            head = stem.rsplit(sep, 1)[0]
-            row = conn.execute("SELECT id, sku FROM products WHERE sku = ? COLLATE NOCASE", (head,)).fetchone()
+    for m in _PHOTO_SUFFIX.finditer(stem):
+        if m.end() == len(stem) and m.start() > 0:
+            row = conn.execute("SELECT id, sku FROM products WHERE sku = ? COLLATE NOCASE",
+                               (stem[:m.start()],)).fetchone()
             if row:
                 return row[0], row[1]
     return None
+
+
+def _free_name(folder: Path, base: str, suffix: str, source: Path) -> Path:
+    """``base + suffix`` in ``folder``, or ``base-2 + suffix``… when that file is taken (never overwritten)."""
+    dest, n = folder / f"{base}{suffix}", 1
+    while dest.exists() and dest.resolve() != source.resolve():
+        n += 1
+        dest = folder / f"{base}-{n}{suffix}"
+    return dest
 
 
 def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
@@ -283,15 +376,17 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
     copied into the shop's images folder, hashed (duplicate flag) and embedded; suggestions follow."""
     db = open_store(db_path)
     try:
-        files = collect_photos(paths)
+        files, others = collect_photos(paths)
         if not files:
-            raise UserError("No photos found there (jpg, png, webp, gif, bmp or tiff).")
+            named = f" Not photos: {', '.join(f.name for f in others[:5])}" + (
+                f" and {len(others) - 5} more." if len(others) > 5 else ".") if others else ""
+            raise UserError("No photos found there (jpg, png, webp, gif, bmp or tiff)." + named)
         bundle = load_bundle(db_path) if has_model(db_path) else None
         images_dir = subdir(db_path, "images")
         existing = {pid: int(h, 16) for pid, h in db.conn.execute(
             "SELECT product_id, dhash FROM categorize_photos WHERE dhash IS NOT NULL")}
         accepted: list[dict] = []
-        problems: list[str] = []
+        problems = [f"{f.name}: not a photo (jpg, png, webp, gif, bmp or tiff); skipped" for f in others]
         last = time.monotonic()
         for k, f in enumerate(files):
             try:
@@ -309,6 +404,7 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
         yield Progress(len(files), len(files), "Saving")
         matched = drafts = 0
         duplicates: list[str] = []
+        notes: list[str] = []
         new_ids: list[int] = []
         copied: list[Path] = []
         try:
@@ -317,6 +413,16 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
                     f: Path = item["file"]
                     stem = f.stem.strip()
                     hit = _match_product(conn, stem)
+                    stored = None  # set: the product already has this very photo
+                    if hit:
+                        current = conn.execute("SELECT image_path FROM products WHERE id = ?", (hit[0],)).fetchone()[0]
+                        current_file = resolve_image(db_path, current) if current else None
+                        if current_file is not None and current_file.is_file():
+                            if filecmp.cmp(f, current_file, shallow=False):
+                                stored = current
+                            else:  # never replace a product's photo: this one starts a draft
+                                notes.append(f"{f.name}: {hit[1]} already has another photo, so this one is a new draft")
+                                hit = None
                     draft = 0
                     if hit:
                         pid, sku = hit
@@ -331,12 +437,13 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
                         pid = conn.execute("INSERT INTO products (sku, title) VALUES (?, ?)", (sku, title)).lastrowid
                         drafts += 1
                         draft = 1
-                    dest = images_dir / f"{_SAFE.sub('-', sku)}{f.suffix.lower()}"
-                    if f.resolve() != dest.resolve():
-                        if not dest.exists():
+                    if stored is None:
+                        dest = _free_name(images_dir, _SAFE.sub("-", sku), f.suffix.lower(), f)
+                        if f.resolve() != dest.resolve():
                             copied.append(dest)
-                        shutil.copyfile(f, dest)
-                    conn.execute("UPDATE products SET image_path = ? WHERE id = ?", (dest.name, pid))
+                            shutil.copyfile(f, dest)
+                        stored = dest.name
+                    conn.execute("UPDATE products SET image_path = ? WHERE id = ?", (stored, pid))
                     for other, h in existing.items():
                         if other != pid and hamming(h, item["hash"]) <= DUPLICATE_BITS:
                             osku = conn.execute("SELECT sku FROM products WHERE id = ?", (other,)).fetchone()
@@ -348,7 +455,7 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
                         "added_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(product_id) DO UPDATE SET "
                         "image_path = excluded.image_path, dhash = excluded.dhash, embedding = excluded.embedding, "
                         "model_stamp = excluded.model_stamp",
-                        (pid, dest.name, format(item["hash"], "016x"),
+                        (pid, stored, format(item["hash"], "016x"),
                          None if item["emb"] is None else encode_embedding(item["emb"]),
                          None if item["emb"] is None else bundle.stamp, draft, _now()))
                     new_ids.append(pid)
@@ -358,7 +465,7 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
             raise
         n_sugg = refresh_suggestions(db, db_path, bundle, new_ids) if bundle is not None else 0
         return {"photos": len(accepted), "matched": matched, "drafts": drafts, "problems": problems,
-                "duplicates": duplicates, "suggestions": n_sugg, "product_ids": new_ids}
+                "duplicates": duplicates, "notes": notes, "suggestions": n_sugg, "product_ids": new_ids}
     finally:
         db.conn.close()
 

@@ -193,6 +193,7 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
         ph_ho = [i for i in ho if labelled[i]["id"] in hashes]
         photo_note = "no photos"
         fusion = (1.0, 1.0)
+        photo_acc = None  # the photo model alone on the held-out photos (what a photo-only draft gets)
         if ph_tr and len(Counter(y[ph_tr]).keys()) >= 2 and min(Counter(y[ph_tr]).values()) >= 1:
             if use_backbone:
                 photo_model = yield from _scaled(
@@ -210,6 +211,7 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             if ph_ho:
                 p_logits = photo_model.head_logits(np.stack([all_emb[labelled[i]["id"]] for i in ph_ho]))
                 photo_model.temperature = fit_temperature(p_logits, y[ph_ho])
+                photo_acc = float((p_logits.argmax(1) == y[ph_ho]).mean())
                 both = [i for i in ph_ho if texts[i]]
                 if both:
                     tl = text_model.logits([texts[i] for i in both])
@@ -244,6 +246,8 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             "per_category": per_cat,
             "holdout_accuracy": acc,
             "holdout_ece": ece_value,
+            "holdout_photo_accuracy": photo_acc,
+            "holdout_photos": len(ph_ho) if photo_acc is not None else 0,
             "labelled": len(labelled),
             "photos": photo_note,
         }
@@ -281,6 +285,7 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             "held-out accuracy": None if acc is None else round(acc, 4),
             "held-out ECE": None if ece_value is None else round(ece_value, 4),
             "photos": photo_note,
+            "held-out photo-only accuracy": None if photo_acc is None else round(photo_acc, 4),
             "suggestions": len(sugg),
             "seconds": round(time.monotonic() - started, 1),
         }
@@ -311,13 +316,14 @@ def _backbone_state() -> tuple[bool, str | None]:
 
 
 def _write_suggestions(conn, sugg: list[tuple[int, list[dict]]], now: str) -> None:
-    """Upsert pending suggestions; products already decided keep their decision."""
+    """Upsert pending suggestions; products already accepted or fixed keep their decision, skipped ones come
+    back to the queue (only Train passes them: a refresh after a correction gives pending ones only)."""
     for pid, top in sugg:
         conn.execute(
             "INSERT INTO categorize_suggestions (product_id, suggestions_json, top_category, confidence, status, "
             "created_at) VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT(product_id) DO UPDATE SET "
             "suggestions_json = excluded.suggestions_json, top_category = excluded.top_category, "
-            "confidence = excluded.confidence, created_at = excluded.created_at "
+            "confidence = excluded.confidence, created_at = excluded.created_at, status = 'pending' "
             "WHERE categorize_suggestions.status IN ('pending', 'skipped')",
             (pid, json.dumps(top, ensure_ascii=False), top[0]["category"] if top else None,
              top[0]["confidence"] if top else None, now),

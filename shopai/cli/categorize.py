@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -51,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.image:
         _print(review.suggest_image(path, args.image, None, k, bundle), args.json)
     else:
+        from shopai.store import products
+
         db = open_db(args)
+        row = products.get(db, sku=args.product)
+        if row is not None and (row["category"] or "").strip():  # said on stderr: --json stays a list
+            print(f"shopai-cli: {row['sku']} already has category {row['category'].strip()}; "
+                  "the model would suggest:", file=sys.stderr)
         _print(review.suggest_product(db, path, args.product, k, bundle), args.json)
     return 0
 
@@ -65,16 +70,18 @@ def _run_csv(args: argparse.Namespace, path: str, k: int) -> int:
     src = Path(args.csv)
     if not src.is_file():
         raise UserError(f"{src.name}: the file does not exist.")
-    from shopai.io.sniff import decode, read_bytes
+    from shopai.io.sniff import read_table
 
-    text, _encoding = decode(read_bytes(src), src.name)
-    rows = list(csv.DictReader(text.splitlines()))
+    table = read_table(src)  # any encoding, BOM, comma, semicolon or tab
+    rows = [dict(zip(table.header, values)) for _, values in table.records()]
     if not rows:
         raise UserError(f"{src.name}: no rows.")
-    cols = {c.strip().lower(): c for c in rows[0].keys() if c}
+    for bad in table.problems:  # rows the reader could not split
+        print(f"shopai-cli: row {bad.row}: {bad.message}", file=sys.stderr)
+    cols = {c.strip().lower(): c for c in table.header if c}
     if "id" not in cols or ("title" not in cols and "image" not in cols):
         raise UserError(f"{src.name}: needs columns id,title[,description][,image].")
-    problems = 0
+    problems = len(table.problems)  # rows with a problem
     batch: list[tuple[str, str | None, object]] = []
 
     def flush() -> None:
@@ -102,10 +109,14 @@ def _run_csv(args: argparse.Namespace, path: str, k: int) -> int:
         if text is None and emb is None:
             flush()
             print_json({"id": rid, "suggestions": [], "error": NOTHING_TO_GO_ON})
-            problems += 1
+            problems += not (image and bundle.photo is not None)  # a photo that failed was counted above
             continue
         batch.append((rid, text, emb))
         if len(batch) >= 2000:
             flush()
     flush()
+    if problems:  # every row was printed; the exit code tells a script that some went wrong
+        print(f"shopai-cli: {problems} of {len(rows) + len(table.problems)} rows had a problem (see above)",
+              file=sys.stderr)
+        return 1
     return 0

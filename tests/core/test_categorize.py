@@ -232,17 +232,24 @@ def test_a_photo_embedding_is_used_only_with_the_photo_model_that_made_it(shop, 
 
 def test_unstamped_photo_embeddings_are_dropped_on_upgrade(tmp_path):
     """Shops from before the stamps: import left them empty, so those embeddings cannot be trusted."""
-    from shopai.store.schema import SCHEMA_VERSION
+    import sqlite3
+
+    from shopai.store.schema import MIGRATIONS, _split_sql
 
     path = tmp_path / "old.sqlite"
-    db = open_store(path)
+    old = [name for name, _ in MIGRATIONS].index("categorize_0002")  # a shop from just before it
+    conn = sqlite3.connect(path)
+    for _name, sql in MIGRATIONS[:old]:
+        for statement in _split_sql(sql):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {old}")
     for sku in ("A", "B"):
-        db.conn.execute("INSERT INTO products (sku, title, image_path) VALUES (?, 'x', 'x.png')", (sku,))
-    db.conn.executemany(
+        conn.execute("INSERT INTO products (sku, title, image_path) VALUES (?, 'x', 'x.png')", (sku,))
+    conn.executemany(
         "INSERT INTO categorize_photos (product_id, image_path, dhash, embedding, model_stamp, added_at) "
         "VALUES (?, 'x.png', '00ff', ?, ?, 'now')", [(1, b"\0\0" * 4, None), (2, b"\0\0" * 4, "1764633600")])
-    db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
-    db.conn.close()
+    conn.commit()
+    conn.close()
     rows = open_store(path).conn.execute(
         "SELECT product_id, embedding IS NOT NULL, dhash FROM categorize_photos ORDER BY product_id").fetchall()
     assert rows == [(1, 0, "00ff"), (2, 1, "00ff")]
@@ -274,13 +281,22 @@ def test_cli_train_and_categorize(shop, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)[0]["category"] == "Candles"
     csv_file = tmp_path / "supplier.csv"
     csv_file.write_text("id,title,description,image\nA1,cashmere scarf,,\nA2,travel mug,steel,\nA3,,,missing.png\n")
-    assert main(["categorize", "--db", shop, "--csv", str(csv_file)]) == 0
+    assert main(["categorize", "--db", shop, "--csv", str(csv_file)]) == 1  # a row failed: exit 1
     captured = capsys.readouterr()
     lines = [json.loads(line) for line in captured.out.splitlines()]
     assert [x["id"] for x in lines] == ["A1", "A2", "A3"]
     assert lines[0]["suggestions"][0]["category"] == "Scarves"
     assert lines[2]["suggestions"] == [] and "missing.png" in captured.err
     assert lines[2]["error"] == "no title and no photo that can be read"  # the app's own words
+    assert "1 of 3 rows had a problem" in captured.err
+    semi = tmp_path / "semi.csv"  # Excel's way: BOM, semicolons, capitalised header
+    semi.write_bytes("\ufeffID;Title\nB1;wool scarf\nB2;tea mug\n".encode("utf-8"))
+    assert main(["categorize", "--db", shop, "--csv", str(semi)]) == 0  # every row fine: exit 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["id"], x["suggestions"][0]["category"]) for x in lines] == [("B1", "Scarves"), ("B2", "Mugs")]
+    assert main(["categorize", "--db", shop, "--product", "S001", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "S001 already has category Scarves" in captured.err and json.loads(captured.out)
     assert main(["categorize", "--db", shop, "--product", "NOPE"]) == 2
     assert "No product with SKU NOPE" in capsys.readouterr().err
 
@@ -290,3 +306,85 @@ def test_cli_without_model(db_path, capsys):
 
     assert main(["categorize", "--db", db_path, "--text", "anything"]) == 2
     assert "train it first" in capsys.readouterr().err
+
+
+def test_undoing_a_fix_takes_the_correction_out_of_the_model(shop):
+    """A fix nudges the models; undoing it puts them back as they were and refreshes the suggestions."""
+    fast_train(shop)
+    db = open_store(shop)
+    db.conn.execute("INSERT INTO products (sku, title) VALUES ('U4', 'lavender soy candle gift')")
+    review.refresh_suggestions(db, shop)
+    before = {r["sku"]: r["suggestions"] for r in review.queue(db)}
+    ids = {r["sku"]: r["product_id"] for r in review.queue(db)}
+    review.fix(db, shop, ids["U3"], "Gifts")  # a new category
+    assert {r["sku"]: r for r in review.queue(db)}["U4"]["category"] == "Gifts"
+    review.fix(db, shop, ids["U1"], "Mugs")  # a category the model knows
+    assert review.suggest_text(shop, "green silk scarf")[0]["category"] == "Mugs"
+    assert review.undo(db, shop) == 1
+    assert review.suggest_text(shop, "green silk scarf")[0]["category"] == "Scarves"
+    review.undo(db, shop)
+    assert "Gifts" not in load_bundle(shop).classes
+    after = {r["sku"]: r["suggestions"] for r in review.queue(db)}
+    assert after == before  # the stale rows are refreshed, with the model as it was
+    assert review.suggest_product(db, shop, "U4") == before["U4"]
+    # a fix undone before it came to be learnt is not learnt afterwards
+    review.record_fix(db, ids["U3"], "Gifts")
+    review.undo(db, shop)
+    assert review.learn_correction(db, shop, ids["U3"], "Gifts") == 0
+    assert "Gifts" not in load_bundle(shop).classes
+
+
+def test_skipped_products_come_back_after_train_and_photo_only_accuracy(shop):
+    summary = fast_train(shop)
+    meta = json.loads((model_dir(shop) / "categorize.json").read_text("utf-8"))
+    assert summary["held-out photo-only accuracy"] == round(meta["holdout_photo_accuracy"], 4)
+    assert 0 <= meta["holdout_photo_accuracy"] <= 1 and meta["holdout_photos"] == 6  # 20% of 3 x 8 photos
+    db = open_store(shop)
+    q = {r["sku"]: r for r in review.queue(db)}
+    review.skip(db, q["U1"]["product_id"])
+    review.fix(db, shop, q["U2"]["product_id"], "Mugs")
+    assert "U1" not in {r["sku"] for r in review.queue(db)}
+    fast_train(shop)
+    assert {r["sku"] for r in review.queue(db)} == {"U1", "U3"}  # U1 is back; U2 keeps its fix
+    assert review.queue(db, "skipped") == []
+
+
+def test_import_photo_names_never_replace_a_products_photo(shop, tmp_path):
+    """A photo goes to a product only when its name is the SKU (or SKU + a photo number or view); a product
+    that has another photo keeps it, and a name already taken in images/ is never overwritten."""
+    rng = np.random.default_rng(9)
+    db = open_store(shop)
+    s001 = db.conn.execute("SELECT image_path FROM products WHERE sku = 'S001'").fetchone()[0]
+    first = tmp_path / "first"
+    (first / ".thumbnails").mkdir(parents=True)
+    square(RGB["Mugs"], rng).save(first / "S001 copy.png")  # a copy's name: not S001
+    square(RGB["Mugs"], rng).save(first / "u1-2.png")  # SKU + photo number, any case
+    square(RGB["Candles"], rng).save(first / "candle_001.png")
+    square(RGB["Candles"], rng).save(first / ".thumbnails" / "thumb-0001.png")  # hidden folder: left out
+    square(RGB["Candles"], rng).save(first / ".hidden.png")
+    (first / "notes.txt").write_text("not a photo")
+    result = run_job(review.import_photos_job(shop, [first]))
+    assert (result["matched"], result["drafts"]) == (1, 2)
+    assert any("notes.txt" in p and "not a photo" in p for p in result["problems"])
+    skus = {r[0] for r in db.conn.execute("SELECT sku FROM products")}
+    assert {"S001-copy", "candle_001"} <= skus and not any(s.startswith("thumb") for s in skus)
+    assert db.conn.execute("SELECT image_path FROM products WHERE sku = 'S001'").fetchone()[0] == s001
+    images = model_dir(shop).parent / "images"
+    kept = {p.name: p.read_bytes() for p in images.iterdir()}
+    # the same names again, from another folder, with other photos; and one photo that is already there
+    second = tmp_path / "second"
+    second.mkdir()
+    square(RGB["Scarves"], rng).save(second / "U1.png")
+    square(RGB["Scarves"], rng).save(second / "candle_001.png")
+    (second / "S001.png").write_bytes(open(s001, "rb").read())  # S001's own photo: nothing changes
+    result = run_job(review.import_photos_job(shop, [second]))
+    assert (result["matched"], result["drafts"]) == (1, 2)
+    assert sorted(result["notes"]) == ["U1.png: U1 already has another photo, so this one is a new draft",
+                                       "candle_001.png: candle_001 already has another photo, so this one is a new draft"]
+    assert all((images / name).read_bytes() == data for name, data in kept.items())  # nothing overwritten
+    rows = dict(db.conn.execute("SELECT sku, image_path FROM products WHERE sku IN ('U1', 'U1-2', 'candle_001', "
+                                "'candle_001-2', 'S001')"))
+    assert rows["S001"] == s001 and len(set(rows.values())) == 5
+    assert (images / rows["candle_001-2"]).read_bytes() == (second / "candle_001.png").read_bytes()
+    assert review._match_product(db.conn, "U1_front") and review._match_product(db.conn, "U1 back 2")
+    assert not review._match_product(db.conn, "U1 copy") and not review._match_product(db.conn, "U1-2024x")

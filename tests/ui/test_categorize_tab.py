@@ -235,3 +235,163 @@ def test_pretrained_photo_model_download_asks_then_fetches(qtbot, ctx, tmp_path,
     assert pretrained.find_backbone() == pretrained.own_dir() / pretrained.FILE
     assert not tab.backbone_button.isVisible()
     tab.shutdown()
+
+
+def test_review_goes_on_while_train_runs_and_a_drop_does_not_cancel_it(qtbot, shop, monkeypatch, tmp_path):
+    """Decisions during Train move the queue on (a correction is learnt once Train ends); photos dropped on
+    the tab are refused with a message instead of cancelling Train."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from shopai.categorize import train as train_mod
+    from shopai.jobs import Progress
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    real, gate = train_mod.train_job, threading.Event()
+
+    def held_train(path, **kw):  # Train, held running until the test lets it finish
+        while not gate.is_set():
+            yield Progress(0, 1, "training")
+            time.sleep(0.02)
+        return (yield from real(path, photo_epochs=2, photo_seconds=10, threads=1))
+
+    monkeypatch.setattr(train_mod, "train_job", held_train)
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.train()
+    assert tab.runner.running
+    tab.table.setFocus()
+    first = tab.current()["sku"]
+    qtbot.keyClick(tab.table, Qt.Key.Key_Return)
+    qtbot.keyClick(tab.table, Qt.Key.Key_Return)
+    assert category(shop, first) is not None and tab.table.rowCount() == 1  # two products, not one twice
+    assert shop.db.conn.execute("SELECT count(*) FROM categorize_decisions").fetchone()[0] == 2
+    assert tab.undo_button.isEnabled()
+    last = tab.current()
+    qtbot.keyClick(tab.table, Qt.Key.Key_2)  # a correction: waits for the new model
+    assert category(shop, last["sku"]) == last["suggestions"][1]["category"] and tab.table.rowCount() == 0
+    assert not tab.learner.running and "when Train has finished" in tab.message.text()
+    photo = tmp_path / "dropped.png"
+    _square(RGB["Mugs"], np.random.default_rng(8)).save(photo)
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(photo))])
+    tab.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton,
+                             Qt.KeyboardModifier.NoModifier))
+    assert tab.runner.running and tab._job == "train"  # Train goes on
+    assert "not imported: Train is still running" in tab.message.text()
+    assert shop.db.conn.execute("SELECT count(*) FROM products WHERE sku = 'dropped'").fetchone()[0] == 0
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        gate.set()
+    qtbot.waitUntil(lambda: not tab.learner.running and not tab._to_learn, timeout=20_000)
+    assert "Trained on 15 products" in tab.message.text()  # the three decided during Train were labels then
+    from shopai.categorize.models import load_bundle
+
+    assert last["suggestions"][1]["category"] in load_bundle(shop.db_path).classes
+    tab.shutdown()
+
+
+def test_big_photos_are_read_scaled(qtbot, shop, tmp_path):
+    """Thumbnails and the preview are decoded scaled down, so a photo over Qt's allocation limit shows."""
+    from PIL import Image
+    from PySide6.QtGui import QImageReader
+
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    big = tmp_path / "big.jpg"
+    Image.new("RGB", (1600, 1200), (200, 30, 30)).save(big)  # 7.7 MB decoded, over the 1 MB limit below
+    shop.db.conn.execute("UPDATE products SET image_path = ? WHERE sku = 'U1'", (str(big),))
+    limit = QImageReader.allocationLimit()
+    QImageReader.setAllocationLimit(1)
+    try:
+        tab = CategorizeTab(shop)
+        qtbot.addWidget(tab)
+        tab.show()
+        r = [row["sku"] for row in tab.rows].index("U1")
+        assert not tab.table.item(r, 0).icon().isNull()
+        tab.table.selectRow(r)
+        assert tab.photo.pixmap() is not None and not tab.photo.pixmap().isNull()
+        assert tab.photo.text() == ""
+    finally:
+        QImageReader.setAllocationLimit(limit)
+    tab.shutdown()
+
+
+def test_fix_box_offers_and_asks_before_a_new_category(qtbot, shop, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    shop.db.conn.execute("INSERT INTO products (sku, title, category) VALUES ('M1', 'whole milk', 'Milk')")
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    milk = tab.offers("milk")
+    assert milk[0] == "Milk" and len({m.casefold() for m in milk}) == len(milk) > 2  # shop first, no doubles
+    assert "Non-Dairy Milk" in milk
+    zh = tab.offers("水果")
+    assert zh and all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in zh)
+    tab.fix_box.lineEdit().setText("")
+    qtbot.keyClicks(tab.fix_box.lineEdit(), "scarv")
+    assert tab._offer_model.stringList()[0] == "Scarves"
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    row = tab.current()
+    tab.fix_box.setEditText("Brand new thing")
+    tab.fix_typed()
+    assert category(shop, row["sku"]) is None and "new category" in asked[0]
+    tab.fix_box.setEditText("mugs")  # the shop's category, whatever the case: no question
+    tab.fix_typed()
+    assert category(shop, row["sku"]) == "Mugs" and len(asked) == 1
+    qtbot.waitUntil(lambda: not tab.learner.running, timeout=20_000)
+    row = tab.current()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    tab.fix_box.setEditText("Brand new thing")
+    tab.fix_typed()
+    assert category(shop, row["sku"]) == "Brand new thing"
+    qtbot.waitUntil(lambda: not tab.learner.running, timeout=20_000)
+    tab.shutdown()
+
+
+def test_threshold_recolours_and_an_empty_batch_records_nothing(qtbot, shop):
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    green = lambda: tab.table.item(0, 1).foreground().color() == Qt.GlobalColor.darkGreen  # noqa: E731
+    tab.threshold.setValue(0.5)
+    assert green()
+    tab.threshold.setValue(1.0)
+    assert not green()
+    assert "photo alone" in tab.model_label.text()
+    tab.threshold.setValue(0.5)
+    tab.batch_accept()
+    accepted = 3 - tab.table.rowCount()
+    shop.db.conn.execute("UPDATE categorize_suggestions SET confidence = 0.6 WHERE status = 'pending'")
+    tab.threshold.setValue(1.0)
+    tab.batch_accept()
+    assert "nothing was accepted" in tab.message.text()
+    tab.undo()  # takes back the first batch, as nothing was recorded since
+    assert "Undone (%d products)" % accepted in tab.message.text() and tab.table.rowCount() == 3
+    tab.shutdown()
+
+
+def test_import_message_names_every_kind_of_problem(qtbot, shop, tmp_path):
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(9):
+        (inbox / f"zero{i}.jpg").write_bytes(b"")
+    (inbox / "notes.txt").write_text("not a photo")
+    _square(RGB["Mugs"], np.random.default_rng(3)).save(inbox / "new-mug.png")
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        tab.import_paths([str(inbox)])
+    text = tab.message.text()
+    assert "notes.txt" in text and "(and 2 more)" in text, text
+    tab.shutdown()

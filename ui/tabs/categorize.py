@@ -3,15 +3,17 @@
 Keyboard: Enter/A accepts the top suggestion, 1-3 picks that suggestion, F types a fix, S skips,
 Ctrl+Z undoes (a batch-accept is one step), Up/Down move. Photos can be dropped onto the tab.
 Training and photo import run in the background with progress and cancel; accept/fix/skip are small
-writes on the GUI thread; learning a correction runs in the worker and refreshes the queue.
+writes on the GUI thread and go on while Train runs; learning a correction runs in the worker and refreshes
+the queue (corrections made while Train runs are learnt by the new model once Train ends).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QSize, QStringListModel, Qt
+from PySide6.QtGui import QImage, QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QCompleter, QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
     QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -28,16 +30,42 @@ BIG = QSize(200, 200)
 MAX_ROWS = 500
 
 
-def _learn_job(db_path: str, product_id: int, category: str):
+def _learn_job(db_path: str, items: list[tuple[int, str]]):
+    """Learn corrections (product id, category) one after the other; one already undone is left out."""
     from shopai.categorize import review
     from shopai.store import open_store
 
     yield Progress(0, 1, "Learning from the correction")
     db = open_store(db_path)
     try:
-        return review.learn_correction(db, db_path, product_id, category)
+        return sum(review.learn_correction(db, db_path, pid, cat) for pid, cat in items)
     finally:
         db.conn.close()
+
+
+def read_scaled(path: str, size: QSize) -> QPixmap:
+    """A photo read at (at most) ``size``: big photos are decoded scaled down, so they stay under Qt's image
+    allocation limit; Pillow reads what Qt cannot scale while reading (a huge PNG). Null when unreadable."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    full = reader.size()
+    if full.isValid() and (full.width() > size.width() or full.height() > size.height()):
+        reader.setScaledSize(full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
+    img = reader.read()
+    if img.isNull():
+        try:
+            from PIL import Image, ImageOps
+
+            with Image.open(path) as im:
+                im.draft("RGB", (size.width(), size.height()))
+                im = ImageOps.exif_transpose(im)
+                im.thumbnail((size.width(), size.height()))
+                im = im.convert("RGBA")
+                img = QImage(im.tobytes(), im.width, im.height, 4 * im.width, QImage.Format.Format_RGBA8888).copy()
+        except Exception:  # noqa: BLE001 (any unreadable file: the caller says so)
+            return QPixmap()
+    return QPixmap.fromImage(img).scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation)
 
 
 class CategorizeTab(QWidget):
@@ -52,6 +80,9 @@ class CategorizeTab(QWidget):
         self.learner = JobRunner(self)
         self.rows: list[dict] = []
         self._pixmaps: dict[tuple[str, int, int], QPixmap] = {}  # (path, mtime, size) -> thumbnail
+        self._job = ""  # what the runner is doing: "train", "import", "download"
+        self._to_learn: list[tuple[int, str]] = []  # corrections waiting to be learnt (while Train runs)
+        self._cats: list[str] = []  # the shop's categories, offered first in the Fix box
         self.setAcceptDrops(True)
 
         self.import_button = QPushButton(self.tr("Import &photos…"))
@@ -110,6 +141,13 @@ class CategorizeTab(QWidget):
         self.fix_box.setEditable(True)
         self.fix_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.fix_box.lineEdit().setPlaceholderText(self.tr("Right category… (F)"))
+        self.fix_box.setToolTip(self.tr("The shop's categories first, then Shopify taxonomy names in the language you "
+                                        "type (English or Chinese); a new category is created only once you confirm it"))
+        self._offer_model = QStringListModel(self)
+        completer = QCompleter(self._offer_model, self.fix_box)
+        completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.fix_box.setCompleter(completer)
+        self.fix_box.lineEdit().textEdited.connect(self._offer)
         self.fix_button = QPushButton(self.tr("Fi&x"))
         self.similar = QLabel()
         self.similar.setWordWrap(True)
@@ -167,6 +205,7 @@ class CategorizeTab(QWidget):
         self.skip_button.clicked.connect(self.skip)
         self.fix_button.clicked.connect(self.fix_typed)
         self.fix_box.lineEdit().returnPressed.connect(self.fix_typed)
+        self.threshold.valueChanged.connect(lambda _v: self._colour_queue())
         self.table.itemSelectionChanged.connect(self._show_current)
         self._keys = {
             Qt.Key.Key_Return: self.accept, Qt.Key.Key_Enter: self.accept, Qt.Key.Key_A: self.accept,
@@ -214,14 +253,13 @@ class CategorizeTab(QWidget):
                 if c < len(row["suggestions"]):
                     s = row["suggestions"][c]
                     cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
-                    if c == 0 and s["confidence"] >= self.threshold.value():
-                        cell.setForeground(Qt.GlobalColor.darkGreen)
                 elif c == 0:  # no suggestion at all: nothing to go on
                     cell = QTableWidgetItem(self.tr("nothing to go on"))
                     cell.setToolTip(self.tr("No title and no photo that can be read: type the category (F)"))
                 else:  # fewer suggestions than columns
                     cell = QTableWidgetItem("")
                 self.table.setItem(r, c + 1, cell)
+        self._colour_queue()
         if total:
             self.queue_label.setText(self.tr("%1 suggestions to review (most confident first)").replace("%1", str(total)))
         else:
@@ -233,25 +271,54 @@ class CategorizeTab(QWidget):
         self._show_current()
         self._load_model_info()
         self.undo_button.setEnabled(review.can_undo(self.ctx.db))
-        cats = sorted(set(self._categories()))
+        self._cats = self._categories()
         text = self.fix_box.currentText()
         self.fix_box.clear()
-        self.fix_box.addItems(cats)
-        self.fix_box.setEditText(text if text in cats else "")
-        completer = QCompleter(cats + self._taxonomy_names(), self.fix_box)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.fix_box.setCompleter(completer)
+        self.fix_box.addItems(self._cats)
+        self.fix_box.setEditText(text if text in self._cats else "")
+        self._offer(self.fix_box.currentText())
+
+    def _colour_queue(self) -> None:
+        """Top suggestions at or above the threshold in green (what Accept all would take)."""
+        for r, row in enumerate(self.rows):
+            cell = self.table.item(r, 1)
+            if cell is None:
+                continue
+            high = bool(row["suggestions"]) and row["suggestions"][0]["confidence"] >= self.threshold.value()
+            if high:
+                cell.setForeground(Qt.GlobalColor.darkGreen)
+            else:
+                cell.setData(Qt.ItemDataRole.ForegroundRole, None)
 
     def _categories(self) -> list[str]:
         from shopai.store.products import categories
 
-        return categories(self.ctx.db)
+        names: dict[str, str] = {}  # one spelling per name, whatever its case
+        for c in categories(self.ctx.db):
+            names.setdefault(c.strip().casefold(), c.strip())
+        return sorted(names.values(), key=str.casefold)
 
-    def _taxonomy_names(self) -> list[str]:
+    def offers(self, text: str) -> list[str]:
+        """What the Fix box offers for ``text``: the shop's categories that contain it, then taxonomy names in
+        the language typed (Chinese when it has Chinese characters), each name once."""
         from shopai.categorize import taxonomy
 
-        return sorted({c.name for c in taxonomy.load() if c.depth >= 2})
+        typed = text.strip().casefold()
+        shop = [c for c in self._cats if typed in c.casefold()]
+        if not typed:
+            return shop
+        zh = re.search(r"[\u3400-\u9fff]", text) is not None
+        seen = {c.casefold() for c in shop}
+        out = list(shop)
+        for c in taxonomy.search(text, limit=40, lang="zh" if zh else "en"):
+            name = (c.path_zh if zh else c.path).split(" > ")[-1].strip()
+            if name and name.casefold() not in seen:
+                seen.add(name.casefold())
+                out.append(name)
+        return out
+
+    def _offer(self, text: str) -> None:
+        self._offer_model.setStringList(self.offers(text))
 
     def _thumb(self, row: dict):
         from PySide6.QtGui import QIcon
@@ -267,11 +334,9 @@ class CategorizeTab(QWidget):
         except OSError:
             return None
         if key not in self._pixmaps:
-            pix = QPixmap(path)
-            self._pixmaps[key] = pix if not pix.isNull() else QPixmap()
+            self._pixmaps[key] = read_scaled(path, THUMB)
         pix = self._pixmaps[key]
-        return QIcon(pix.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                Qt.TransformationMode.SmoothTransformation)) if not pix.isNull() else None
+        return QIcon(pix) if not pix.isNull() else None
 
     def _load_model_info(self) -> None:
         from shopai.categorize.models import META, model_dir
@@ -298,6 +363,9 @@ class CategorizeTab(QWidget):
             return
         acc = meta.get("holdout_accuracy")
         acc_text = "—" if acc is None else f"{acc * 100:.0f}%"
+        if meta.get("holdout_photo_accuracy") is not None:  # what a draft with only a photo can expect
+            acc_text += " " + self.tr("(photo alone: %1 of %2 held-out photos)").replace(
+                "%1", f"{meta['holdout_photo_accuracy'] * 100:.0f}%").replace("%2", str(meta.get("holdout_photos", "?")))
         self.model_label.setText(
             self.tr("Model of %1: %2 categories, %3 right on held-out products; photos: %4").replace(
                 "%1", str(meta.get("trained_at", "?")).replace("T", " ")[:16]).replace("%2", str(len(meta.get("classes", [])))).replace(
@@ -333,10 +401,9 @@ class CategorizeTab(QWidget):
         if row.get("image_path"):
             from shopai.categorize.train import resolve_image
 
-            pix = QPixmap(str(resolve_image(self.ctx.db_path, row["image_path"])))
+            pix = read_scaled(str(resolve_image(self.ctx.db_path, row["image_path"])), BIG)
         if pix is not None and not pix.isNull():
-            self.photo.setPixmap(pix.scaled(BIG, Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.SmoothTransformation))
+            self.photo.setPixmap(pix)
         else:
             self.photo.setText(self.tr("the photo cannot be read") if row.get("image_path") else self.tr("no photo"))
         self.similar.setText(self._similar_text(row["product_id"]))
@@ -395,9 +462,24 @@ class CategorizeTab(QWidget):
         self.fix(row, row["suggestions"][index]["category"])
 
     def fix_typed(self) -> None:
+        """The typed category; one the shop does not have yet is created only when the owner says so."""
         row = self.current()
-        if row is not None:
-            self.fix(row, self.fix_box.currentText())
+        if row is None:
+            return
+        typed = self.fix_box.currentText().strip()
+        known = {c.casefold(): c for c in self._cats + [s["category"] for s in row["suggestions"]]}
+        if typed and typed.casefold() in known:
+            typed = known[typed.casefold()]  # the shop's own spelling
+        elif typed:
+            answer = QMessageBox.question(
+                self, self.tr("New category"),
+                self.tr("No product is in “%1” yet. Create this new category and put %2 in it?").replace(
+                    "%1", typed).replace("%2", row["sku"]),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                self.fix_box.setFocus()
+                return
+        self.fix(row, typed)
 
     def fix(self, row: dict, category: str) -> None:
         from shopai.categorize import review
@@ -412,8 +494,28 @@ class CategorizeTab(QWidget):
         self._after_write()
         self.table.setFocus()
         if learn and has_model(self.ctx.db_path):
-            self.learner.start(lambda: _learn_job(self.ctx.db_path, row["product_id"], category.strip()),
-                               on_result=lambda n: self._after_write(), on_error=self.message.show_error)
+            self._to_learn.append((row["product_id"], category.strip()))
+            if self._job == "train":
+                self.message.show_info(self.tr("%1 is in “%2”; the new model learns the correction when Train has "
+                                               "finished.").replace("%1", row["sku"]).replace("%2", category.strip()))
+            self._learn_next()
+
+    def _learn_next(self) -> None:
+        """Learn the corrections waiting, one job at a time, never while Train is about to replace the model."""
+        if not self._to_learn or self.learner.running or self._job == "train":
+            return
+        items, self._to_learn = self._to_learn, []
+        path = self.ctx.db_path
+
+        def done(n) -> None:
+            self._after_write()
+            self._learn_next()
+
+        def failed(text: str) -> None:
+            self.message.show_error(text)
+            self._learn_next()
+
+        self.learner.start(lambda: _learn_job(path, items), on_result=done, on_error=failed)
 
     def skip(self) -> None:
         from shopai.categorize import review
@@ -428,14 +530,20 @@ class CategorizeTab(QWidget):
         from shopai.categorize import review
 
         n = review.batch_accept(self.ctx.db, self.threshold.value())
+        if not n:  # nothing recorded: Undo still takes back the decision before
+            self.message.show_info(self.tr("No suggestion is at or above %1, so nothing was accepted.").replace(
+                "%1", f"{self.threshold.value():.2f}"))
+            return
         self.message.show_info(self.tr("Accepted %1 suggestions (Undo takes them all back).").replace("%1", str(n)))
         self._after_write()
 
     def undo(self) -> None:
         from shopai.categorize import review
 
+        if self.learner.running:  # a correction being learnt: let it finish, so undo can take it back out
+            self.learner.wait()
         try:
-            n = review.undo(self.ctx.db)
+            n = review.undo(self.ctx.db, None if self._job == "train" else self.ctx.db_path)
         except UserError as exc:
             self.message.show_error(str(exc))
             return
@@ -448,7 +556,10 @@ class CategorizeTab(QWidget):
 
         self.message.clear()
         path, opts = self.ctx.db_path, dict(self.train_options)
+        if self.learner.running:  # a correction being saved into the model Train is about to replace
+            self.learner.wait()
         self.runner.start(lambda: train_job(path, **opts), on_result=self._trained, on_error=self.message.show_error)
+        self._job = "train"  # after start: starting cancels (and forgets) any job before
 
     def _trained(self, summary: dict) -> None:
         acc = summary.get("held-out accuracy")
@@ -489,6 +600,7 @@ class CategorizeTab(QWidget):
             return
         self.message.clear()
         self.runner.start(pretrained.download_job, on_result=self._got_backbone, on_error=self.message.show_error)
+        self._job = "download"
 
     def _got_backbone(self, path) -> None:
         self.message.show_info(self.tr("Pretrained photo model saved. Press Train to use it for photo suggestions."))
@@ -499,20 +611,31 @@ class CategorizeTab(QWidget):
 
         self.backbone_button.setVisible(find_backbone() is None)
 
-    def import_paths(self, paths: list[str]) -> None:
+    def import_paths(self, paths: list[str]) -> bool:
+        """Import photos in the background; refused (with a message) while Train or another job runs, as
+        starting it would cancel that job. Returns whether the import started."""
         from shopai.categorize.review import import_photos_job
 
+        if self.runner.running:
+            what = {"train": self.tr("Train"), "download": self.tr("the download")}.get(self._job, self.tr("the import"))
+            self.message.show_error(self.tr("The photos were not imported: %1 is still running. Add them again when "
+                                            "it has finished.").replace("%1", what))
+            return False
         self.message.clear()
         path = self.ctx.db_path
         self.runner.start(lambda: import_photos_job(path, paths), on_result=self._imported,
                           on_error=self.message.show_error)
+        self._job = "import"
+        return True
 
     def _imported(self, result: dict) -> None:
         text = self.tr("%1 photos: %2 matched to products, %3 new draft products.").replace(
             "%1", str(result["photos"])).replace("%2", str(result["matched"])).replace("%3", str(result["drafts"]))
-        if result["problems"] or result["duplicates"]:
-            details = result["problems"][:5] + result["duplicates"][:5]
-            self.message.show_error(text + " " + self.tr("Look at:") + " " + "; ".join(details))
+        details = result["problems"] + result.get("notes", []) + result["duplicates"]
+        if details:
+            shown = 8
+            more = (" " + self.tr("(and %1 more)").replace("%1", str(len(details) - shown))) if len(details) > shown else ""
+            self.message.show_error(text + " " + self.tr("Look at:") + " " + "; ".join(details[:shown]) + more)
         else:
             self.message.show_info(text)
         self._after_write()
@@ -534,17 +657,24 @@ class CategorizeTab(QWidget):
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt)
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
+        if paths and self.import_paths(paths):
             event.acceptProposedAction()
-            self.import_paths(paths)
+        else:
+            event.ignore()
 
     def _busy_changed(self) -> None:
         busy = self.runner.running
+        if not busy:
+            self._job = ""
         for w in (self.train_button, self.import_button, self.folder_button, self.backbone_button):
             w.setEnabled(not busy)
+        if not busy:  # corrections made while Train ran go into the model it left (or the old one, if cancelled)
+            self._learn_next()
 
     def _on_data_changed(self, tables) -> None:
-        if {"products", "categorize_suggestions"} & set(tables) and not self.runner.running:
+        # decisions go on while a job runs: they are small writes beside it (Train and import only write at
+        # their end, and keep decisions made meanwhile)
+        if {"products", "categorize_suggestions"} & set(tables):
             self.refresh()
 
     def shutdown(self) -> None:
