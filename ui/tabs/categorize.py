@@ -635,7 +635,8 @@ class CategorizeTab(QWidget):
         if details:
             shown = 8
             more = (" " + self.tr("(and %1 more)").replace("%1", str(len(details) - shown))) if len(details) > shown else ""
-            self.message.show_error(text + " " + self.tr("Look at:") + " " + "; ".join(details[:shown]) + more)
+            listed = "; ".join(d.rstrip(".") for d in details[:shown])  # "format).;" read badly
+            self.message.show_error(text + " " + self.tr("Look at:") + " " + listed + "." + more)
         else:
             self.message.show_info(text)
         self._after_write()
