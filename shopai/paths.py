@@ -39,3 +39,27 @@ def subdir(db_path: str | os.PathLike, name: str) -> Path:
     path = shop_dir(db_path) / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def log_dir(db_path: str | os.PathLike) -> Path:
+    """The shop's ``logs`` folder; the user data folder's ``logs`` when the shop's folder can't be written."""
+    try:
+        return subdir(db_path, "logs")
+    except OSError:
+        path = data_dir() / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def read_only_reason(db_path: str | os.PathLike) -> str | None:
+    """Why ShopAI could not save to this shop (its folder or file is read-only), or None when it can.
+
+    The folder matters too: SQLite writes its ``-wal``/``-shm`` files, and ShopAI its backups, beside the file.
+    """
+    path = Path(db_path)
+    folder = path.resolve().parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        return "its folder is read-only"
+    if path.is_file() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    return None

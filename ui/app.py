@@ -17,7 +17,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from shopai.jobs import Progress, UserError  # noqa: E402
-from shopai.paths import default_db_path, subdir  # noqa: E402
+from shopai.paths import default_db_path, log_dir, read_only_reason  # noqa: E402
 from shopai_ui.welcome import should_show_welcome  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _log_beside(db_path) -> None:
+    """Log into the shop's ``logs`` folder (the user data folder's when that can't be written)."""
+    from shopai_ui.errors import setup_logging
+
+    try:
+        setup_logging(log_dir(db_path))
+    except OSError as exc:  # no folder at all can be written: keep the log as it is rather than fail
+        log.warning("no log file beside %s: %s", db_path, exc)
+
+
 class ShopApp:
     """Owns the one main window and opens shops in it."""
 
@@ -43,7 +53,7 @@ class ShopApp:
 
     def open(self, path: str) -> bool:
         from shopai_ui.context import ShopContext
-        from shopai_ui.errors import setup_logging
+        from shopai_ui.errors import log_file
         from shopai_ui.main_window import MainWindow
 
         if path == SAMPLE:
@@ -51,7 +61,16 @@ class ShopApp:
             return True
         from shopai_ui.backup_actions import check_and_recover
 
-        setup_logging(subdir(path, "logs"))
+        if log_file() is None:  # nothing open yet: log the checks in the user data folder
+            _log_beside(default_db_path())
+        read_only = read_only_reason(path)
+        if read_only is not None:  # SQLite and ShopAI write beside the file at every change: say so now
+            log.warning("not opening %s: %s", path, read_only)
+            QMessageBox.warning(self.window, "ShopAI", QApplication.translate("app", (
+                "This shop can't be opened: {0}.\n\n{1}\n\nShopAI saves every change straight into the shop "
+                "and keeps its backups beside it, so it needs to write there. Copy the shop's folder somewhere "
+                "you can write to (for example your Documents folder) and open the copy.")).format(read_only, path))
+            return False
         if not check_and_recover(self.window, path):  # damaged shop: restore offered, or left alone
             return False
         try:
@@ -60,6 +79,7 @@ class ShopApp:
             log.exception("could not open %s", path)
             QMessageBox.critical(self.window, "ShopAI", f"This shop could not be opened:\n{path}\n\n{exc}")
             return False
+        _log_beside(path)  # only now: a failed open leaves logging on the shop still open
         old_window, old_ctx = self.window, self.ctx
         self.ctx, self.window = ctx, MainWindow(ctx)
         self.window.shopRequested.connect(self.open)

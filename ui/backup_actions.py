@@ -4,7 +4,8 @@
 - :func:`restore_from_backup` — pick a backup (newest first, or any file), confirm, restore, reopen.
 - :func:`confirm_restore_on_damage` — at start, when ``startup_check`` finds a problem: say so
   plainly and offer the newest good backup; returns the file to restore or None.
-- :func:`check_and_recover` — the whole start-up path (check → prompt → restore) in one call.
+- :func:`check_and_recover` — the whole start-up path (check → prompt → restore) in one call; a file
+  that was never a shop gets a plain "not a ShopAI shop" and no restore.
 - :func:`add_backup_actions` — puts "Back up now" and "Restore from backup…" into a menu.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 from shopai.jobs import Progress, UserError
 from shopai.safety import CheckResult, list_backups, make_backup, restore, startup_check
 from shopai.safety.backup import BackupInfo
+from shopai.safety.check import FOREIGN, TOO_NEW
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +209,7 @@ def restore_from_backup(parent: QWidget, ctx) -> bool:
 def damage_box(parent: QWidget | None, result: CheckResult) -> tuple[QMessageBox, dict[str, QPushButton]]:
     """The message box that explains the problem and offers the way out (built, not shown)."""
     box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Critical if result.status != "too_new" else QMessageBox.Icon.Warning)
+    box.setIcon(QMessageBox.Icon.Critical if result.status != TOO_NEW else QMessageBox.Icon.Warning)
     box.setWindowTitle(_tr("ShopAI — the shop needs attention"))
     box.setText(result.message)
     buttons: dict[str, QPushButton] = {}
@@ -224,7 +226,9 @@ def damage_box(parent: QWidget | None, result: CheckResult) -> tuple[QMessageBox
             "elsewhere, choose it; otherwise close ShopAI and ask for help (the file was not changed)."))
     buttons["other"] = box.addButton(_tr("Choose a backup file…"), QMessageBox.ButtonRole.ActionRole)
     buttons["cancel"] = box.addButton(_tr("Close"), QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(buttons.get("restore", buttons["other"]))
+    # A newer shop is not broken: Enter must not put an older backup over it.
+    box.setDefaultButton(buttons["cancel"] if result.status == TOO_NEW else buttons.get("restore", buttons["other"]))
+    box.setEscapeButton(buttons["cancel"])
     box.setDetailedText("\n".join([str(result.path), *result.details]))
     return box, buttons
 
@@ -253,6 +257,11 @@ def check_and_recover(parent: QWidget | None, db_path: str | os.PathLike) -> boo
     if result.ok:
         return True
     log.warning("startup check of %s: %s", db_path, result.reason)
+    if result.status == FOREIGN:  # the wrong file was picked: nothing to restore over it
+        QMessageBox.warning(parent, _tr("ShopAI"), _tr(
+            "{0}\n\n{1}\n\nChoose the shop's own file (shop.sqlite in the shop's folder), or start a new shop "
+            "with File ▸ New empty shop….").format(result.message, result.path))
+        return False
     while True:
         chosen = confirm_restore_on_damage(parent, result)
         if chosen is None:

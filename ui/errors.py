@@ -4,8 +4,10 @@ Expected problems (``UserError``) are shown inside the tab in plain words; cance
 """
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -75,10 +77,32 @@ class ErrorDialog(QDialog):
 _open_dialogs: list[ErrorDialog] = []
 
 
+def read_only_message(exc: BaseException) -> str | None:
+    """Plain words for a write refused because a file or folder is read-only; None for anything else."""
+    if isinstance(exc, sqlite3.OperationalError) and "readonly database" in str(exc):
+        where = QCoreApplication.translate("errors", "the shop file is read-only")
+    elif isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        where = QCoreApplication.translate("errors", "{0} is on a read-only disk").format(exc.filename or "it")
+    else:
+        return None
+    return QCoreApplication.translate(
+        "errors", "This change could not be saved: {0}. Nothing was changed. To work on the shop, copy its "
+        "folder somewhere you can write to and open the copy.").format(where)
+
+
 def report_exception(exc: BaseException, details: str | None = None) -> None:
-    """Log an unexpected error and show the error dialog (non-modal, so nothing blocks)."""
+    """Log an unexpected error and show the error dialog (non-modal, so nothing blocks).
+
+    A write refused because the shop is read-only is no bug: it gets a plain message instead.
+    """
     if details is None:
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    plain = read_only_message(exc)
+    if plain is not None:
+        log.warning("write refused: %s\n%s", exc, details)
+        if QApplication.instance() is not None:
+            show_user_message(plain)
+        return
     log.error("unexpected error: %s\n%s", exc, details)
     if QApplication.instance() is None:
         return

@@ -33,6 +33,16 @@ def load_tab(title: str, spec: str, ctx: ShopContext) -> QWidget:
     return getattr(module, class_name)(ctx)
 
 
+def window_title(db_path: str) -> str:
+    """Just "ShopAI" for the shop in the user data folder; else its file name (its folder's for a shop.sqlite)."""
+    from shopai.paths import DB_FILENAME, default_db_path
+
+    path = Path(db_path).resolve()
+    if path == default_db_path().resolve():
+        return "ShopAI"
+    return f"ShopAI — {path.parent.name if path.name == DB_FILENAME else path.name}"
+
+
 class MainWindow(QMainWindow):
     """One open shop. ``shopRequested(path)`` asks the application to open another shop."""
 
@@ -41,7 +51,7 @@ class MainWindow(QMainWindow):
     def __init__(self, ctx: ShopContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.setWindowTitle(self.tr("ShopAI — {0}").format(Path(ctx.db_path).parent.name))
+        self.setWindowTitle(window_title(ctx.db_path))
         self.setAcceptDrops(True)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -172,15 +182,22 @@ class MainWindow(QMainWindow):
         self.ctx.show_status(self.tr("Exported {0} rows to {1}").format(count, path))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(Path(u.toLocalFile()).suffix.lower() in TABLE_SUFFIXES for u in event.mimeData().urls()):
+        # Any file is let in, so that dropping one that can't be used gets a word instead of nothing.
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        for url in event.mimeData().urls():
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        for url in urls:
             if Path(url.toLocalFile()).suffix.lower() in TABLE_SUFFIXES:
                 event.acceptProposedAction()
                 self.import_file(path=url.toLocalFile())
                 return
+        if urls:
+            event.acceptProposedAction()
+            self.ctx.show_status(self.tr(
+                "{0} can't be dropped here: drop a CSV file to import it. Photos go in with Import photos… on "
+                "the Auto-categorize tab.").format(Path(urls[0].toLocalFile()).name))
 
     # --- help ---
     def open_data_folder(self) -> None:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 
 from shopai.jobs import Cancelled, UserError
+from shopai.store.schema import SchemaTooNew
 
 # Command modules, each with ``register(subparsers)`` adding parsers whose default ``func(args) -> int``.
 COMMAND_MODULES = [
@@ -26,6 +28,8 @@ COMMAND_MODULES = [
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopai-cli", description="ShopAI from the command line.")
+    # --db is taken before the command too (``shopai-cli --db PATH stats``); after it, it wins.
+    parser.add_argument("--db", metavar="PATH", dest="db_before", help="shop database (also after COMMAND)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -36,10 +40,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "db", None) is None:
+        args.db = args.db_before
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"shopai-cli: {exc}", file=sys.stderr)
+        return 2
+    except SchemaTooNew as exc:
+        print(f"shopai-cli: {exc} Install the newer ShopAI, or restore an older backup.", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # the file given is no (sound) database: bad input, not a bug
+        if "malformed" in str(exc):
+            what = "is damaged"
+        elif "not a database" in str(exc) or "file is encrypted" in str(exc):
+            what = "is not a ShopAI shop (not a database)"
+        else:
+            raise
+        from shopai.cli.common import db_path
+
+        print(f"shopai-cli: {db_path(args)} {what}; `shopai-cli check` says more", file=sys.stderr)
         return 2
     except (Cancelled, KeyboardInterrupt):
         print("shopai-cli: cancelled", file=sys.stderr)

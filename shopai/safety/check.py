@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shopai.paths import DB_FILENAME
 from shopai.safety.backup import BackupInfo, integrity_problems, list_backups
 
 OK = "ok"  # a sound shop
@@ -18,6 +19,7 @@ DAMAGED = "damaged"  # integrity/quick check found problems, or SQLite reports a
 NOT_A_DATABASE = "not_a_database"  # not an SQLite file at all (overwritten, truncated header, wrong file)
 TOO_NEW = "too_new"  # written by a newer ShopAI with a schema this version does not know
 NOT_A_SHOP = "not_a_shop"  # a sound SQLite file, but not a ShopAI shop
+FOREIGN = "foreign"  # startup_check: a file that shows no sign of ever having been a ShopAI shop (a wrong pick)
 UNREADABLE = "unreadable"  # could not be opened (permissions, locked by another program, ...)
 
 
@@ -39,7 +41,7 @@ class CheckResult:
     @property
     def reason(self) -> str:
         """One line: the message, plus the backup to restore when there is one."""
-        if self.ok:
+        if self.ok or self.status == FOREIGN:
             return self.message
         if self.backup is not None:
             return f"{self.message} Newest good backup: {self.backup.path} ({self.backup.created:%Y-%m-%d %H:%M})."
@@ -83,7 +85,8 @@ def examine(path: str | os.PathLike, quick: bool = True, live: bool = False) -> 
     if header != b"SQLite format 3\x00":
         return CheckResult(
             path, NOT_A_DATABASE,
-            "The shop database file is not a database any more (it may have been overwritten or cut short).",
+            f"The shop database file {path.name} is not a database any more (it may have been overwritten or "
+            "cut short).",
         )
     conn = None
     try:
@@ -114,7 +117,8 @@ def examine(path: str | os.PathLike, quick: bool = True, live: bool = False) -> 
         text = str(exc)
         if "not a database" in text or "file is encrypted" in text:
             return CheckResult(path, NOT_A_DATABASE,
-                               "The shop database file is not a database any more (it may have been overwritten).",
+                               f"The shop database file {path.name} is not a database any more (it may have been "
+                               "overwritten).",
                                [text])
         if "malformed" in text or "corrupt" in text:
             return CheckResult(path, DAMAGED, f"The shop database is damaged ({text}).", [text])
@@ -137,8 +141,15 @@ def startup_check(db_path: str | os.PathLike) -> CheckResult:
     """Check the shop before opening it: ``PRAGMA quick_check`` + file type + schema version.
 
     When something is wrong, ``result.backup`` is the newest good backup to offer for restore.
+    A file that is no shop and shows no sign of having been one (no backups of its own, and for a
+    non-database not the name ShopAI gives its shops) is ``FOREIGN``: the wrong file was picked,
+    and no backup should be restored over it.
     """
     result = examine(db_path, quick=True, live=True)
+    if result.status in (NOT_A_DATABASE, NOT_A_SHOP) and not list_backups(db_path):
+        if result.status == NOT_A_SHOP or result.path.name != DB_FILENAME:
+            return CheckResult(result.path, FOREIGN, f"{result.path.name} is not a ShopAI shop.", result.details,
+                               result.schema_version)
     if not result.ok:
         result.backup = newest_good_backup(db_path)
     return result

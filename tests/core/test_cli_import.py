@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,34 @@ def test_top_level_help_lists_every_command_readably(capsys):
     out = capsys.readouterr().out
     assert "option_strings" not in out and "80% range" in out
     assert len(COMMAND_MODULES) >= 10
+
+
+def test_db_is_taken_before_or_after_the_command(db_path, tmp_path, catalog, capsys):
+    assert main(["import", "catalog", str(catalog), "--db", db_path, "--map", "title=Label", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db_path, "stats", "--json"]) == 0  # as the README writes it
+    assert json.loads(capsys.readouterr().out)["products"] == 2
+    other = tmp_path / "other" / "shop.sqlite"
+    assert main(["--db", str(other), "stats", "--db", db_path, "--json"]) == 0  # after the command wins
+    assert json.loads(capsys.readouterr().out)["products"] == 2
+
+
+@pytest.mark.parametrize("command", [["stats"], ["search", "teapot"]])
+@pytest.mark.parametrize("kind, reason", [("too_new", "newer ShopAI"), ("text", "not a ShopAI shop")])
+def test_too_new_or_non_database_file_is_one_line_exit_2(db_path, tmp_path, capsys, command, kind, reason):
+    import sqlite3
+
+    if kind == "too_new":
+        path = db_path
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA user_version = 999")
+        conn.close()
+    else:
+        path = str(tmp_path / "notes.db")
+        Path(path).write_text("Shopping list: milk, eggs\n" * 50)
+    before = Path(path).read_bytes()
+    assert main([*command, "--db", path]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("shopai-cli: ") and reason in err and err.count("\n") == 1
+    assert "Traceback" not in err
+    assert Path(path).read_bytes() == before

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -246,6 +249,69 @@ def test_restore_refuses_non_shop_files(db_path, tmp_path):
     with pytest.raises(UserError, match="not a database"):
         restore(db_path, cut)
     assert _count(db_path) == 4  # the shop is untouched
+
+
+def test_a_file_that_never_was_a_shop_is_foreign_not_damaged(db_path, tmp_path):
+    """A wrong pick (a text file, another program's database) gets no restore offered over it."""
+    other = tmp_path / "other"
+    other.mkdir()
+    notes = other / "notes.db"
+    notes.write_text("Shopping list: milk, eggs\n" * 50)
+    result = startup_check(notes)
+    assert result.status == check_mod.FOREIGN and result.message == "notes.db is not a ShopAI shop."
+    assert result.backup is None and result.reason == result.message
+    places = other / "places.sqlite"
+    conn = sqlite3.connect(str(places))
+    conn.execute("CREATE TABLE moz (x)")
+    conn.commit()
+    conn.close()
+    assert startup_check(places).status == check_mod.FOREIGN
+    assert not (other / "backups").exists() and not (other / "logs").exists()
+    # the shop's own file, overwritten, is still a damaged shop (named), even with no backup yet
+    Path(db_path).write_bytes(b"Oops" * 1000)
+    result = startup_check(db_path)
+    assert result.status == check_mod.NOT_A_DATABASE and "shop.sqlite" in result.message
+    # ... and so is any file that has backups of its own
+    _fill(notes.with_name("mine.db"), 2)
+    make_backup(notes.with_name("mine.db"), "close")
+    notes.with_name("mine.db").write_bytes(b"Oops" * 1000)
+    assert startup_check(notes.with_name("mine.db")).status == check_mod.NOT_A_DATABASE
+
+
+@contextmanager
+def read_only(path: Path):
+    """Make ``path`` read-only, for root too (``chattr +i``); skip where that can't be done."""
+    if os.name == "nt":
+        pytest.skip("no read-only folders on Windows")
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+        undo = lambda: subprocess.run(["chattr", "-i", str(path)], check=True)  # noqa: E731
+    else:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222)
+        undo = lambda: path.chmod(mode)  # noqa: E731
+    try:
+        yield path
+    finally:
+        undo()
+
+
+def test_read_only_reason_and_log_dir_fallback(db_path, tmp_path, monkeypatch):
+    from shopai.paths import data_dir, log_dir, read_only_reason
+
+    assert read_only_reason(db_path) is None
+    assert log_dir(db_path) == Path(db_path).parent / "logs"
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    shop = folder / "shop.sqlite"
+    _fill(shop, 2)
+    (folder / "shop.sqlite-wal").unlink(missing_ok=True)
+    with read_only(folder):
+        assert read_only_reason(shop) == "its folder is read-only"
+        assert log_dir(shop) == data_dir() / "logs"  # not a PermissionError
+    with read_only(shop):
+        assert read_only_reason(shop) == "the file is read-only"
 
 
 # --- older schema --------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def test_damaged_shop_prompt_offers_newest_good_backup(qtbot, ctx):
     _damage(ctx.db_path)
     result = startup_check(ctx.db_path)
     box, buttons = damage_box(None, result)
-    assert "not a database" in box.text()
+    assert "not a database" in box.text() and "shop.sqlite" in box.text()  # says which file
     assert "restore" in buttons and "nothing is deleted" in box.informativeText()
     box.deleteLater()
     _click_in_modal("Restore this backup")
@@ -174,3 +174,30 @@ def test_menu_actions(qtbot, ctx):
     backup, restore_action = add_backup_actions(parent, menu, lambda: ctx, before=quit_action)
     assert [a.text() for a in menu.actions()] == ["&Back up now", "&Restore from backup…", "Quit"]
     assert backup_actions.REASONS["close"]
+
+
+def test_a_file_that_never_was_a_shop_is_named_and_offers_no_restore(qtbot, boxes, tmp_path, monkeypatch):
+    monkeypatch.setattr(backup_actions, "confirm_restore_on_damage",
+                        lambda *a: pytest.fail("no restore may be offered over a file that was never a shop"))
+    notes = tmp_path / "notes.db"
+    notes.write_text("Shopping list: milk, eggs\n" * 50)
+    before = notes.read_bytes()
+    assert not check_and_recover(None, notes)
+    assert boxes[-1][0] == "warning" and "notes.db is not a ShopAI shop" in boxes[-1][1]
+    assert notes.read_bytes() == before
+
+
+def test_too_new_shop_defaults_to_close_not_restore(qtbot, ctx):
+    import sqlite3
+
+    products.add(ctx.db, sku="A1", title="Mug")
+    make_backup(ctx.db_path, "close")
+    ctx.close()
+    conn = sqlite3.connect(ctx.db_path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    result = startup_check(ctx.db_path)
+    box, buttons = damage_box(None, result)
+    qtbot.addWidget(box)
+    assert result.status == "too_new" and "restore" in buttons
+    assert box.defaultButton() is buttons["cancel"] and box.escapeButton() is buttons["cancel"]

@@ -37,3 +37,28 @@ def test_message_bar_says_and_hides(qtbot):
     assert bar.text() == "That file is not a table."
     bar.clear()
     assert bar.text() == "" and bar.isHidden()
+
+
+def test_a_write_to_a_read_only_shop_is_a_plain_message_not_the_crash_dialog(qtbot, tmp_path):
+    import sqlite3
+
+    from PySide6.QtWidgets import QMessageBox
+
+    path = tmp_path / "shop.sqlite"
+    conn = sqlite3.connect(str(path))
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    try:
+        conn.execute("INSERT INTO t VALUES (1)")
+    except sqlite3.OperationalError as exc:
+        error = exc
+    conn.close()
+    before = len(errors._open_dialogs)
+    errors.report_exception(error)
+    [box] = errors._open_dialogs[before:]
+    qtbot.addWidget(box)
+    assert isinstance(box, QMessageBox) and not isinstance(box, errors.ErrorDialog)
+    assert "could not be saved" in box.text() and "read-only" in box.text()
+    box.close()

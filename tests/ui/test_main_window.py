@@ -1,14 +1,19 @@
 """The main window: every tab present, broken or missing tabs don't stop the shop opening, state kept."""
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMessageBox
 
-from shopai.store import connect, products
+from shopai.store import connect, open_store, products
 from shopai_ui import main_window
 from shopai_ui.coming_soon import ComingSoonPage
 from shopai_ui.main_window import MainWindow
@@ -123,3 +128,136 @@ def test_catalog_search_bar_has_the_voice_mic_button(qtbot, ctx):
     assert isinstance(catalog.mic_button, MicButton)
     catalog.mic_button.on_text("hanging heart")
     assert catalog.search.text() == "hanging heart"
+
+
+def _drop(window, path: Path) -> QDropEvent:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    return event
+
+
+def test_dropping_a_photo_says_what_can_be_dropped(qtbot, ctx, monkeypatch, tmp_path):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    opened = []
+    monkeypatch.setattr(window, "import_file", lambda path=None, kind=None: opened.append(path))
+    photo = tmp_path / "mug.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not much of a photo")
+    _drop(window, photo)
+    message = window.statusBar().currentMessage()
+    assert opened == [] and "mug.jpg" in message and "CSV" in message and "Auto-categorize" in message
+    assert "\n" not in message
+
+
+def test_window_title_names_the_shop_not_the_data_folder(qtbot, qapp, ctx, tmp_path):
+    from shopai.paths import default_db_path
+    from shopai_ui.context import ShopContext
+
+    default = ShopContext(str(default_db_path()))
+    try:
+        window = MainWindow(default)
+        qtbot.addWidget(window)
+        assert window.windowTitle() == "ShopAI"
+    finally:
+        default.close()
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    assert window.windowTitle() == f"ShopAI — {Path(ctx.db_path).parent.name}"
+    assert main_window.window_title(str(tmp_path / "shop-2025.db")) == "ShopAI — shop-2025.db"
+
+
+# --- opening a shop (ShopApp.open) -------------------------------------------------------------
+
+
+@contextmanager
+def read_only(path: Path):
+    """Make ``path`` read-only, for root too (``chattr +i``); skip where that can't be done."""
+    if os.name == "nt":
+        pytest.skip("no read-only folders on Windows")
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+        undo = lambda: subprocess.run(["chattr", "-i", str(path)], check=True)  # noqa: E731
+    else:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222)
+        undo = lambda: path.chmod(mode)  # noqa: E731
+    try:
+        yield path
+    finally:
+        undo()
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """The texts of warning/critical boxes, recorded instead of shown."""
+    shown = []
+    for kind in ("warning", "critical"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(lambda parent, title, text, *a, **kw: shown.append(text)))
+    return shown
+
+
+@pytest.fixture
+def shop_app(qapp, monkeypatch):
+    from shopai_ui import errors
+    from shopai_ui.app import ShopApp
+
+    monkeypatch.setattr(errors, "_log_file", None)
+    app = ShopApp(qapp)
+    yield app
+    if app.window is not None:
+        app.window.close()
+        app.ctx.close()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_shopai", False)]:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _shop_in(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    shop = folder / "shop.sqlite"
+    open_store(shop).conn.close()
+    return shop
+
+
+def test_a_shop_in_a_read_only_folder_is_refused_in_plain_words(shop_app, warnings, tmp_path):
+    shop = _shop_in(tmp_path / "usb-stick")
+    with read_only(shop.parent):
+        assert not shop_app.open(str(shop))  # no PermissionError for its logs folder
+    assert "can't be opened" in warnings[-1] and "read-only" in warnings[-1] and str(shop) in warnings[-1]
+    assert shop_app.window is None and not (shop.parent / "logs").exists()
+
+
+def test_a_read_only_shop_file_is_refused_before_a_save_can_fail(shop_app, warnings, tmp_path):
+    shop = _shop_in(tmp_path / "archive")
+    with read_only(shop):
+        assert not shop_app.open(str(shop))
+    assert "read-only" in warnings[-1] and "Copy the shop's folder" in warnings[-1]
+    assert shop_app.window is None
+
+
+def test_a_failed_open_leaves_logging_on_the_open_shop(shop_app, warnings, tmp_path, monkeypatch):
+    from shopai_ui import backup_actions, errors
+
+    offered = []
+    monkeypatch.setattr(backup_actions, "confirm_restore_on_damage", lambda *a: offered.append(a))
+    good = _shop_in(tmp_path / "good")
+    assert shop_app.open(str(good))
+    assert errors.log_file() == good.parent / "logs" / "shopai.log"
+    other = tmp_path / "other"
+    other.mkdir()
+    notes = other / "notes.db"
+    notes.write_text("Shopping list: milk, eggs\n" * 50)
+    assert not shop_app.open(str(notes))
+    assert errors.log_file() == good.parent / "logs" / "shopai.log"
+    assert sorted(p.name for p in other.iterdir()) == ["notes.db"]
+    assert shop_app.ctx.db_path == str(good)
+    assert not offered and "notes.db is not a ShopAI shop" in warnings[-1]  # no restore over a stranger

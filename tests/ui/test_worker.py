@@ -161,11 +161,13 @@ def test_a_long_job_with_many_progress_steps_does_not_crash(qtbot):
     """A 10-minute training sends thousands of progress steps across threads. PySide6 6.12.0 dropped a reference
     to True or False with each signal sent from a worker thread, and the process aborted ("bool_dealloc") after
     a few thousand (pyproject keeps pyside6 below 6.12)."""
+    import gc
     import sys
 
     runner = JobRunner()
     steps, results = [], []
     runner.progressed.connect(lambda p: steps.append(p.done))
+    gc.collect()  # references to True held by garbage of earlier tests (argparse cycles) must not count
     start = sys.getrefcount(True)
 
     def job():
