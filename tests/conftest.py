@@ -34,3 +34,30 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture
+def read_only():
+    """``with read_only(path):`` makes ``path`` read-only, for root too (``chattr +i``), and puts it back;
+    the test is skipped where that can't be done."""
+    import subprocess
+    from contextlib import contextmanager
+
+    @contextmanager
+    def make(path: Path):
+        if os.name == "nt":
+            pytest.skip("no read-only folders on Windows")
+        if os.geteuid() == 0:
+            if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+                pytest.skip("chattr +i is not available here")
+            undo = lambda: subprocess.run(["chattr", "-i", str(path)], check=True)  # noqa: E731
+        else:
+            mode = path.stat().st_mode
+            path.chmod(mode & ~0o222)
+            undo = lambda: path.chmod(mode)  # noqa: E731
+        try:
+            yield path
+        finally:
+            undo()
+
+    return make

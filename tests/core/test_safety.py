@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import errno
-import os
 import sqlite3
-import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -278,26 +275,7 @@ def test_a_file_that_never_was_a_shop_is_foreign_not_damaged(db_path, tmp_path):
     assert startup_check(notes.with_name("mine.db")).status == check_mod.NOT_A_DATABASE
 
 
-@contextmanager
-def read_only(path: Path):
-    """Make ``path`` read-only, for root too (``chattr +i``); skip where that can't be done."""
-    if os.name == "nt":
-        pytest.skip("no read-only folders on Windows")
-    if os.geteuid() == 0:
-        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
-            pytest.skip("chattr +i is not available here")
-        undo = lambda: subprocess.run(["chattr", "-i", str(path)], check=True)  # noqa: E731
-    else:
-        mode = path.stat().st_mode
-        path.chmod(mode & ~0o222)
-        undo = lambda: path.chmod(mode)  # noqa: E731
-    try:
-        yield path
-    finally:
-        undo()
-
-
-def test_read_only_reason_and_log_dir_fallback(db_path, tmp_path, monkeypatch):
+def test_read_only_reason_and_log_dir_fallback(db_path, tmp_path, monkeypatch, read_only):
     from shopai.paths import data_dir, log_dir, read_only_reason
 
     assert read_only_reason(db_path) is None

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -176,25 +174,6 @@ def test_window_title_names_the_shop_not_the_data_folder(qtbot, qapp, ctx, tmp_p
 # --- opening a shop (ShopApp.open) -------------------------------------------------------------
 
 
-@contextmanager
-def read_only(path: Path):
-    """Make ``path`` read-only, for root too (``chattr +i``); skip where that can't be done."""
-    if os.name == "nt":
-        pytest.skip("no read-only folders on Windows")
-    if os.geteuid() == 0:
-        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
-            pytest.skip("chattr +i is not available here")
-        undo = lambda: subprocess.run(["chattr", "-i", str(path)], check=True)  # noqa: E731
-    else:
-        mode = path.stat().st_mode
-        path.chmod(mode & ~0o222)
-        undo = lambda: path.chmod(mode)  # noqa: E731
-    try:
-        yield path
-    finally:
-        undo()
-
-
 @pytest.fixture
 def warnings(monkeypatch):
     """The texts of warning/critical boxes, recorded instead of shown."""
@@ -228,7 +207,7 @@ def _shop_in(folder: Path) -> Path:
     return shop
 
 
-def test_a_shop_in_a_read_only_folder_is_refused_in_plain_words(shop_app, warnings, tmp_path):
+def test_a_shop_in_a_read_only_folder_is_refused_in_plain_words(shop_app, warnings, tmp_path, read_only):
     shop = _shop_in(tmp_path / "usb-stick")
     with read_only(shop.parent):
         assert not shop_app.open(str(shop))  # no PermissionError for its logs folder
@@ -236,7 +215,7 @@ def test_a_shop_in_a_read_only_folder_is_refused_in_plain_words(shop_app, warnin
     assert shop_app.window is None and not (shop.parent / "logs").exists()
 
 
-def test_a_read_only_shop_file_is_refused_before_a_save_can_fail(shop_app, warnings, tmp_path):
+def test_a_read_only_shop_file_is_refused_before_a_save_can_fail(shop_app, warnings, tmp_path, read_only):
     shop = _shop_in(tmp_path / "archive")
     with read_only(shop):
         assert not shop_app.open(str(shop))
