@@ -220,8 +220,14 @@ class MainWindow(QMainWindow):
     # --- state ---
     def _update_counts(self, _tables: object = None) -> None:
         counts = order_queries.stats(self.ctx.db)
-        self._counts.setText(self.tr("{0:,} products · {1:,} customers · {2:,} orders").format(
-            counts["products"], counts["customers"], counts["orders"]))
+
+        def count(n: int, one: str, many: str) -> str:
+            return (one if n == 1 else many).format(n)
+
+        self._counts.setText(" · ".join([
+            count(counts["products"], self.tr("{0:,} product"), self.tr("{0:,} products")),
+            count(counts["customers"], self.tr("{0:,} customer"), self.tr("{0:,} customers")),
+            count(counts["orders"], self.tr("{0:,} order"), self.tr("{0:,} orders"))]))
 
     def _restore_geometry(self) -> None:
         settings = QSettings()

@@ -59,7 +59,7 @@ def test_status_bar_counts_follow_data_changes(qtbot, ctx):
     assert window._counts.text().startswith("0 products")
     products.add(connect(ctx.db_path), sku="A", title="Mug")
     ctx.notify_changed({"products"})
-    assert window._counts.text().startswith("1 products")
+    assert window._counts.text() == "1 product · 0 customers · 0 orders"
 
 
 def test_dropping_a_csv_opens_the_import_dialog(qtbot, ctx, monkeypatch, tmp_path):
