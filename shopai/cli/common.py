@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from shopai.jobs import Job, Progress, run_job
+from shopai.jobs import Job, Progress, UserError, run_job
 
 COMMON = argparse.ArgumentParser(add_help=False)
 COMMON.add_argument("--db", metavar="PATH", help="shop database (default: the user data folder, or $SHOPAI_DATA_DIR)")
@@ -31,7 +31,32 @@ def db_path(args: argparse.Namespace) -> str:
 def open_db(args: argparse.Namespace) -> sqlite_utils.Database:
     from shopai.store import open_store
 
-    return open_store(db_path(args))
+    path = db_path(args)
+    refuse_foreign_database(path)
+    return open_store(path)
+
+
+def refuse_foreign_database(path: str) -> None:
+    """UserError for another program's SQLite file: opening it as a shop would write the shop's tables into it."""
+    import sqlite3
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                return  # missing, empty (a new shop) or no database: open_store says what is wrong
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except (OSError, sqlite3.DatabaseError):
+        return  # unreadable or damaged: open_store (and main's handler) report it
+    if tables and version == 0 and "products" not in tables:
+        raise UserError(f"{p.name} is an SQLite database, but not a ShopAI shop; nothing was changed. "
+                        "Give --db the shop's file (shop.sqlite).")
 
 
 def print_json(obj: Any) -> None:

@@ -123,3 +123,23 @@ def test_too_new_or_non_database_file_is_one_line_exit_2(db_path, tmp_path, caps
     assert err.startswith("shopai-cli: ") and reason in err and err.count("\n") == 1
     assert "Traceback" not in err
     assert Path(path).read_bytes() == before
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path, capsys):
+    import sqlite3
+
+    from shopai.cli.main import main
+
+    path = tmp_path / "accounts.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount REAL)")
+    conn.execute("INSERT INTO ledger (amount) VALUES (12.5)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    assert main(["stats", "--db", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "accounts.db is an SQLite database, but not a ShopAI shop; nothing was changed" in err
+    assert path.read_bytes() == before
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"ledger"}
