@@ -33,17 +33,24 @@ def now_iso() -> str:
 def fts_query(text: str) -> str | None:
     """Turn what a person typed into a safe FTS5 query: every word must match, each as a prefix (an owner
     types the start of words). None when there is nothing to search for (empty, or only punctuation)."""
-    tokens = _TOKEN.findall(text or "")
-    if not tokens:
+    # A word with inner punctuation ("t-light", "3.5") is one phrase of its parts, so "t-light" does not
+    # become "t*" AND "light*" (which finds every product with a word starting with t).
+    phrases = [" ".join(_TOKEN.findall(word)) for word in (text or "").split()]
+    phrases = [p for p in phrases if p]
+    if not phrases:
         return None
-    return " AND ".join(f'"{t}"*' for t in tokens)
+    return " AND ".join(f'"{p}"*' for p in phrases)
 
 
 def _split_query(text: str) -> tuple[str | None, list[str]]:
     """(FTS5 query for the words without Chinese characters, the words with them: each must occur in
     the title, SKU, description or category)."""
-    tokens = _TOKEN.findall(text or "")
-    return fts_query(" ".join(t for t in tokens if not _CJK.search(t))), [t for t in tokens if _CJK.search(t)]
+    plain, cjk = [], []
+    for word in (text or "").split():
+        tokens = _TOKEN.findall(word)
+        cjk += [t for t in tokens if _CJK.search(t)]
+        plain.append("-".join(t for t in tokens if not _CJK.search(t)))
+    return fts_query(" ".join(plain)), cjk
 
 
 def _contains(words: list[str]) -> tuple[str, list[str]]:

@@ -47,6 +47,11 @@ def test_every_word_matches_as_a_prefix(db_path):
     assert products.search_ids(db, "hea vint") == [heart]  # the order of the words does not matter
     assert [r["id"] for r in products.search(db, "vint hea t")] == [heart]
     assert products.search_ids(db, "vint mug") == []  # every word must still match
+    # a word with inner punctuation is one phrase, not "t*" AND "light*"
+    tlight = products.add(db, sku="T1", title="Glass T-light Holder")
+    products.add(db, sku="T2", title="Tea Light Candles")
+    assert products.search_ids(db, "t-light") == [tlight]
+    assert products.search_ids(db, "t-lig") == [tlight]
 
 
 def test_chinese_words_are_found_inside_titles_written_without_spaces(db_path):
