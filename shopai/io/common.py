@@ -187,8 +187,6 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
                              [before[c] for c in cols] + [row_id])
                 restored += 1
         counts["restored"] = restored
-        counts["price_history_deleted"] = counts.get("price_history_deleted", 0) + conn.execute(
-            "DELETE FROM price_history WHERE import_id = ?", (import_id,)).rowcount
         counts["order_lines_deleted"] = conn.execute(
             "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE import_id = ?)",
             (import_id,)).rowcount
@@ -198,11 +196,19 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
             "(SELECT customer_id FROM orders WHERE customer_id IS NOT NULL)", (import_id,)).rowcount
         # a product that orders imported since still name stays (like a customer): deleting it would leave
         # those order lines pointing at nothing
+        unused = "id NOT IN (SELECT product_id FROM order_lines WHERE product_id IS NOT NULL)"
         counts["products_deleted"] = conn.execute(
-            "DELETE FROM products WHERE import_id = ? AND id NOT IN "
-            "(SELECT product_id FROM order_lines WHERE product_id IS NOT NULL)", (import_id,)).rowcount
+            f"DELETE FROM products WHERE import_id = ? AND {unused}", (import_id,)).rowcount
         counts["products_kept"] = conn.execute("SELECT count(*) FROM products WHERE import_id = ?",
                                                (import_id,)).fetchone()[0]
+        # products an earlier undo kept for this import's orders go now that nothing names them
+        counts["products_deleted"] += conn.execute(
+            f"DELETE FROM products WHERE import_id IN (SELECT id FROM imports WHERE undone_at IS NOT NULL) "
+            f"AND {unused}").rowcount
+        # the import's prices go, except the history of the products kept (deleted products took theirs along)
+        counts["price_history_deleted"] = counts.get("price_history_deleted", 0) + conn.execute(
+            "DELETE FROM price_history WHERE import_id = ? AND product_id NOT IN "
+            "(SELECT id FROM products WHERE import_id = ?)", (import_id, import_id)).rowcount
         conn.execute("UPDATE imports SET undone_at = ? WHERE id = ?", (now_iso(), import_id))
     return counts
 

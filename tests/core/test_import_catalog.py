@@ -358,3 +358,9 @@ def test_undoing_a_catalog_import_keeps_the_products_later_orders_name(db_path, 
     line = db.conn.execute("SELECT p.sku FROM order_lines l LEFT JOIN products p ON p.id = l.product_id").fetchall()
     assert line == [("K1",)]  # the order line still names its product
     assert db.conn.execute("SELECT count(*) FROM products WHERE sku = 'K2'").fetchone()[0] == 0
+    prices = "SELECT count(*) FROM price_history h JOIN products p ON p.id = h.product_id WHERE p.sku = 'K1'"
+    assert db.conn.execute(prices).fetchone()[0] >= 1  # the kept product keeps its price history
+    # once the orders are undone too, nothing names K1 any more: it goes as well
+    orders_import = db.conn.execute("SELECT max(id) FROM imports").fetchone()[0]
+    assert undo_import(db, orders_import)["products_deleted"] == 1
+    assert db.conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0
