@@ -165,6 +165,10 @@ class Recommender:
             return ""
         return products.get(hist[int(np.argmax(sims))], {}).get("title", "")
 
+    def catalog_changed(self) -> None:
+        """Forget the cached text of the catalog: products were added, edited or deleted since it was read."""
+        self._content = None
+
     def _content_matrix(self, db) -> tuple[list[int], sp.csr_matrix]:
         if self._content is None:
             self._content = catalog_tfidf(db)

@@ -145,3 +145,16 @@ def test_the_empty_tab_says_it_is_loading_until_the_model_is_read(qtbot, ctx, mo
     assert w.model_label.text() == "No model loaded."
     assert "could not be read" in w.message.text()
     w.shutdown()
+
+
+def test_a_product_added_while_the_tab_is_open_is_offered(qtbot, tab):
+    """The tab keeps its model loaded: a product added since must still reach the top 10 by its description."""
+    _train(qtbot, tab)
+    tea_customer = "10000"  # group 0 of the planted shop: tea things
+    tab.customer.set_current(tea_customer, tea_customer)
+    tab.show_customer()  # the catalog text is read (and cached) now
+    tab.ctx.db.conn.execute("INSERT INTO products (sku, title, description, stock) VALUES "
+                            "('NEW1', 'tea pot blue', 'a blue tea pot', 5)")
+    tab.ctx.notify_changed({"products"})
+    skus = [tab.customer_list.item(r, 1).text() for r in range(tab.customer_list.rowCount())]
+    assert "NEW1" in skus

@@ -224,6 +224,8 @@ class RecommendTab(QWidget):
             self.check_stale()
         if "products" in tables:
             self.content = None
+            if self.rec is not None:  # a product added since training is reached through the fresh catalog text
+                self.rec.catalog_changed()
             self.refresh_lists()
 
     # ---------------------------------------------------------------- pickers
