@@ -178,7 +178,7 @@ def test_import_bad_and_good_photos(qtbot, shop, tmp_path):
     (inbox / "zero.jpg").write_bytes(b"")
     with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
         tab.import_paths([str(inbox)])
-    assert "1 new draft" in tab.message.text() and "zero.jpg" in tab.message.text()
+    assert "1 new draft product." in tab.message.text() and "zero.jpg" in tab.message.text()
     assert any(r["sku"] == "new-mug" for r in tab.rows)
     tab.shutdown()
 

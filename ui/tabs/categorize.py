@@ -547,7 +547,8 @@ class CategorizeTab(QWidget):
         except UserError as exc:
             self.message.show_error(str(exc))
             return
-        self.message.show_info(self.tr("Undone (%1 products).").replace("%1", str(n)))
+        self.message.show_info(self.tr("Undone (1 product).") if n == 1
+                               else self.tr("Undone (%1 products).").replace("%1", str(n)))
         self._after_write()
 
     # --- background work ---------------------------------------------------------------------------
@@ -629,8 +630,12 @@ class CategorizeTab(QWidget):
         return True
 
     def _imported(self, result: dict) -> None:
-        text = self.tr("%1 photos: %2 matched to products, %3 new draft products.").replace(
-            "%1", str(result["photos"])).replace("%2", str(result["matched"])).replace("%3", str(result["drafts"]))
+        def count(n: int, one: str, many: str) -> str:
+            return (one if n == 1 else many).replace("%1", str(n))
+
+        text = self.tr("%1: %2, %3.").replace("%1", count(result["photos"], self.tr("1 photo"), self.tr("%1 photos"))).replace(
+            "%2", count(result["matched"], self.tr("1 matched to a product"), self.tr("%1 matched to products"))).replace(
+            "%3", count(result["drafts"], self.tr("1 new draft product"), self.tr("%1 new draft products")))
         details = result["problems"] + result.get("notes", []) + result["duplicates"]
         if details:
             shown = 8
