@@ -190,3 +190,18 @@ def test_table_rows_are_honest(qtbot, tab):
     rows = {tab.table.item(r, 0).text(): tab.table.item(r, 2) for r in range(tab.table.rowCount())}
     assert all(item.text() == "—" and item.toolTip() for item in rows.values())
     assert list(rows)[-1] == "same as last year (tested 1 of 3 times)"
+
+
+def test_a_tick_that_is_not_on_the_lowest_score_is_explained():
+    from shopai_ui.tabs.forecast import _group_choice_note
+
+    scores = {"croston": {"mase": 0.459, "origins": 3}, "global": {"mase": 0.388, "origins": 3},
+              "naive": {"mase": 0.7, "origins": 3}, "seasonal_naive": {"mase": 0.1, "origins": 1}}
+    note = _group_choice_note({"scores": scores, "method": "croston", "group": "intermittent", "what": "sales"})
+    assert note.startswith("Chosen for all products with intermittent demand") and "'global" in note
+    # the lowest of the methods tested as often is ticked: nothing to explain (a less-tested one does not count)
+    scores["croston"]["mase"] = 0.3
+    assert _group_choice_note({"scores": scores, "method": "croston", "group": "intermittent", "what": "sales"}) == ""
+    note = _group_choice_note({"scores": {"naive": {"mase": 2.0, "origins": 3}, "ets": {"mase": 1.0, "origins": 3}},
+                               "method": "naive", "group": "price", "what": "price"})
+    assert note.startswith("Chosen for all prices")

@@ -12,7 +12,7 @@ from PySide6.QtCharts import (
 from PySide6.QtCore import QDateTime, QPointF, Qt, QTime
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QButtonGroup, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QAbstractItemView, QApplication, QButtonGroup, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
     QRadioButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -45,6 +45,23 @@ def nice_ticks(lo: float, hi: float, whole: bool = False, max_ticks: int = 8) ->
     last = math.ceil(hi / step - 1e-9) * step
     decimals = next(d for d in range(10) if abs(step * 10 ** d - round(step * 10 ** d)) < 1e-6)
     return first, last, int(round((last - first) / step)) + 1, decimals
+
+
+def _group_choice_note(result: dict[str, Any]) -> str:
+    """Why the tick is not on the lowest MASE: methods are chosen per group of similar products (e.g. all
+    products with intermittent demand), where the chosen one did best overall."""
+    scores = result.get("scores") or {}
+    chosen = scores.get(result.get("method"))
+    if not chosen:
+        return ""
+    tested = [(name, sc) for name, sc in scores.items() if sc.get("origins") == chosen.get("origins")]
+    best_name, best = min(tested, key=lambda kv: kv[1]["mase"])
+    if best["mase"] >= chosen["mase"] or not result.get("group"):
+        return ""
+    group = (QApplication.translate("forecast", "all prices") if result.get("what") == "price" else
+             QApplication.translate("forecast", "all products with {g} demand").format(g=result["group"]))
+    return QApplication.translate("forecast", "Chosen for {group}, where it did best overall; on this product "
+                                  "alone '{b}' scored lower.").format(group=group, b=M.label(best_name))
 
 
 def _ms(day: str | date) -> float:
@@ -250,9 +267,16 @@ class ForecastTab(QWidget):
         self.sentence.setText(s[0].upper() + s[1:] + ".")
         self.reorder.setText(result.get("reorder", {}).get("text", ""))
         self.reorder.setVisible(bool(result.get("reorder")))
-        src = (self.tr("from the last 'Fit all products'") if result["source"] == "stored"
-               else self.tr("fitted just now on this item alone"))
+        if result.get("category"):
+            src = self.tr("fitted just now on the category's weekly total")
+        elif result["source"] == "stored":
+            src = self.tr("from the last 'Fit all products'")
+        else:
+            src = self.tr("fitted just now on this item alone")
         notes = [self.tr("Method: {m} ({src}).").format(m=result["method_label"], src=src)]
+        why = _group_choice_note(result)
+        if why:
+            notes.append(why)
         notes += [n[0].upper() + n[1:] + "." for n in result["notes"]]
         self.notes.setText(" ".join(notes))
 
