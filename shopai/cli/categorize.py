@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         print(drive(download_job(), args))
         return 0
     path = db_path(args)
-    k = max(1, args.top)
+    if not 1 <= args.top <= 100:
+        raise UserError("--top must be between 1 and 100.")
+    k = args.top
     if args.csv:
         return _run_csv(args, path, k)
     bundle = load_bundle(path)

@@ -306,6 +306,8 @@ def test_cli_without_model(db_path, capsys):
 
     assert main(["categorize", "--db", db_path, "--text", "anything"]) == 2
     assert "train it first" in capsys.readouterr().err
+    assert main(["categorize", "--db", db_path, "--text", "anything", "--top", "0"]) == 2
+    assert "--top must be between 1 and 100" in capsys.readouterr().err
 
 
 def test_undoing_a_fix_takes_the_correction_out_of_the_model(shop):
