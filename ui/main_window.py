@@ -16,6 +16,7 @@ from shopai.store import orders as order_queries
 from shopai_ui.coming_soon import ComingSoonPage
 from shopai_ui.context import ShopContext
 from shopai_ui.tabs import TABS
+from shopai_ui.widgets.wording import count
 
 log = logging.getLogger(__name__)
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -220,10 +221,6 @@ class MainWindow(QMainWindow):
     # --- state ---
     def _update_counts(self, _tables: object = None) -> None:
         counts = order_queries.stats(self.ctx.db)
-
-        def count(n: int, one: str, many: str) -> str:
-            return (one if n == 1 else many).format(n)
-
         self._counts.setText(" · ".join([
             count(counts["products"], self.tr("{0:,} product"), self.tr("{0:,} products")),
             count(counts["customers"], self.tr("{0:,} customer"), self.tr("{0:,} customers")),

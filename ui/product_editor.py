@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
-from PySide6.QtGui import QImageReader, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
     QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
@@ -21,6 +21,7 @@ from shopai.paths import shop_dir, subdir
 from shopai.store import products
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
+from shopai_ui.widgets.photo import read_scaled
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp);;All files (*)"
 THUMB = QSize(220, 220)
@@ -47,18 +48,10 @@ def load_thumbnail(path: Path | str | None, size: QSize = THUMB) -> tuple[QPixma
     path = Path(path)
     if not path.is_file():
         return None, _tr("The photo file is missing: {0}").format(path.name)
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    full = reader.size()  # from the header; decoding a camera's 72 MP photo whole would pass Qt's memory limit
-    want = max(size.width(), size.height()) * 2
-    if full.isValid() and max(full.width(), full.height()) > want:
-        reader.setScaledSize(full.scaled(want, want, Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    if image.isNull():
+    pixmap = read_scaled(str(path), size)
+    if pixmap.isNull():
         return None, _tr("Can't read this image ({0}).").format(path.name)
-    pixmap = QPixmap.fromImage(image)
-    return pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
-                         Qt.TransformationMode.SmoothTransformation), ""
+    return pixmap, ""
 
 
 def copy_photo(db_path: str, source: Path) -> str:

@@ -2,6 +2,7 @@
 point for a shop's category tree, next to the shop's own categories."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -47,10 +48,31 @@ def search(text: str, limit: int = 20, lang: str = "en") -> list[TaxonomyCategor
     return hits[:limit]
 
 
+def offers(shop: list[str], text: str, limit: int = 40) -> list[str]:
+    """Category names to offer for ``text`` typed in a fix box: the ``shop``'s own categories that contain it,
+    then taxonomy names in the language typed (Chinese when it has Chinese characters), each name once."""
+    typed = text.strip().casefold()
+    out = [c for c in shop if typed in c.casefold()]
+    if not typed:
+        return out
+    zh = re.search(r"[\u3400-\u9fff]", text) is not None
+    seen = {c.casefold() for c in out}
+    for c in search(text, limit=limit, lang="zh" if zh else "en"):
+        name = (c.path_zh if zh else c.path).split(" > ")[-1].strip()
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            out.append(name)
+    return out
+
+
 def shop_categories(db: sqlite_utils.Database) -> list[str]:
+    """The shop's category names, each once whatever its case ("Mugs" and "mugs "), sorted."""
     from shopai.store.products import categories
 
-    return categories(db)
+    names: dict[str, str] = {}
+    for c in categories(db):
+        names.setdefault(c.strip().casefold(), c.strip())
+    return sorted(names.values(), key=str.casefold)
 
 
 def add_to_shop(db: sqlite_utils.Database, category_id: str, lang: str = "en") -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from PySide6.QtCore import QSize, QStringListModel, Qt
-from PySide6.QtGui import QImage, QImageReader, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QCompleter, QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
     QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -21,8 +20,11 @@ from PySide6.QtWidgets import (
 
 from shopai.jobs import Progress, UserError
 from shopai_ui.context import ShopContext
+from shopai_ui.tabs import categorize_messages as messages
 from shopai_ui.widgets.message import MessageBar
+from shopai_ui.widgets.photo import read_scaled
 from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.widgets.wording import count
 from shopai_ui.worker import JobRunner
 
 THUMB = QSize(56, 56)
@@ -41,31 +43,6 @@ def _learn_job(db_path: str, items: list[tuple[int, str]]):
         return sum(review.learn_correction(db, db_path, pid, cat) for pid, cat in items)
     finally:
         db.conn.close()
-
-
-def read_scaled(path: str, size: QSize) -> QPixmap:
-    """A photo read at (at most) ``size``: big photos are decoded scaled down, so they stay under Qt's image
-    allocation limit; Pillow reads what Qt cannot scale while reading (a huge PNG). Null when unreadable."""
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    full = reader.size()
-    if full.isValid() and (full.width() > size.width() or full.height() > size.height()):
-        reader.setScaledSize(full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
-    img = reader.read()
-    if img.isNull():
-        try:
-            from PIL import Image, ImageOps
-
-            with Image.open(path) as im:
-                im.draft("RGB", (size.width(), size.height()))
-                im = ImageOps.exif_transpose(im)
-                im.thumbnail((size.width(), size.height()))
-                im = im.convert("RGBA")
-                img = QImage(im.tobytes(), im.width, im.height, 4 * im.width, QImage.Format.Format_RGBA8888).copy()
-        except Exception:  # noqa: BLE001 (any unreadable file: the caller says so)
-            return QPixmap()
-    return QPixmap.fromImage(img).scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
-                                         Qt.TransformationMode.SmoothTransformation)
 
 
 class CategorizeTab(QWidget):
@@ -271,7 +248,9 @@ class CategorizeTab(QWidget):
         self._show_current()
         self._load_model_info()
         self.undo_button.setEnabled(review.can_undo(self.ctx.db))
-        self._cats = self._categories()
+        from shopai.categorize.taxonomy import shop_categories
+
+        self._cats = shop_categories(self.ctx.db)
         text = self.fix_box.currentText()
         self.fix_box.clear()
         self.fix_box.addItems(self._cats)
@@ -290,32 +269,11 @@ class CategorizeTab(QWidget):
             else:
                 cell.setData(Qt.ItemDataRole.ForegroundRole, None)
 
-    def _categories(self) -> list[str]:
-        from shopai.store.products import categories
-
-        names: dict[str, str] = {}  # one spelling per name, whatever its case
-        for c in categories(self.ctx.db):
-            names.setdefault(c.strip().casefold(), c.strip())
-        return sorted(names.values(), key=str.casefold)
-
     def offers(self, text: str) -> list[str]:
-        """What the Fix box offers for ``text``: the shop's categories that contain it, then taxonomy names in
-        the language typed (Chinese when it has Chinese characters), each name once."""
+        """What the Fix box offers for ``text`` (:func:`shopai.categorize.taxonomy.offers`)."""
         from shopai.categorize import taxonomy
 
-        typed = text.strip().casefold()
-        shop = [c for c in self._cats if typed in c.casefold()]
-        if not typed:
-            return shop
-        zh = re.search(r"[\u3400-\u9fff]", text) is not None
-        seen = {c.casefold() for c in shop}
-        out = list(shop)
-        for c in taxonomy.search(text, limit=40, lang="zh" if zh else "en"):
-            name = (c.path_zh if zh else c.path).split(" > ")[-1].strip()
-            if name and name.casefold() not in seen:
-                seen.add(name.casefold())
-                out.append(name)
-        return out
+        return taxonomy.offers(self._cats, text)
 
     def _offer(self, text: str) -> None:
         self._offer_model.setStringList(self.offers(text))
@@ -347,29 +305,14 @@ class CategorizeTab(QWidget):
         if not path.exists():
             from shopai.categorize.train import labelled_counts
 
-            products, categories = labelled_counts(self.ctx.db.conn)
-            if categories >= 2:
-                self.model_label.setText(self.tr(
-                    "No model yet: press Train to learn from the {0:,} products in {1} categories.").format(
-                        products, categories))
-            else:
-                self.model_label.setText(self.tr(
-                    "No model yet: give products in at least two categories their category, then Train."))
+            self.model_label.setText(messages.no_model_line(*labelled_counts(self.ctx.db.conn)))
             return
         try:
             meta = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             self.model_label.setText(self.tr("The saved model is damaged: train again."))
             return
-        acc = meta.get("holdout_accuracy")
-        acc_text = "—" if acc is None else f"{acc * 100:.0f}%"
-        if meta.get("holdout_photo_accuracy") is not None:  # what a draft with only a photo can expect
-            acc_text += " " + self.tr("(photo alone: %1 of %2 held-out photos)").replace(
-                "%1", f"{meta['holdout_photo_accuracy'] * 100:.0f}%").replace("%2", str(meta.get("holdout_photos", "?")))
-        self.model_label.setText(
-            self.tr("Model of %1: %2 categories, %3 right on held-out products; photos: %4").replace(
-                "%1", str(meta.get("trained_at", "?")).replace("T", " ")[:16]).replace("%2", str(len(meta.get("classes", [])))).replace(
-                "%3", acc_text).replace("%4", str(meta.get("photos", "—"))))
+        self.model_label.setText(messages.model_line(meta))
         per = meta.get("per_category", {})
         items = sorted(per.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["n"]) if kv[1]["n"] else 2.0)
         self.accuracy.setRowCount(len(items))
@@ -547,8 +490,7 @@ class CategorizeTab(QWidget):
         except UserError as exc:
             self.message.show_error(str(exc))
             return
-        self.message.show_info(self.tr("Undone (1 product).") if n == 1
-                               else self.tr("Undone (%1 products).").replace("%1", str(n)))
+        self.message.show_info(count(n, self.tr("Undone (1 product)."), self.tr("Undone ({0:,} products).")))
         self._after_write()
 
     # --- background work ---------------------------------------------------------------------------
@@ -563,37 +505,15 @@ class CategorizeTab(QWidget):
         self._job = "train"  # after start: starting cancels (and forgets) any job before
 
     def _trained(self, summary: dict) -> None:
-        acc = summary.get("held-out accuracy")
-        text = self.tr("Trained on %1 products in %2 categories.").replace(
-            "%1", str(summary.get("labelled products"))).replace("%2", str(summary.get("categories")))
-        if acc is not None:
-            text += " " + self.tr("Right on %1% of held-out products.").replace("%1", f"{acc * 100:.0f}")
-        if summary.get("left out (one product only)"):
-            text += " " + self.tr("Left out (only one product): %1.").replace("%1", summary["left out (one product only)"])
-        to_fix = []  # what the owner can put right before the next Train
-        backbone = summary.get("pretrained photo model") or ""
-        if backbone.startswith("not used"):
-            to_fix.append(self.tr("The pretrained photo model was %1").replace("%1", backbone.rstrip(".") + "."))
-        if summary.get("photos skipped"):
-            problems = summary.get("problems") or []
-            more = summary["photos skipped"] - min(3, len(problems))
-            to_fix.append(self.tr("Photos left out, as they could not be read: %1").replace("%1", " ".join(problems[:3]))
-                          + (" " + self.tr("(and %1 more)").replace("%1", str(more)) if more > 0 else ""))
-        if to_fix:
-            self.message.show_error(text + " " + " ".join(to_fix))
-        else:
-            self.message.show_info(text)
+        text, to_fix = messages.trained_message(summary)
+        (self.message.show_error if to_fix else self.message.show_info)(text)
         self._after_write()
 
     def get_backbone(self) -> None:
         """Ask, then download the pretrained photo backbone in the background (progress and cancel below)."""
         from shopai.categorize import pretrained
 
-        text = self.tr(
-            "Download a pretrained photo model (MobileNetV3-small, about %1 MB) from download.pytorch.org?\n\n"
-            "It has learned from over a million pictures, so it tells your products apart from fewer labelled "
-            "photos. Only the model file is downloaded; nothing about your shop is sent. Licence: %2.\n\n"
-            "The next Train uses it.").replace("%1", f"{pretrained.SIZE_MB:.0f}").replace("%2", pretrained.LICENCE)
+        text = messages.backbone_question(pretrained.SIZE_MB, pretrained.LICENCE)
         answer = QMessageBox.question(self, self.tr("Pretrained photo model"), text,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.Yes)
@@ -630,20 +550,8 @@ class CategorizeTab(QWidget):
         return True
 
     def _imported(self, result: dict) -> None:
-        def count(n: int, one: str, many: str) -> str:
-            return (one if n == 1 else many).replace("%1", str(n))
-
-        text = self.tr("%1: %2, %3.").replace("%1", count(result["photos"], self.tr("1 photo"), self.tr("%1 photos"))).replace(
-            "%2", count(result["matched"], self.tr("1 matched to a product"), self.tr("%1 matched to products"))).replace(
-            "%3", count(result["drafts"], self.tr("1 new draft product"), self.tr("%1 new draft products")))
-        details = result["problems"] + result.get("notes", []) + result["duplicates"]
-        if details:
-            shown = 8
-            more = (" " + self.tr("(and %1 more)").replace("%1", str(len(details) - shown))) if len(details) > shown else ""
-            listed = "; ".join(d.rstrip(".") for d in details[:shown])  # "format).;" read badly
-            self.message.show_error(text + " " + self.tr("Look at:") + " " + listed + "." + more)
-        else:
-            self.message.show_info(text)
+        text, look = messages.imported_message(result)
+        (self.message.show_error if look else self.message.show_info)(text)
         self._after_write()
 
     def pick_files(self) -> None:

@@ -22,6 +22,7 @@ from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.sql_table import (
     ALIGN_CENTER, ALIGN_RIGHT, Column, RowRole, SqlTableModel, fmt_date, fmt_int, fmt_money, keep_sort_indicator,
 )
+from shopai_ui.widgets import wording
 from shopai_ui.worker import JobRunner
 
 WATCHED = {"orders", "customers", "order_lines", "customer_scores"}
@@ -175,7 +176,7 @@ class CustomersTab(QWidget):
         self.show_model_info()
 
     def _on_refreshed(self, count: int) -> None:
-        self.count_label.setText(self.tr("1 customer") if count == 1 else self.tr("{0:,} customers").format(count))
+        self.count_label.setText(wording.count(count, self.tr("1 customer"), self.tr("{0:,} customers")))
 
     def _on_data_changed(self, tables) -> None:
         if WATCHED & set(tables or ()):
