@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -60,17 +59,6 @@ def _status_of(text: str, cancel_column: bool, financial: bool = False) -> str |
     if not financial and s in _NEVER_PAID:
         return NOT_SOLD
     return PAID
-
-
-def _real_date(iso: str | None) -> str | None:
-    """``iso`` if it is a date and time that exist (the fast ISO path passes "2024-02-30 10:00:00" through)."""
-    if iso is None:
-        return None
-    try:
-        datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    return iso
 
 
 def _customer_key(text: str) -> str:
@@ -191,7 +179,7 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
     # Day-first or month-first is decided from all the file's dates (a first part above 12 means day-first).
     distinct = {ln[2] for ln in lines}
     parse_date, out.day_first = date_parser(sorted(distinct))
-    as_iso = {text: _real_date(parse_date(text)) for text in distinct}
+    as_iso = {text: parse_date(text) for text in distinct}
     kept = []
     for ln in lines:
         iso = as_iso[ln[2]]

@@ -143,6 +143,15 @@ def parse_date(text: str, day_first: bool = True) -> str | None:
     return None
 
 
+def _existing(iso: str) -> str | None:
+    """``iso`` when it names a date and time that exist, else None."""
+    try:
+        datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return iso
+
+
 def date_parser(samples: Iterable[str]) -> tuple[Callable[[str], str | None], bool | None]:
     """A fast parser for one date column, decided from its values; also returns the day-first verdict."""
     samples = [s for s in samples if s and s.strip()]
@@ -153,11 +162,12 @@ def date_parser(samples: Iterable[str]) -> tuple[Callable[[str], str | None], bo
     cache: dict[str, str | None] = {}
 
     def parse(text: str) -> str | None:
-        if iso_fast and len(text) == 19 and text[4] == "-" and text[10] in " T" and text[13] == ":":
-            return text[:10] + "T" + text[11:]
         hit = cache.get(text)
         if hit is None and text not in cache:
-            hit = parse_date(text, day_first)
+            if iso_fast and len(text) == 19 and text[4] == "-" and text[10] in " T" and text[13] == ":":
+                hit = _existing(text[:10] + "T" + text[11:])  # shaped like ISO is not enough: 2024-02-30
+            else:
+                hit = parse_date(text, day_first)
             if len(cache) < 200_000:
                 cache[text] = hit
         return hit
