@@ -11,7 +11,6 @@ Everything is written in ONE transaction; closing the job early leaves the shop 
 """
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -68,17 +67,6 @@ def _customer_key(text: str) -> str:
     return text.lower() if "@" in text else text
 
 
-
-def _fast_number(text: str, decimal_comma: bool) -> float | None:
-    """float(text) for the common plain cell ("3", "2.55"); None for anything parse_number must read
-    (currency, separators, "nan"/"inf", or any dot in a decimal-comma file)."""
-    if decimal_comma and "." in text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
     out = _Parsed()
@@ -137,27 +125,23 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
                                             "skipped"))
             continue
         qty_text = v[i_qty]
-        qty = _fast_number(qty_text, comma)
+        qty = parse_number(qty_text, decimal_comma=comma)
         if qty is None:
-            qty = parse_number(qty_text, decimal_comma=comma)
-            if qty is None:
-                problems.append(RowProblem(row, f"quantity {qty_text.strip()!r} is not a number; skipped"))
-                continue
+            problems.append(RowProblem(row, f"quantity {qty_text.strip()!r} is not a number; skipped"))
+            continue
         if qty == 0:
             problems.append(RowProblem(row, "quantity is 0; skipped"))
             continue
         price_text = v[i_price] if i_price is not None else ""
-        price = _fast_number(price_text, comma)
+        price = parse_number(price_text, decimal_comma=comma)
+        if price is None and i_total is not None:
+            total = parse_number(v[i_total], decimal_comma=comma)
+            price = None if total is None else abs(total / qty)
         if price is None:
-            price = parse_number(price_text, decimal_comma=comma)
-            if price is None and i_total is not None:
-                total = parse_number(v[i_total], decimal_comma=comma)
-                price = None if total is None else abs(total / qty)
-            if price is None:
-                shown = price_text.strip() or (v[i_total].strip() if i_total is not None else "")
-                problems.append(RowProblem(row, f"price {shown!r} is not a number; skipped" if shown
-                                           else "no price; skipped"))
-                continue
+            shown = price_text.strip() or (v[i_total].strip() if i_total is not None else "")
+            problems.append(RowProblem(row, f"price {shown!r} is not a number; skipped" if shown
+                                       else "no price; skipped"))
+            continue
         if price < 0:
             problems.append(RowProblem(row, f"price {price_text.strip()} is negative; skipped"))
             continue
