@@ -174,6 +174,20 @@ class PhotoModel:
         self.state["head.bias"] = torch.from_numpy(b)
         self._net = None
 
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """The linear head and classes, which :meth:`learn_one` changes, for :meth:`restore` to put back."""
+        return {"photo_classes": np.int64(len(self.classes)), "photo_w": self.state["head.weight"].numpy().copy(),
+                "photo_b": self.state["head.bias"].numpy().copy()}
+
+    def restore(self, part: dict[str, np.ndarray]) -> None:
+        """Undo a :meth:`learn_one` from its :meth:`snapshot`."""
+        import torch
+
+        self.state["head.weight"] = torch.from_numpy(part["photo_w"].copy())
+        self.state["head.bias"] = torch.from_numpy(part["photo_b"].copy())
+        del self.classes[int(part["photo_classes"]):]
+        self._net = None
+
     def save(self, path: Path) -> None:
         import torch
 

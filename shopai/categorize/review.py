@@ -240,13 +240,9 @@ def _model_id(bundle: Bundle) -> str:
 
 def _learnt_part(bundle: Bundle, text: str | None) -> dict[str, np.ndarray]:
     """The parts of the models that learning a correction from ``text`` (and the photo) changes."""
-    cols = bundle.text.features([text]).indices.astype(np.int64) if text and text.strip() else np.zeros(0, np.int64)
-    out = {"text_classes": np.int64(len(bundle.text.classes)), "cols": cols,
-           "rows": bundle.text.weight[cols].copy(), "bias": bundle.text.bias.copy()}
+    out = bundle.text.snapshot(text)
     if bundle.photo is not None:
-        out.update(photo_classes=np.int64(len(bundle.photo.classes)),
-                   photo_w=bundle.photo.state["head.weight"].numpy().copy(),
-                   photo_b=bundle.photo.state["head.bias"].numpy().copy())
+        out.update(bundle.photo.snapshot())
     return out
 
 
@@ -262,18 +258,10 @@ def _unlearn(db: sqlite_utils.Database, db_path: str, decision_ids: list[int]) -
         return False
     for f in files:
         with np.load(f) as z:
-            t, n = bundle.text, int(z["text_classes"])
-            t.weight = t.weight[:, :n].copy()
-            t.weight[z["cols"]] = z["rows"]
-            t.bias = z["bias"].copy()
-            del t.classes[n:]
-            if bundle.photo is not None and "photo_w" in z.files:
-                import torch
-
-                bundle.photo.state["head.weight"] = torch.from_numpy(z["photo_w"].copy())
-                bundle.photo.state["head.bias"] = torch.from_numpy(z["photo_b"].copy())
-                del bundle.photo.classes[int(z["photo_classes"]):]
-                bundle.photo._net = None
+            part = {k: z[k] for k in z.files}
+        bundle.text.restore(part)
+        if bundle.photo is not None and "photo_w" in part:
+            bundle.photo.restore(part)
     save_bundle(db_path, bundle)
     for f in files:
         f.unlink(missing_ok=True)

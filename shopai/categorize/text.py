@@ -79,6 +79,21 @@ class TextModel:
             self.weight[cols] -= lr * np.outer(vals, g).astype(np.float32)
             self.bias -= np.float32(lr * 0.1) * g.astype(np.float32)
 
+    def snapshot(self, text: str | None) -> dict[str, np.ndarray]:
+        """What :meth:`learn_one` on ``text`` can change (the rows of its features, the bias, the classes),
+        for :meth:`restore` to put back."""
+        cols = self.features([text]).indices.astype(np.int64) if text and text.strip() else np.zeros(0, np.int64)
+        return {"text_classes": np.int64(len(self.classes)), "cols": cols, "rows": self.weight[cols].copy(),
+                "bias": self.bias.copy()}
+
+    def restore(self, part: dict[str, np.ndarray]) -> None:
+        """Undo a :meth:`learn_one` from its :meth:`snapshot` (a class it added goes again)."""
+        n = int(part["text_classes"])
+        self.weight = self.weight[:, :n].copy()
+        self.weight[part["cols"]] = part["rows"]
+        self.bias = part["bias"].copy()
+        del self.classes[n:]
+
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(
