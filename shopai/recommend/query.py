@@ -129,41 +129,39 @@ class Recommender:
             return f"no sales yet, similar description to {_short(like)}" if like else "no sales yet"
         return generic
 
-    def _new_products(self, db, history_pids: list[int], products: dict) -> list[dict]:
-        if not history_pids:
-            return []
+    def _nearest_bought(self, db, candidates: list[int], history_pids: list[int]) -> tuple[list[int], np.ndarray,
+                                                                                         list[int]]:
+        """For each of ``candidates`` (product ids, those in the catalog text), how close its description comes
+        to one the customer bought: (candidates kept, best similarity each, the bought product id nearest)."""
         pids, t = self._content_matrix(db)
         where = {p: r for r, p in enumerate(pids)}
-        new = [r for r, p in enumerate(pids) if p not in self.pos]
-        hist = [where[p] for p in history_pids if p in where]
-        if not new or not hist:
-            return []
-        sims = (t[hist] @ t[new].T).toarray()
-        best_h, best = sims.argmax(axis=0), sims.max(axis=0)
+        cands = [p for p in candidates if p in where]
+        hist = [p for p in history_pids if p in where]
+        if not cands or not hist:
+            return [], np.zeros(0), []
+        sims = (t[[where[p] for p in hist]] @ t[[where[p] for p in cands]].T).toarray()
+        return cands, sims.max(axis=0), [hist[h] for h in sims.argmax(axis=0)]
+
+    def _new_products(self, db, history_pids: list[int], products: dict) -> list[dict]:
+        pids, _ = self._content_matrix(db)
+        new, best, nearest = self._nearest_bought(db, [p for p in pids if p not in self.pos], history_pids)
         order = np.argsort(-best)[:3]
-        fresh = _products(db, [pids[new[j]] for j in order])
+        fresh = _products(db, [new[j] for j in order])
         out = []
         for j in order:
-            if best[j] < MIN_SIMILAR or pids[new[j]] not in fresh:
+            if best[j] < MIN_SIMILAR or new[j] not in fresh:
                 continue
-            like = products.get(pids[hist[best_h[j]]], {}).get("title", "")
-            out.append(_entry(fresh[pids[new[j]]], float(best[j]) * 0.5,
+            like = products.get(nearest[j], {}).get("title", "")
+            out.append(_entry(fresh[new[j]], float(best[j]) * 0.5,
                               f"new product, similar description to {_short(like)}"))
         return out
 
     def _most_similar_bought(self, db, pid: int, history_pids: list[int], products: dict) -> str:
         """The title of the customer's product whose description is nearest ``pid``'s ('' if none)."""
-        if not history_pids:
+        cands, best, nearest = self._nearest_bought(db, [pid], history_pids)
+        if not cands or best[0] < MIN_SIMILAR:
             return ""
-        pids, t = self._content_matrix(db)
-        where = {p: r for r, p in enumerate(pids)}
-        hist = [p for p in history_pids if p in where]
-        if pid not in where or not hist:
-            return ""
-        sims = (t[[where[p] for p in hist]] @ t[where[pid]].T).toarray().ravel()
-        if sims.max() < MIN_SIMILAR:
-            return ""
-        return products.get(hist[int(np.argmax(sims))], {}).get("title", "")
+        return products.get(nearest[0], {}).get("title", "")
 
     def catalog_changed(self) -> None:
         """Forget the cached text of the catalog: products were added, edited or deleted since it was read."""
