@@ -7,8 +7,8 @@ split of :mod:`shopai.customers.evaluate` relies on that, and a test checks it.
 
 A purchase is a *day* with at least one paid order (two invoices on one day are one visit, as in the
 usual BG/NBD set-up); its value is the sum of those orders. Cancellations and returns (orders with
-status 'cancelled'/'returned', negative lines) are kept apart as refunds: they lower net spend, they
-are not visits. Guest orders (no customer) only count towards the shop's last order date.
+status 'cancelled'/'returned' and a negative total: credit notes) are kept apart as refunds: they lower net
+spend, they are not visits. An order cancelled or refunded as a whole (positive total) is neither. Guest orders (no customer) only count towards the shop's last order date.
 
 Where the orders come with their lines, each purchase day also knows its basket: how many lines and the
 sum of their unit prices (so the mean price per line). Broad baskets of cheap items are what the shop's
@@ -115,7 +115,8 @@ class Events:
             notes.append(f"{guests} guest orders (no customer) are not part of any history.")
         known["customer"] = known["customer"].astype(str)
         paid = known[known["status"] == "paid"]
-        refunds = known[known["status"].isin(["cancelled", "returned"])]
+        # credits only: an order cancelled or refunded as a whole keeps its positive total and is neither
+        refunds = known[known["status"].isin(["cancelled", "returned"]) & (known["value"] < 0)]
         ids = sorted(paid["customer"].unique().tolist())
         index = {cid: i for i, cid in enumerate(ids)}
         g = (paid.groupby(["customer", "dayn"], sort=True)

@@ -86,7 +86,8 @@ def unscored_rows(db) -> list[dict[str, Any]]:
     """Customers with their paid orders and net spend, before any model has been trained."""
     cur = db.conn.execute(
         "SELECT c.external_id, c.name, max(CASE WHEN o.status = 'paid' THEN substr(o.ordered_at, 1, 10) END), "
-        "sum(o.status = 'paid'), coalesce(sum(o.total), 0) FROM customers c JOIN orders o ON o.customer_id = c.id "
+        "sum(o.status = 'paid'), coalesce(sum(CASE WHEN o.status = 'paid' OR o.total < 0 THEN o.total END), 0) "
+        "FROM customers c JOIN orders o ON o.customer_id = c.id "
         "GROUP BY c.id HAVING sum(o.status = 'paid') > 0 ORDER BY 3 DESC")
     return [{"customer_id": r[0], "name": r[1], "last_order": r[2], "orders": r[3], "spend": round(r[4], 2),
              "p_return_30d": None, "p_return_90d": None, "expected_spend_90d": None, "at_risk": None}

@@ -3,9 +3,10 @@
 
 Each line needs an order number, a date, a quantity, a unit price (or a line total) and a product named by SKU
 or title. A SKU the catalog lacks becomes a product (title from the line's description, price from the latest
-unit price). Cancelled and returned lines are stored as orders with that status and negative quantities, never
-as sales, and are listed in the report; lines of orders never paid (WooCommerce "Failed", "Pending payment")
-are skipped. Order-level cells (date, customer, country, status) that an export gives on an order's first
+unit price). Cancelled and returned lines are stored as orders with that status, never as sales, and are listed
+in the report: negative lines as credit notes that offset earlier sales, an order cancelled or refunded as a
+whole (a Shopify or WooCommerce status) with its own positive quantities, as neither sale nor credit; lines of orders not paid (WooCommerce "Failed", "Pending payment", "On hold",
+Shopify "expired") are skipped. Order-level cells (date, customer, country, status) that an export gives on an order's first
 row only (Shopify) apply to all its rows. Unit-price changes per product over time go to ``price_history``.
 Everything is written in ONE transaction; closing the job early leaves the shop as it was.
 """
@@ -25,9 +26,11 @@ from shopai.store.db import open_store, transaction
 
 PAID, CANCELLED, RETURNED = "paid", "cancelled", "returned"
 NOT_SOLD = "not sold"  # a line's status only: such lines are skipped
-# order statuses of orders that were never paid (WooCommerce "Failed", "Pending payment", checkout drafts)
+# order statuses of orders not paid (WooCommerce "Failed", "Pending payment", "On hold", checkout drafts)
 _NEVER_PAID = {"failed", "payment failed", "pending", "pending payment", "unpaid", "draft", "checkout-draft",
-               "wc-failed", "wc-pending", "wc-checkout-draft"}
+               "on hold", "on-hold", "wc-failed", "wc-pending", "wc-checkout-draft", "wc-on-hold"}
+# payment statuses (Shopify's Financial Status) of orders not paid: the authorization ran out uncaptured
+_NEVER_PAID_FINANCIAL = {"expired"}
 
 
 class _Parsed:
@@ -41,7 +44,7 @@ class _Parsed:
 
 
 def _status_of(text: str, cancel_column: bool, financial: bool = False) -> str | None:
-    """The status a line's status cell gives: paid, cancelled, returned, NOT_SOLD (an order that was never
+    """The status a line's status cell gives: paid, cancelled, returned, NOT_SOLD (an order that was not
     paid: failed, or waiting for payment) or None (blank). ``financial``: a payment status such as Shopify's
     Financial Status (paid, pending, authorized, partially_refunded, refunded, voided)."""
     if not text:
@@ -55,7 +58,7 @@ def _status_of(text: str, cancel_column: bool, financial: bool = False) -> str |
         return PAID
     if "refund" in s or "return" in s:
         return RETURNED
-    if not financial and s in _NEVER_PAID:
+    if s in (_NEVER_PAID_FINANCIAL if financial else _NEVER_PAID):
         return NOT_SOLD
     return PAID
 
@@ -83,7 +86,7 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
         if cancel_column else None
     # order-level cells (date, customer, country, status) that an export gives on an order's first row only
     order_fill: dict[str, tuple[str, str, str, str | None]] = {}
-    unpaid: dict[str, str] = {}  # order -> its status text, for orders never paid (failed, pending payment)
+    unpaid: dict[str, str] = {}  # order -> its status text, for orders not paid (failed, pending payment)
     problems = out.problems
     lines = out.lines
     # a file written with decimal commas ("49,90"): there "1.299" is 1299, and float() must not read it
@@ -102,12 +105,13 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
             date_text = f"{date_text} {v[i_time].strip()}"
         cust = _customer_key(v[i_cust]) if i_cust is not None else ""
         country = v[i_country].strip() if i_country is not None else ""
-        status = _status_of(v[i_status].strip(), cancel_column, financial_column) if i_status is not None \
-            else None
+        status_text = v[i_status].strip() if i_status is not None else ""
+        status = _status_of(status_text, cancel_column, financial_column) if i_status is not None else None
         if status is None and i_financial is not None:
-            status = _status_of(v[i_financial].strip(), False, True)
+            status_text = v[i_financial].strip()
+            status = _status_of(status_text, False, True)
         if status == NOT_SOLD:
-            unpaid.setdefault(oid, v[i_status].strip())
+            unpaid.setdefault(oid, status_text)
         fill = order_fill.get(oid)
         if fill is None:
             order_fill[oid] = (date_text, cust, country, status)
@@ -121,8 +125,8 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
             continue
         iso = date_text  # turned into ISO below, once every date of the file is known
         if order_status == NOT_SOLD:
-            problems.append(RowProblem(row, f"order {oid} was never paid (status {unpaid[oid]!r}), not a sale; "
-                                            "skipped"))
+            problems.append(RowProblem(row, f"order {oid} has not been paid (status {unpaid[oid]!r}), not a "
+                                            "sale; skipped"))
             continue
         qty_text = v[i_qty]
         qty = parse_number(qty_text, decimal_comma=comma)
@@ -260,9 +264,10 @@ def _plan(conn, parsed: _Parsed) -> Job[_Plan]:
             status = RETURNED
         order["status"] = status
         if status != PAID:
+            # Negative lines are credit notes (a UK log's "C" invoices, Square's refund events): they offset
+            # an earlier sale. Positive lines are the order itself, cancelled or refunded as a whole (Shopify,
+            # WooCommerce): kept as the customer ordered them, they count as neither a sale nor a credit.
             for ln in order["lines"]:
-                if ln[5] > 0:
-                    ln[5] = -ln[5]
                 if status == CANCELLED:
                     cancelled_lines += 1
                 else:

@@ -57,7 +57,7 @@ class Recommender:
         rows = db.conn.execute(
             "SELECT l.product_id, o.ordered_at, o.id, o.status, l.quantity FROM order_lines l "
             "JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ? AND l.product_id IS NOT NULL "
-            "AND o.status IN ('paid', 'returned', 'cancelled')", (cid,)).fetchall()
+            "AND (o.status = 'paid' OR l.quantity < 0)", (cid,)).fetchall()
         net: dict[int, float] = {}
         for pid, _, _, _, qty in rows:
             net[pid] = net.get(pid, 0.0) + float(qty or 0)

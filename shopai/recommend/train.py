@@ -43,9 +43,10 @@ def _seconds(iso: list[str]) -> np.ndarray:
 def read_orders(db) -> tuple[Log, dict[str, Any]]:
     """The shop's purchases as a :class:`Log` keyed by customer id and product id.
 
-    Only paid orders of known customers count as purchases. A customer's returned and cancelled
-    lines (stored negative, like the "C" credit invoices of a UK shop's log) are netted against their
-    purchases of the product, so fully returned products are left out; guest orders are ignored.
+    Only paid orders of known customers count as purchases. A customer's credit lines (negative, like
+    the "C" credit invoices of a UK shop's log) are netted against their purchases of the product, so
+    fully returned products are left out; an order cancelled or refunded as a whole counts as neither,
+    and guest orders are ignored.
     Every product in the catalog becomes an item (for content scoring).
     """
     conn = db.conn
@@ -53,7 +54,7 @@ def read_orders(db) -> tuple[Log, dict[str, Any]]:
         "SELECT o.id, o.customer_id, o.ordered_at, o.status, l.product_id, l.quantity "
         "FROM order_lines l JOIN orders o ON o.id = l.order_id "
         "WHERE o.customer_id IS NOT NULL AND l.product_id IS NOT NULL "
-        "AND o.status IN ('paid', 'returned', 'cancelled')"
+        "AND (o.status = 'paid' OR l.quantity < 0)"
     ).fetchall()
     guests = conn.execute("SELECT count(*) FROM orders WHERE customer_id IS NULL").fetchone()[0]
     net: dict[tuple[int, int], float] = {}

@@ -49,7 +49,7 @@ def test_shopify_orders(db_path):
     got = orders(db)
     assert got["#1001"] == ("ann@example.com", "2024-03-02T10:15:20", "paid", 48.5)
     assert got["#1002"][0] is None  # guest
-    assert got["#1003"][2] == "cancelled" and got["#1003"][3] == -12.5
+    assert got["#1003"][2] == "cancelled" and got["#1003"][3] == 12.5  # as ordered: no sale, no credit
     assert report.details["cancelled_orders"] == 1
     assert any("cancelled" in p.message and not p.skipped for p in report.problems)
 
@@ -69,7 +69,7 @@ def test_woocommerce_products_and_orders(db_path):
     assert got["2001"] == ("7", "2024-04-01T12:00:00", "paid", 23.0)
     assert got["2002"][2] == "returned" and got["2003"][2] == "cancelled"
     assert db.conn.execute("SELECT sum(quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id "
-                           "WHERE o.status != 'paid'").fetchone()[0] == -4
+                           "WHERE o.status != 'paid'").fetchone()[0] == 4  # whole orders: kept as ordered
 
 
 def test_square_items_utf16_and_item_details(db_path):

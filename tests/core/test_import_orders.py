@@ -200,10 +200,62 @@ def test_shopify_order_fields_on_the_first_row_apply_to_all_its_rows(db_path, tm
     assert report.format == "shopify" and report.created == 8 and report.skipped == 0
     db = open_store(db_path)
     orders = {r[0]: r[1:] for r in db.conn.execute("SELECT external_id, status, total, country FROM orders")}
-    assert orders == {"#1001": ("paid", 65.0, "US"), "#1002": ("cancelled", -45.0, "CA"),
-                      "#1003": ("returned", -65.0, "GB"), "#1004": ("paid", 50.0, "DE"),
-                      "#1005": ("cancelled", -20.0, "US")}
-    assert db.conn.execute("SELECT count(*) FROM order_lines WHERE quantity < 0").fetchone()[0] == 5
+    # orders cancelled or refunded as a whole keep what was ordered: they are no sale and no credit either
+    assert orders == {"#1001": ("paid", 65.0, "US"), "#1002": ("cancelled", 45.0, "CA"),
+                      "#1003": ("returned", 65.0, "GB"), "#1004": ("paid", 50.0, "DE"),
+                      "#1005": ("cancelled", 20.0, "US")}
+    assert db.conn.execute("SELECT count(*) FROM order_lines WHERE quantity < 0").fetchone()[0] == 0
+
+
+def test_a_refunded_shopify_order_nets_to_nothing_while_a_credit_note_offsets_its_sale(db_path, tmp_path):
+    """A Shopify order refunded in full was once stored as a credit with no sale beside it: the customer's
+    spend went negative and the product counted as returned. It is now neither sale nor credit."""
+    from shopai.customers.history import load_events
+    from shopai.customers.scores import unscored_rows
+    from shopai.recommend.train import read_orders
+    path = write_csv(tmp_path / "orders_export.csv", SHOPIFY_HEADER, [
+        ["#2001", "a@x.com", "paid", "2024-03-05 10:14:00 -0400", "2", "Tee", "20.00", "TEE", "US", ""],
+        ["#2002", "a@x.com", "refunded", "2024-03-09 10:14:00 -0400", "1", "Mug", "25.00", "MUG", "US", ""],
+        ["#2003", "b@x.com", "paid", "2024-03-10 09:00:00 -0400", "1", "Mug", "25.00", "MUG", "CA", ""],
+        ["#2004", "b@x.com", "refunded", "2024-03-11 09:00:00 -0400", "1", "Tote", "30.00", "TOTE", "CA", ""],
+    ])
+    run_job(import_job(db_path, path, "orders"))
+    # a UK-style credit note (negative line) for b's mug: it offsets b's sale of the mug
+    credit = write_csv(tmp_path / "credit.csv", LOG_HEADER, [
+        ["C9001", "MUG", "Mug", "-1", "2024-03-12 09:00:00", "25.00", "b@x.com", "Canada"]])
+    run_job(import_job(db_path, credit, "orders"))
+    db = open_store(db_path)
+    spend = {r["customer_id"]: r["spend"] for r in unscored_rows(db)}
+    assert spend == {"a@x.com": 40.0, "b@x.com": 0.0}
+    events = load_events(db)
+    refunds = {events.ids[c]: v for c, v in zip(events.refund_cust, events.refund_value)}
+    assert refunds == {"b@x.com": -25.0}
+    log, info = read_orders(db)
+    sku = {str(k): v for k, v in db.conn.execute("SELECT id, sku FROM products")}
+    email = {str(k): v for k, v in db.conn.execute("SELECT id, external_id FROM customers")}
+    bought = {(email[log.users[u]], sku[log.items[i]]) for u, i in zip(log.user, log.item)}
+    assert bought == {("a@x.com", "TEE")}  # b's mug was returned; the refunded orders were never sales
+    assert info["returned_pairs"] == 1
+
+
+def test_expired_shopify_and_on_hold_woocommerce_orders_are_not_paid(db_path, tmp_path):
+    shop = write_csv(tmp_path / "orders_export.csv", SHOPIFY_HEADER, [
+        ["#3001", "a@x.com", "paid", "2024-03-05 10:14:00 -0400", "1", "Tee", "20.00", "TEE", "US", ""],
+        ["#3002", "b@x.com", "expired", "2024-03-06 10:14:00 -0400", "1", "Tee", "20.00", "TEE", "US", ""],
+        ["#3002", "b@x.com", "", "2024-03-06 10:14:00 -0400", "1", "Mug", "25.00", "MUG", "", ""],
+    ])
+    db = open_store(db_path)
+    skipped = {p.row: p.message for p in preview(db, shop, "orders").problems if p.skipped}
+    assert skipped == {3: "order #3002 has not been paid (status 'expired'), not a sale; skipped",
+                       4: "order #3002 has not been paid (status 'expired'), not a sale; skipped"}
+    woo = write_csv(tmp_path / "woo.csv", ["Order Number", "Order Date", "Order Status", "Billing Email Address",
+                                           "SKU", "Item Name", "Quantity", "Item Cost"], [
+        ["5001", "2024-04-01 10:00", "Completed", "ann@x.com", "A1", "HEART", "2", "2.55"],
+        ["5002", "2024-04-02 11:00", "On hold", "bo@x.com", "A1", "HEART", "1", "2.55"],
+    ])
+    report = run_job(import_job(db_path, woo, "orders"))
+    assert report.created == 1 and report.skipped == 1
+    assert dict(db.conn.execute("SELECT external_id, status FROM orders")) == {"5001": "paid"}
 
 
 def test_woocommerce_failed_and_unpaid_orders_are_not_sales(db_path, tmp_path):
@@ -221,7 +273,7 @@ def test_woocommerce_failed_and_unpaid_orders_are_not_sales(db_path, tmp_path):
     pv = preview(db, path, "orders")
     assert pv.rows_total == 6 and pv.rows_ok == 3
     skipped = {p.row: p.message for p in pv.problems if p.skipped}
-    assert sorted(skipped) == [5, 6, 7] and all("never paid" in m and "not a sale" in m for m in skipped.values())
+    assert sorted(skipped) == [5, 6, 7] and all("not been paid" in m and "not a sale" in m for m in skipped.values())
     assert "'Failed'" in skipped[6] and "'Pending payment'" in skipped[7]
     report = run_job(import_job(db_path, path, "orders"))
     assert report.created == 3 and report.skipped == 3
