@@ -255,6 +255,14 @@ def _number(text: str) -> float | str | None:
 
 
 def _num_text(value) -> str:
+    """A stored price as the editor shows it: two decimals, or every decimal it has (0.125 stays 0.125, so
+    saving a title change does not round the price and add a price change to its history)."""
     if value is None:
         return ""
-    return f"{float(value):.2f}"
+    value = float(value)
+    text = f"{value:.2f}"
+    if float(text) != value:
+        text = repr(value)  # the shortest text that reads back as the same number
+        if "e" in text or "E" in text:
+            text = f"{value:.10f}".rstrip("0")
+    return text

@@ -161,6 +161,21 @@ def test_editor_reads_prices_as_the_importer_does(tab, price, cost, expected):
                                    (row["id"],)).fetchall() == [(expected[0],)]
 
 
+def test_a_title_edit_keeps_a_three_decimal_price_and_its_history(tab):
+    """The editor showed 0.125 as "0.13", so saving a new title rounded the price and logged a price change."""
+    pid = products.add(tab.ctx.db, sku="WH1", title="Wholesale bead", price=0.125, cost=0.0625)
+    tab.ctx.notify_changed({"products"})
+    tab.table.selectRow(row_of_sku(tab, "WH1"))
+    editor = tab.edit_selected()
+    assert (editor.price.text(), editor.cost.text()) == ("0.125", "0.0625")
+    editor.title_edit.setText("Wholesale glass bead")
+    assert editor.save(), editor.message.text()
+    row = products.get(tab.ctx.db, product_id=pid)
+    assert (row["title"], row["price"], row["cost"]) == ("Wholesale glass bead", 0.125, 0.0625)
+    assert tab.ctx.db.conn.execute("SELECT price FROM price_history WHERE product_id = ?",
+                                   (pid,)).fetchall() == [(0.125,)]
+
+
 @pytest.mark.parametrize("field, text, message", [
     ("price", "nan", "The price must be a number."),
     ("price", "inf", "The price must be a number."),

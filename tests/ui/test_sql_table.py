@@ -262,3 +262,8 @@ def test_a_click_on_an_unsortable_header_leaves_the_arrow_on_the_sorted_column(d
     assert header.sortIndicatorSection() == 0
     assert [model.data(model.index(r, 0)) for r in range(3)] == ["A", "B", "C"]
     db.conn.close()
+
+
+def test_money_shows_two_decimals_or_the_ones_a_wholesale_price_has():
+    assert [fmt_money(v) for v in (2.5, 1234.5, 0.125, 0.0625, 0.30000000000000004, -12.5, None)] == [
+        "2.50", "1,234.50", "0.125", "0.0625", "0.30", "-12.50", ""]

@@ -50,12 +50,16 @@ class Column:
 
 
 def fmt_money(value: Any) -> str:
+    """Two decimals, or up to four for a price that has them (a wholesale 0.125 is not shown as 0.13)."""
     if value is None or value == "":
         return ""
     try:
-        return f"{float(value):,.2f}"
+        number = float(value)
     except (TypeError, ValueError):
         return str(value)
+    if abs(number - round(number, 2)) > 1e-9 and abs(number) < 1e12:
+        return f"{number:,.4f}".rstrip("0")
+    return f"{number:,.2f}"
 
 
 def fmt_int(value: Any) -> str:
