@@ -40,8 +40,9 @@ class CheckResult:
 
     @property
     def reason(self) -> str:
-        """One line: the message, plus the backup to restore when there is one."""
-        if self.ok or self.status == FOREIGN:
+        """One line: the message, plus the backup to restore when there is one. Another program's database
+        with no backups of a shop beside it is just that: "no good backup" would call it a damaged shop."""
+        if self.ok or self.status == FOREIGN or (self.status == NOT_A_SHOP and self.backup is None):
             return self.message
         if self.backup is not None:
             return f"{self.message} Newest good backup: {self.backup.path} ({self.backup.created:%Y-%m-%d %H:%M})."

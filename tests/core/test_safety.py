@@ -403,6 +403,20 @@ def test_cli_check_missing_shop(tmp_path, capsys):
     assert not (tmp_path / "nope.sqlite").exists()
 
 
+def test_cli_check_calls_another_programs_database_no_shop_not_a_damaged_one(tmp_path, capsys):
+    import sqlite3
+
+    from shopai.cli.main import main
+
+    other = tmp_path / "notes.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    conn.close()
+    assert main(["check", "--db", str(other)]) == 1
+    assert capsys.readouterr().err.strip() == ("shopai-cli: This file is an SQLite database, but not a ShopAI "
+                                               "shop.")
+
+
 def test_restore_from_another_shops_live_file(db_path, tmp_path):
     """A WAL-mode shop file (not a backup) can be restored from too."""
     other = tmp_path / "other" / "shop.sqlite"
