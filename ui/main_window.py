@@ -13,7 +13,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEven
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from shopai.store import orders as order_queries
-from shopai_ui.coming_soon import ComingSoonPage
 from shopai_ui.context import ShopContext
 from shopai_ui.tabs import TABS
 from shopai_ui.widgets.wording import count
@@ -22,16 +21,10 @@ log = logging.getLogger(__name__)
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
 
 
-def load_tab(title: str, spec: str, ctx: ShopContext) -> QWidget:
-    """Build one tab from its "module:Class" spec; a module that doesn't exist yet shows "coming soon"."""
+def load_tab(spec: str, ctx: ShopContext) -> QWidget:
+    """Build one tab from its "module:Class" spec."""
     module_name, _, class_name = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return ComingSoonPage(title)
-        raise
-    return getattr(module, class_name)(ctx)
+    return getattr(importlib.import_module(module_name), class_name)(ctx)
 
 
 def window_title(db_path: str) -> str:
@@ -80,7 +73,7 @@ class MainWindow(QMainWindow):
         if title in self.tab_widgets:
             return self.tab_widgets[title]
         try:
-            widget = load_tab(title, spec, self.ctx)
+            widget = load_tab(spec, self.ctx)
         except Exception as exc:  # one broken tab must not keep the shop from opening
             log.exception("tab %s failed to load", title)
             widget = QLabel(self.tr("This tab could not be opened: {0}").format(exc))

@@ -1,4 +1,4 @@
-"""The tabs of the main window, in order: (title, "module:Class"). A missing module shows "coming soon"."""
+"""The tabs of the main window, in order: (title, "module:Class")."""
 
 TABS: list[tuple[str, str]] = [
     ("Catalog", "shopai_ui.tabs.catalog:CatalogTab"),
