@@ -220,7 +220,7 @@ def choices(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[
     from shopai.forecast.series import is_product_code
     from shopai.store.products import fts_query
 
-    query = fts_query(text)
+    query = fts_query(text, db.conn)
     sold = "(SELECT count(*) FROM order_lines l WHERE l.product_id = p.id)"
     if query:
         rows = db.conn.execute(

@@ -1,8 +1,10 @@
 """Catalog queries: search (FTS5), ordered ids for lazy tables, row fetches, add/edit/delete."""
 from __future__ import annotations
 
+import bisect
 import math
 import re
+import sqlite3
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -30,19 +32,60 @@ def now_iso() -> str:
     return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def fts_query(text: str) -> str | None:
+def fts_query(text: str, conn: sqlite3.Connection | None = None) -> str | None:
     """Turn what a person typed into a safe FTS5 query: every word must match, each as a prefix (an owner
-    types the start of words). None when there is nothing to search for (empty, or only punctuation)."""
+    types the start of words). None when there is nothing to search for (empty, or only punctuation).
+
+    With ``conn``, a word also matches where it follows Chinese characters in the shop's text ("mug" finds
+    "青花mug", "iphone" finds "手机壳iPhone15"): unicode61 keeps such a run as one term."""
     # A word with inner punctuation ("t-light", "3.5") is one phrase of its parts, so "t-light" does not
     # become "t*" AND "light*" (which finds every product with a word starting with t).
     phrases = [" ".join(_TOKEN.findall(word)) for word in (text or "").split()]
     phrases = [p for p in phrases if p]
     if not phrases:
         return None
-    return " AND ".join(f'"{p}"*' for p in phrases)
+    parts = []
+    for phrase in phrases:
+        mixed = _terms_after_cjk(conn, phrase) if conn is not None and " " not in phrase else []
+        parts.append(f'("{phrase}"* OR ' + " OR ".join(f'"{t}"' for t in mixed) + ")" if mixed
+                     else f'"{phrase}"*')
+    return " AND ".join(parts)
 
 
-def _split_query(text: str) -> tuple[str | None, list[str]]:
+_CJK_RANGE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_AFTER_CJK = re.compile(f"(?<=[{_CJK_RANGE}])[^\\W_{_CJK_RANGE}]+")  # a Latin (or digit) run after one
+_MIXED_TERMS = 64  # at most this many such terms per word (a short word could be inside thousands)
+# per connection: (the connection, its data version when read, sorted (Latin run, term) pairs)
+_mixed_index: dict[int, tuple[sqlite3.Connection, tuple[int, int], list[tuple[str, str]]]] = {}
+
+
+def _terms_after_cjk(conn: sqlite3.Connection, word: str) -> list[str]:
+    """The shop's index terms that hold ``word`` (as a prefix) right after a Chinese or Japanese character:
+    "青花mug" for "mu". They are read once per change of the shop (one pass over the terms from U+3040 on,
+    the only ones that can hold such a run: none in a shop without such text) and kept per connection."""
+    version = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+    cached = _mixed_index.get(id(conn))
+    if cached is None or cached[0] is not conn or cached[1] != version:
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.products_terms "
+                     "USING fts5vocab(main, products_fts, 'row')")
+        rows = conn.execute("SELECT term FROM temp.products_terms WHERE term >= ? AND term GLOB ?",
+                            ("\u3040", f"*[{_CJK_RANGE}][a-z0-9]*"))
+        pairs = sorted({(run, term) for (term,) in rows if '"' not in term for run in _AFTER_CJK.findall(term)})
+        version = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        if len(_mixed_index) >= 8:  # a few shops per process; drop the oldest
+            _mixed_index.pop(next(iter(_mixed_index)))
+        _mixed_index[id(conn)] = cached = (conn, version, pairs)
+    pairs, word = cached[2], word.lower()
+    out: list[str] = []
+    for run, term in pairs[bisect.bisect_left(pairs, (word, "")):]:
+        if not run.startswith(word) or len(out) >= _MIXED_TERMS:
+            break
+        if term not in out:
+            out.append(term)
+    return out
+
+
+def _split_query(text: str, conn: sqlite3.Connection | None = None) -> tuple[str | None, list[str]]:
     """(FTS5 query for the words without Chinese characters, the words with them: each must occur in
     the title, SKU, description or category)."""
     plain, cjk = [], []
@@ -50,7 +93,7 @@ def _split_query(text: str) -> tuple[str | None, list[str]]:
         tokens = _TOKEN.findall(word)
         cjk += [t for t in tokens if _CJK.search(t)]
         plain.append("-".join(t for t in tokens if not _CJK.search(t)))
-    return fts_query(" ".join(plain)), cjk
+    return fts_query(" ".join(plain), conn), cjk
 
 
 def _contains(words: list[str]) -> tuple[str, list[str]]:
@@ -74,7 +117,7 @@ def search_ids(
     if order_by not in SORTABLE:
         raise ValueError(f"cannot sort by {order_by!r}")
     where, params = [], []
-    query, words = _split_query(text)
+    query, words = _split_query(text, db.conn)
     if query:
         where.append("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)")
         params.append(query)
@@ -101,7 +144,7 @@ def search_ids(
 def search(db: sqlite_utils.Database, text: str, limit: int = 20) -> list[dict[str, Any]]:
     """Best matches for ``text``, ranked by FTS5's bm25 (title weighted highest); with only Chinese words,
     those found in the title first."""
-    query, words = _split_query(text)
+    query, words = _split_query(text, db.conn)
     if not query and not words:
         return []
     contains, params = _contains(words)

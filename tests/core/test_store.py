@@ -72,6 +72,30 @@ def test_chinese_words_are_found_inside_titles_written_without_spaces(db_path):
     assert products.search_ids(db, "瓷杯") == [] and products.search_ids(db, "粉彩") == [cup]
 
 
+def test_latin_words_written_right_after_chinese_are_found(db_path):
+    """unicode61 keeps "青花mug" as one term, so "mug" (a prefix search) missed it, and "iphone" missed
+    "手机壳iPhone15"; a Latin word leading the run ("USB充电器") was always found."""
+    db = connect(db_path)
+    mug = products.add(db, sku="CN1", title="青花mug", description="手绘")
+    case = products.add(db, sku="CN2", title="手机壳iPhone15 Pro")
+    usb = products.add(db, sku="CN3", title="USB充电器")
+    plain = products.add(db, sku="EN1", title="Blue mug")
+    assert set(products.search_ids(db, "mug")) == {mug, plain}
+    assert set(products.search_ids(db, "mu")) == {mug, plain}
+    assert [r["id"] for r in products.search(db, "青花 mug")] == [mug]
+    assert products.search_ids(db, "iphone") == [case] and products.search_ids(db, "iPhone15 pro") == [case]
+    assert products.search_ids(db, "usb") == [usb] and products.search_ids(db, "充电") == [usb]
+    assert products.search_ids(db, "blue mug") == [plain] and products.search_ids(db, "ug") == []
+    # a product added or renamed later is found at once
+    tea = products.add(db, sku="CN4", title="龙井teapot")
+    assert products.search_ids(db, "teap") == [tea]
+    products.update(db, tea, title="龙井kettle")
+    assert products.search_ids(db, "teap") == [] and products.search_ids(db, "kett") == [tea]
+    other = connect(db_path)  # another connection's change (an import) is seen too
+    cup = products.add(other, sku="CN5", title="白瓷cup")
+    assert products.search_ids(db, "cup") == [cup]
+
+
 def test_accents_fold_and_punctuation_alone_is_no_search(db_path):
     db = connect(db_path)
     cafe = products.add(db, sku="C1", title="Café crème mug")
