@@ -395,3 +395,35 @@ def test_import_message_names_every_kind_of_problem(qtbot, shop, tmp_path):
     text = tab.message.text()
     assert "notes.txt" in text and "(and 2 more)" in text, text
     tab.shutdown()
+
+
+def test_the_model_line_is_one_line_in_a_small_window(qtbot, ctx):
+    """Beside the buttons the model's line was squeezed onto three lines at 1024 px; under them it has the
+    tab's width."""
+    import json
+
+    from shopai.categorize.models import META, model_dir
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    tab = CategorizeTab(ctx)
+    qtbot.addWidget(tab)
+    tab.resize(1004, 700)  # the tab inside a 1024x768 window
+    tab.show()
+    qtbot.waitExposed(tab)
+    label = tab.model_label
+
+    def one_line() -> bool:
+        return (label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+                and label.height() < 2 * label.fontMetrics().lineSpacing())
+
+    assert label.text().startswith("No model yet") and one_line(), label.size()
+    meta = {"trained_at": "2024-05-01T10:00:00", "classes": [f"Category {i}" for i in range(12)],
+            "holdout_accuracy": 0.91, "holdout_photo_accuracy": 0.45, "holdout_photos": 30, "photos": 120,
+            "per_category": {"Category 0": {"n": 3, "correct": 2}}}
+    folder = model_dir(ctx.db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / META).write_text(json.dumps(meta), "utf-8")
+    tab.refresh()
+    qtbot.wait(20)
+    assert "(photo alone: 45% of 30 held-out photos)" in label.text() and one_line(), label.size()
+    tab.shutdown()

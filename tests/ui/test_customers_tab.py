@@ -135,3 +135,25 @@ def test_train_button_scores_the_shop(qtbot, ctx):
         tab.train_button.click()
     assert tab.message.kind == "info", tab.message.label.text()
     assert tab.model.rowCount() > 30 and tab.eval_table.rowCount() >= 1
+
+
+def test_columns_fit_a_small_window_with_room_for_the_sort_arrow(qtbot, trained_ctx):
+    """At 1024 px every title has room for the sort arrow (P(return 30d) was clipped by it), the columns fit
+    without a horizontal scroll bar, and every model of the check below is in view."""
+    from shopai_ui.tabs.customers import CustomersTab
+
+    tab = CustomersTab(trained_ctx)
+    qtbot.addWidget(tab)
+    tab.resize(1004, 700)  # the tab inside a 1024x768 window
+    tab.show()
+    qtbot.waitExposed(tab)
+    header = tab.table.horizontalHeader()
+    assert header.isSortIndicatorShown()
+    for col in range(header.count()):  # the size hint counts the arrow in, whichever column is sorted
+        assert header.sectionSize(col) >= header.sectionSizeFromContents(col).width(), tab.model.columns[col].header
+    assert sum(header.sectionSize(c) for c in range(header.count())) <= tab.table.viewport().width()
+    assert not tab.table.horizontalScrollBar().isVisible()
+    evaluation = tab.eval_table
+    assert evaluation.rowCount() == 4
+    assert evaluation.viewport().height() >= sum(evaluation.rowHeight(r) for r in range(4))
+    assert evaluation.geometry().bottom() < tab.eval_sentence.geometry().top()  # nothing covered

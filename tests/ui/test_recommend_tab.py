@@ -158,3 +158,49 @@ def test_a_product_added_while_the_tab_is_open_is_offered(qtbot, tab):
     tab.ctx.notify_changed({"products"})
     skus = [tab.customer_list.item(r, 1).text() for r in range(tab.customer_list.rowCount())]
     assert "NEW1" in skus
+
+
+def _lines_needed(table, text: str) -> int:
+    """How many lines ``text`` takes wrapped at the width of the table's Why column."""
+    from PySide6.QtWidgets import QStyle
+
+    fm = table.fontMetrics()
+    margin = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+    rect = fm.boundingRect(0, 0, table.columnWidth(3) - margin - 1, 100_000, int(Qt.TextFlag.TextWordWrap), text)
+    return max(1, round(rect.height() / fm.lineSpacing()))
+
+
+def test_reasons_are_readable_in_a_small_window(qtbot, tab):
+    """At 1024 px wide the Why column was a sliver on the product side ("boug…"): a reason now wraps onto as
+    many lines as it needs (up to two, the row growing to hold them), and its tooltip has the whole of it."""
+    from shopai_ui.tabs.recommend import WHY_LINES
+
+    _train(qtbot, tab)
+    tab.resize(1004, 700)  # the tab inside a 1024x768 window
+    tab.show()
+    qtbot.waitExposed(tab)
+    tab.customer.set_current("10000", "10000")
+    tab.new_only.setChecked(True)  # "bought together with …": the longest reasons
+    tab.product.set_current("P00", "P00")
+    tab.show_product()
+    qtbot.wait(20)
+    checked = 0
+    for table in (tab.customer_list, tab.with_list, tab.similar_list):
+        fm = table.fontMetrics()
+        for r in range(table.rowCount()):
+            item = table.item(r, 3)
+            lines = _lines_needed(table, item.text())
+            shown = min(lines, WHY_LINES)
+            assert table.rowHeight(r) >= shown * fm.lineSpacing(), (item.text(), table.columnWidth(3))
+            assert item.toolTip() and item.toolTip() in item.text()  # the full reason (a pin adds 📌)
+            checked += 1
+    assert tab.with_list.rowCount() and tab.with_list.item(0, 3).text().startswith("bought together in")
+    # the commonest reasons fit whole at this width
+    assert all(_lines_needed(tab.with_list, tab.with_list.item(r, 3).text()) <= WHY_LINES
+               for r in range(tab.with_list.rowCount()))
+    assert checked > 10
+    # at 1920 px a reason needs no more lines than at 1024, and the rows stay one line tall where they can
+    tab.resize(1900, 1000)
+    qtbot.wait(20)
+    base = tab.with_list.verticalHeader().defaultSectionSize()
+    assert all(tab.with_list.rowHeight(r) == base for r in range(tab.with_list.rowCount()))

@@ -84,7 +84,7 @@ class CategorizeTab(QWidget):
         for w in (self.import_button, self.folder_button, self.train_button, self.batch_button, self.threshold,
                   self.undo_button):
             top.addWidget(w)
-        top.addWidget(self.model_label, 1)
+        top.addStretch(1)
         top.addWidget(self.backbone_button)
 
         self.message = MessageBar(self)
@@ -149,6 +149,8 @@ class CategorizeTab(QWidget):
         self.accuracy.verticalHeader().hide()
         self.accuracy.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.accuracy.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2):  # the numbers take what they need; the category names get the rest
+            self.accuracy.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         acc_box = QGroupBox(self.tr("Accuracy on held-out products"))
         acc_layout = QVBoxLayout(acc_box)
         acc_layout.addWidget(self.accuracy)
@@ -169,6 +171,8 @@ class CategorizeTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        # the model's line under the buttons, the whole width: beside them it was squeezed onto three lines
+        layout.addWidget(self.model_label)
         layout.addWidget(self.message)
         layout.addWidget(self.progress)
         layout.addWidget(split, 1)

@@ -126,8 +126,9 @@ class CustomersTab(QWidget):
         self.table.setItemDelegateForColumn(len(columns) - 1, SparklineDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # room for each title and the sort arrow beside it (any column can be the sorted one)
         for i, w in enumerate((90, 90, 60, 95, 100, 100, 130, 60, 150)):
-            self.table.setColumnWidth(i, w)
+            self.table.setColumnWidth(i, max(w, header.sectionSizeFromContents(i).width()))
         header.setStretchLastSection(True)
 
         self.eval_title = QLabel(self.tr("<b>How well each model predicted the last 90 days</b>"))
@@ -139,7 +140,7 @@ class CustomersTab(QWidget):
         self.eval_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.eval_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.eval_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.eval_table.setMaximumHeight(150)
+        self.eval_table.verticalHeader().setDefaultSectionSize(24)
         self.eval_sentence = QLabel()
         self.eval_sentence.setWordWrap(True)
         eval_box = QWidget()
@@ -152,8 +153,9 @@ class CustomersTab(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(eval_box)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
+        # the list takes what the model check below leaves; that keeps the height its rows and sentence need
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -185,6 +187,7 @@ class CustomersTab(QWidget):
     def show_model_info(self) -> None:
         info = scores.model_info(self.ctx.db)
         self.eval_table.setRowCount(0)
+        self._fit_eval_table()
         if info is None:
             self.info_label.setText(self.tr("No predictions yet. Press <b>Train</b> to learn from your orders "
                                             "who is likely to come back; it takes about a minute."))
@@ -218,6 +221,16 @@ class CustomersTab(QWidget):
                 if col:
                     item.setTextAlignment(ALIGN_RIGHT)
                 self.eval_table.setItem(row, col, item)
+        self._fit_eval_table()
+
+    def _fit_eval_table(self) -> None:
+        """As tall as its rows (a handful of models), so every model is in view; in a window too low for
+        that it gives way (down to two rows and a scroll bar) rather than cover the sentence below it."""
+        t = self.eval_table
+        frame = t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth()
+        heights = [t.rowHeight(r) for r in range(t.rowCount())]
+        t.setMinimumHeight(frame + sum(heights[:2]))
+        t.setMaximumHeight(frame + sum(heights))
 
     # -- actions --------------------------------------------------------------------------
     def train(self) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMenu,
-    QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton, QSplitter,
+    QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from shopai.jobs import Progress, UserError
@@ -26,6 +26,8 @@ from shopai_ui.worker import JobRunner
 
 THUMB = QSize(40, 40)
 K = 10
+WHY = 3  # the suggestion tables' column with the reason
+WHY_LINES = 2  # a reason wraps onto this many lines at most; the rest is elided (the tooltip has it all)
 
 
 def _load_job(db_path: str):
@@ -127,6 +129,10 @@ class RecommendTab(QWidget):
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(cust_box)
         lower.addWidget(prod_box)
+        # half each: the product side has two lists whose reasons need the room as much as the customer's
+        lower.setStretchFactor(0, 1)
+        lower.setStretchFactor(1, 1)
+        lower.setSizes([10_000, 10_000])  # equal weights (tiny ones would be raised to each side's minimum)
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(eval_box)
         outer.addWidget(lower)
@@ -328,10 +334,15 @@ class RecommendTab(QWidget):
         _setup_table(t)
         t.setIconSize(THUMB)
         header = t.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 210), (1, 64), (2, 48)):
-            t.setColumnWidth(col, width)
+        # title and reason share what SKU and stock leave; a long title is elided (its tooltip has it), a long
+        # reason wraps onto a second line as the row grows to fit it (see _fit_rows)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(WHY, QHeaderView.ResizeMode.Stretch)
+        t.setItemDelegateForColumn(WHY, WrapDelegate(t))
+        # (while the signal is emitted, columnWidth() still answers the old width)
+        header.sectionResized.connect(lambda col, _old, new, table=t: col == WHY and _fit_rows(table, new))
         t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         t.customContextMenuRequested.connect(lambda pos, table=t: self._context_menu(table, pos))
         return t
@@ -374,6 +385,32 @@ class RecommendTab(QWidget):
         self.loader.shutdown()
 
 
+class WrapDelegate(QStyledItemDelegate):
+    """Wraps a cell's text onto as many lines as its row is tall; what still doesn't fit ends in "…"."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:  # noqa: N802 (Qt)
+        super().initStyleOption(option, index)
+        option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
+
+
+def _fit_rows(table: QTableWidget, why_width: int | None = None) -> None:
+    """Make each row tall enough for its reason wrapped at the Why column's width (``why_width``, or the
+    column's width now), up to WHY_LINES lines; never lower than the table's row height (photos, or one line)."""
+    fm = table.fontMetrics()
+    margin = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+    width = max(1, (table.columnWidth(WHY) if why_width is None else why_width) - margin - 1)
+    pad = fm.height() + 8 - fm.lineSpacing()  # what a one-line row has around its text
+    base = table.verticalHeader().defaultSectionSize()
+    tallest = WHY_LINES * fm.lineSpacing() + pad
+    for r in range(table.rowCount()):
+        item = table.item(r, WHY)
+        text = item.text() if item is not None else ""
+        need = fm.boundingRect(0, 0, width, 100_000, int(Qt.TextFlag.TextWordWrap), text).height() + pad
+        height = max(base, min(need, tallest))
+        if table.rowHeight(r) != height:
+            table.setRowHeight(r, height)
+
+
 def _setup_table(t: QTableWidget) -> None:
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -405,3 +442,4 @@ def _fill(table: QTableWidget, rows: list[dict], db_path: str) -> None:
     # Tall rows only when there are photos to show.
     height = THUMB.height() + 4 if has_photo else table.fontMetrics().height() + 8
     table.verticalHeader().setDefaultSectionSize(height)
+    _fit_rows(table)
