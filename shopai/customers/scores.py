@@ -40,11 +40,38 @@ def _where(text: str, at_risk_only: bool) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
+# Before any training: every customer with a paid order, with what their orders say (no predictions).
+_PAID_SUMMARY = (
+    "SELECT customer_id, max(CASE WHEN status = 'paid' THEN substr(ordered_at, 1, 10) END) AS last_order, "
+    "sum(status = 'paid') AS orders, "
+    "round(coalesce(sum(CASE WHEN status = 'paid' OR total < 0 THEN total END), 0), 2) AS spend "
+    "FROM orders WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING sum(status = 'paid') > 0")
+UNSCORED_SORTABLE = {"customer_id": "c.external_id", "name": "c.name", "last_order": "a.last_order",
+                  "orders": "a.orders", "spend": "a.spend"}
+
+
+def is_scored(db) -> bool:
+    """True once a training has stored scores."""
+    return db.conn.execute("SELECT 1 FROM customer_scores LIMIT 1").fetchone() is not None
+
+
 def score_ids(db, order_by: str = "p_return_30d", descending: bool = True, at_risk_only: bool = False,
               text: str = "") -> list[int]:
-    """Customer ids (customers.id) of the scored rows, filtered and sorted in SQL."""
+    """Customer ids (customers.id) of the scored rows, filtered and sorted in SQL. Before any training,
+    every customer with a paid order (sorted by what their orders say; by last order for a prediction)."""
     if order_by not in SORTABLE:
         raise ValueError(f"cannot sort by {order_by!r}")
+    if not is_scored(db):
+        if at_risk_only:
+            return []
+        where, params = _where(text, False)
+        key = UNSCORED_SORTABLE.get(order_by)
+        if key is None:
+            key, descending = "a.last_order", True
+        d = "DESC" if descending else "ASC"
+        sql = (f"SELECT c.id FROM customers c JOIN ({_PAID_SUMMARY}) a ON a.customer_id = c.id{where} "
+               f"ORDER BY {key} {d}, c.id {d}")
+        return [r[0] for r in db.conn.execute(sql, params)]
     where, params = _where(text, at_risk_only)
     d = "DESC" if descending else "ASC"
     sql = (f"SELECT s.customer_id FROM customer_scores s JOIN customers c ON c.id = s.customer_id{where} "
@@ -64,6 +91,7 @@ def _row(r) -> dict[str, Any]:
 
 
 def fetch_rows(db, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Rows for customer ids (customers.id): their scores, or before any training what their orders say."""
     ids = list(ids)
     out: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
@@ -72,6 +100,16 @@ def fetch_rows(db, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         for r in db.conn.execute(f"{_SELECT} WHERE s.customer_id IN ({marks})", chunk):
             d = _row(r)
             out[d["id"]] = d
+        missing = [i for i in chunk if i not in out]
+        if missing and not is_scored(db):
+            marks = ",".join("?" * len(missing))
+            for r in db.conn.execute(
+                    f"SELECT c.external_id, c.name, a.last_order, a.orders, a.spend, c.id FROM customers c "
+                    f"JOIN ({_PAID_SUMMARY}) a ON a.customer_id = c.id WHERE c.id IN ({marks})", missing):
+                out[r[5]] = {"customer_id": r[0], "name": r[1], "last_order": r[2], "orders": r[3],
+                             "spend": r[4], "p_return_30d": None, "p_return_90d": None,
+                             "expected_spend_90d": None, "at_risk": None, "regular": False,
+                             "recency_days": None, "rfm": None, "history": [], "id": r[5]}
     return out
 
 

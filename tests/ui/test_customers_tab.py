@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from shopai.customers import synthetic
 from shopai.customers.train import train_job
 from shopai.jobs import run_job
-from shopai_ui.widgets.sql_table import RawValueRole
+from shopai_ui.widgets.sql_table import RawValueRole, RowRole
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,7 @@ def test_train_error_and_cancel(qtbot, ctx):
     tab = CustomersTab(ctx)
     qtbot.addWidget(tab)
     assert tab.model.rowCount() == 0 and "No predictions yet" in tab.info_label.text()
+    assert tab.count_label.text() == "0 customers"
     with qtbot.waitSignal(tab.runner.finished, timeout=20000):
         tab.train()
     assert tab.message.kind == "error" and "no orders" in tab.message.label.text()
@@ -122,6 +123,35 @@ def test_train_error_and_cancel(qtbot, ctx):
     db = open_store(ctx.db_path)
     assert db.conn.execute("SELECT count(*) FROM customer_scores").fetchone()[0] == 0
     db.conn.close()
+
+
+def test_before_training_every_customer_is_listed_with_what_their_orders_say(qtbot, ctx):
+    """The tab said "0 customers" and listed nobody until Train, while the status bar counted 150."""
+    from shopai.customers.scores import unscored_rows
+    from shopai.store import open_store
+    from shopai_ui.tabs.customers import CustomersTab
+
+    synthetic.build(ctx.db_path, days=300, regulars=30, occasional=10)
+    db = open_store(ctx.db_path)
+    expected = {r["customer_id"]: (r["last_order"], r["orders"], r["spend"]) for r in unscored_rows(db)}
+    db.conn.close()
+    tab = CustomersTab(ctx)
+    qtbot.addWidget(tab)
+    n = tab.model.rowCount()
+    assert n == len(expected) > 30 and tab.count_label.text() == f"{n:,} customers"
+    assert "No predictions yet" in tab.info_label.text()
+    header = tab.table.horizontalHeader()
+    assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (1, Qt.SortOrder.DescendingOrder)
+    rows = [tab.model.data(tab.model.index(r, 0), RowRole) for r in range(n)]
+    assert {r["customer_id"]: (r["last_order"], r["orders"], r["spend"]) for r in rows} == expected
+    assert [r["last_order"] for r in rows] == sorted((r["last_order"] for r in rows), reverse=True)
+    assert all(r["p_return_30d"] is None for r in rows)
+    assert tab.model.data(tab.model.index(0, 4)) == ""  # no prediction shown
+    tab.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # by spend
+    spends = [tab.model.data(tab.model.index(r, 0), RowRole)["spend"] for r in range(n)]
+    assert spends == sorted(spends, reverse=True)
+    tab.risk_box.setChecked(True)
+    assert tab.model.rowCount() == 0  # nobody is "at risk" before a model says so
 
 
 def test_train_button_scores_the_shop(qtbot, ctx):

@@ -26,6 +26,7 @@ from shopai_ui.widgets import wording
 from shopai_ui.worker import JobRunner
 
 WATCHED = {"orders", "customers", "order_lines", "customer_scores"}
+LAST_ORDER = 1  # the column of the last order
 
 
 def fmt_pct(value: Any) -> str:
@@ -174,6 +175,10 @@ class CustomersTab(QWidget):
         return scores.score_ids(self.ctx.db, sort_key, descending, self.risk_box.isChecked(), self.search.text())
 
     def refresh(self) -> None:
+        header = self.table.horizontalHeader()
+        if not scores.is_scored(self.ctx.db) and self.model.sort_key not in scores.UNSCORED_SORTABLE:
+            # no predictions to sort by yet: the list is by last order, and the arrow says so
+            header.setSortIndicator(LAST_ORDER, Qt.SortOrder.DescendingOrder)
         self.model.refresh()
         self.show_model_info()
 
