@@ -18,15 +18,19 @@ def order_ids(
     customer_id: int | None = None,
     order_by: str = "ordered_at",
     descending: bool = True,
+    guest_label: str | None = None,
 ) -> list[int]:
-    """Order ids, filtered by order number / customer id prefix or one customer, sorted in SQL."""
+    """Order ids, filtered by order number / customer id prefix or one customer, sorted in SQL.
+    ``guest_label``: what the table shows for an order without a customer ("Guest"); text that begins
+    it (at least 3 letters) finds those orders too."""
     if order_by not in SORTABLE:
         raise ValueError(f"cannot sort by {order_by!r}")
     where, params = [], []
     if text.strip():
-        where.append("(o.external_id LIKE ? ESCAPE '\\' OR c.external_id LIKE ? ESCAPE '\\' "
-                     "OR c.name LIKE ? ESCAPE '\\')")
         t = text.strip()
+        guests = bool(guest_label) and len(t) >= 3 and guest_label.casefold().startswith(t.casefold())
+        where.append("(o.external_id LIKE ? ESCAPE '\\' OR c.external_id LIKE ? ESCAPE '\\' "
+                     "OR c.name LIKE ? ESCAPE '\\'" + (" OR o.customer_id IS NULL)" if guests else ")"))
         params += [like_pattern(t), like_pattern(t), like_pattern(t, prefix=False)]
     if customer_id is not None:
         where.append("o.customer_id = ?")

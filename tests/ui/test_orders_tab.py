@@ -100,6 +100,23 @@ def test_filter_by_order_number_and_customer(tab, qtbot):
     assert tab.model.rowCount() == 7
 
 
+def test_guest_finds_guest_orders_and_an_empty_list_shows_no_customer(tab):
+    """The column says "Guest", but typing it found nothing; and with nothing found the customer panel
+    still showed the customer of the order selected before."""
+    tab.select_order(orders.order_ids(tab.ctx.db, "536365")[0])
+    assert tab.customer_box.title() == "Customer 17850"
+    for text in ("Guest", "gue"):
+        tab.set_filter_text(text)
+        assert order_numbers(tab.model) == ["536544"], text
+    tab.set_filter_text("gu")  # two letters: just a prefix of order numbers and customers
+    assert tab.model.rowCount() == 0
+    assert tab.customer_box.title() == "Customer" and tab.summary["who"].text() == "Select an order."
+    assert tab.lines_total.text() == "Select an order to see what was in it."
+    tab.set_filter_text("536544")
+    tab.select_order(orders.order_ids(tab.ctx.db, "536544")[0])
+    assert tab.lines_total.text().startswith("2 lines · total")
+
+
 def test_selecting_an_order_shows_its_lines_and_customer_history(tab):
     tab.select_order(orders.order_ids(tab.ctx.db, "536365")[0])
     assert tab.lines.rowCount() == 2

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from shopai.store import orders
 from shopai_ui.context import ShopContext
+from shopai_ui.widgets import wording
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.sql_table import (
     ALIGN_CENTER, ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money, keep_sort_indicator,
@@ -34,8 +35,13 @@ def _status_colour(row: dict) -> QBrush | None:
     return None
 
 
+def guest_label() -> str:
+    """What the Customer column shows for an order without a customer."""
+    return QCoreApplication.translate("OrdersTab", "Guest")
+
+
 def _fmt_customer(value) -> str:
-    return str(value) if value not in (None, "") else QCoreApplication.translate("OrdersTab", "Guest")
+    return str(value) if value not in (None, "") else guest_label()
 
 
 def order_columns(tr) -> list[Column]:
@@ -197,7 +203,7 @@ class OrdersTab(QWidget):
     # -- queries --------------------------------------------------------------------------
     def _query_ids(self, sort_key: str, descending: bool) -> list[int]:
         return orders.order_ids(self.ctx.db, self._text, customer_id=self._only_customer,
-                                order_by=sort_key, descending=descending)
+                                order_by=sort_key, descending=descending, guest_label=guest_label())
 
     def _query_history_ids(self, sort_key: str, descending: bool) -> list[int]:
         if self._customer_id is None:
@@ -260,6 +266,8 @@ class OrdersTab(QWidget):
         order_id = self.model.id_at(current.row()) if current.isValid() else None
         self.show_lines(order_id)
         if order_id is None:
+            if self._only_customer is None:  # nothing found: no customer of some earlier order either
+                self.show_customer(None)
             return
         row = self.model.row_dict(current.row()) or {}
         external = row.get("customer")
@@ -317,7 +325,8 @@ class OrdersTab(QWidget):
         if status and status != "paid":
             title += f" ({status})"
         self.lines_box.setTitle(title)
-        self.lines_total.setText(self.tr("{0} lines · total {1}").format(len(rows), fmt_money(total)))
+        self.lines_total.setText(self.tr("{0} · total {1}").format(
+            wording.count(len(rows), self.tr("1 line"), self.tr("{0:,} lines")), fmt_money(total)))
 
     def show_customer(self, customer_id: int | None, guest: bool = False) -> None:
         """Show a customer's summary and their orders in the history panel (``guest``: the selected order has
