@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 FIRST = date(2023, 1, 2)
 
@@ -66,6 +67,8 @@ def test_pick_product_shows_chart_table_sentence(qtbot, tab):
     res = tab.result
     assert res is not None and res["sku"] == "SKU1" and res["what"] == "sales"
     assert len(tab.chart.series()) == 4  # band, history, forecast, capped weeks
+    x_axis = tab.chart.axes(Qt.Orientation.Horizontal)[0]
+    assert x_axis.format() == "MMM yyyy"  # "Nov 10" reads as a day; "Nov 2010" does not
     assert tab.chart.series()[2].count() == 8 + 1
     marks = [tab.table.item(r, 3).text() for r in range(tab.table.rowCount())]
     assert marks.count("✔") == 1

@@ -337,7 +337,7 @@ class ForecastTab(QWidget):
             chart.legend().markers(capped)[0].setVisible(False)
 
         xaxis = QDateTimeAxis()
-        xaxis.setFormat("MMM yy")
+        xaxis.setFormat("MMM yyyy")  # "Nov 10" read as a day
         xaxis.setTickCount(8)
         yaxis = QValueAxis()
         values = [h["value"] for h in result["history"]] + [r["hi80"] for r in fc] + [r["lo80"] for r in fc]
