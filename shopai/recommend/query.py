@@ -305,12 +305,15 @@ def _check_k(k: int) -> int:
 
 def _customer_id(db, customer: str | int, by_external_id: bool) -> int:
     if by_external_id:
-        row = db.conn.execute("SELECT id FROM customers WHERE external_id = ?", (str(customer).strip(),)).fetchone()
+        from shopai.store.orders import customer_id_for
+
+        found = customer_id_for(db, str(customer))
     else:
         row = db.conn.execute("SELECT id FROM customers WHERE id = ?", (int(customer),)).fetchone()
-    if not row:
+        found = row[0] if row else None
+    if found is None:
         raise UserError(f"There is no customer with id {customer}.")
-    return int(row[0])
+    return int(found)
 
 
 def _product_id(db, sku: str) -> int:

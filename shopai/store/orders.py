@@ -86,7 +86,17 @@ def customer_summary(db: sqlite_utils.Database, customer_id: int) -> dict[str, A
 
 
 def customer_id_for(db: sqlite_utils.Database, external_id: str) -> int | None:
-    row = db.conn.execute("SELECT id FROM customers WHERE external_id = ?", (str(external_id),)).fetchone()
+    """The customer with this id as in the imported orders. Typed the way a person types it, it is read the
+    way the import stores ids: spaces trimmed, an e-mail address in lower case, "17850.0" as 17850."""
+    text = str(external_id)
+    row = db.conn.execute("SELECT id FROM customers WHERE external_id = ?", (text,)).fetchone()
+    if row is None:
+        key = text.strip()
+        if key.endswith(".0") and key[:-2].isdigit():
+            key = key[:-2]
+        key = key.lower() if "@" in key else key
+        if key != text:
+            row = db.conn.execute("SELECT id FROM customers WHERE external_id = ?", (key,)).fetchone()
     return row[0] if row else None
 
 

@@ -293,6 +293,10 @@ def test_unknown_customer_product_and_bad_k(shop):
     db.conn.execute("INSERT INTO customers (external_id) VALUES ('newbie')")
     got = rec.for_customer(db, "newbie", 3)
     assert len(got) == 3 and all(r["reason"] == "popular with customers lately" for r in got)
+    # typed as a person types it: the import stores e-mails in lower case and "17850.0" as 17850
+    db.conn.execute("INSERT INTO customers (external_id) VALUES ('olivia.jackson@yahoo.co.uk'), ('17850')")
+    assert len(rec.for_customer(db, " OLIVIA.JACKSON@yahoo.co.uk", 3)) == 3
+    assert len(rec.for_customer(db, "17850.0", 3)) == 3
 
 
 def test_unreadable_order_dates_are_left_out(shop):
