@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import datetime
 from typing import Callable, Iterable
 
 _CURRENCY = re.compile(r"[\s$£€¥₹]|USD|EUR|GBP|CNY|RMB|AUD|CAD|元|(?<=\d)[a-zA-Z]+$")
+# a price per unit: "68.00元/件", "12/kg" (a unit of letters or Chinese characters, never digits)
+_PER_UNIT = re.compile(r"(?<=[\d元])\s*/\s*[^\d\s/.,]{1,4}$")
+
+
+def _half_width(s: str) -> str:
+    """Full-width forms as typed with a Chinese or Japanese input method ("￥６８，００", "２０２３／９／４")
+    in their ASCII forms; other text unchanged."""
+    return unicodedata.normalize("NFKC", s) if any("\uff00" <= ch <= "\uffef" or ch == "\u3000" for ch in s) \
+        else s
 _THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
 
@@ -51,6 +61,7 @@ def parse_number(text: str, decimal_comma: bool = False) -> float | None:
         except ValueError:
             pass
     negative = False
+    s = _PER_UNIT.sub("", _half_width(s))
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1]
     s = _CURRENCY.sub("", s)
@@ -78,6 +89,12 @@ def parse_number(text: str, decimal_comma: bool = False) -> float | None:
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?")
 _SLASH = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{2,4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
+# year first, as Chinese, Japanese and Korean shops write dates: "2023/9/4", "2023/9/9 19:40", "2023年9月10日
+# 17:52", "2023年9月10日 下午5:52", "2023年9月10日17时52分"
+_YEAR_FIRST = re.compile(
+    r"^(\d{4})\s*(?:[/.\-]|年)\s*(\d{1,2})\s*(?:[/.\-]|月)\s*(\d{1,2})\s*日?"
+    r"(?:[\sT]*(上午|下午|晚上|中午)?\s*(\d{1,2})\s*[:时]\s*(\d{1,2})\s*分?(?:\s*[:]?\s*(\d{1,2})\s*秒?)?"
+    r"\s*([AaPp][Mm])?)?\s*$")
 _TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%d-%b-%Y", "%d-%b-%y")
 
 
@@ -114,9 +131,18 @@ def day_first_from(values: Iterable[str]) -> bool | None:
 
 def parse_date(text: str, day_first: bool = True) -> str | None:
     """ISO ``YYYY-MM-DDTHH:MM:SS`` for a date cell, or None."""
-    s = (text or "").strip()
+    s = _half_width((text or "").strip())
     if not s:
         return None
+    m = _YEAR_FIRST.match(s)
+    if m:
+        y, mo, d, half, h, mi, sec, ampm = m.groups()
+        hour = int(h or 0)
+        if (half in ("下午", "晚上") or (ampm or "").lower() == "pm") and hour < 12:
+            hour += 12
+        elif (half == "上午" or (ampm or "").lower() == "am") and hour == 12:
+            hour = 0
+        return _iso(int(y), int(mo), int(d), hour, int(mi or 0), int(sec or 0))
     m = _ISO.match(s)
     if m:
         y, mo, d, h, mi, sec = m.groups()
