@@ -218,15 +218,14 @@ def choices(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[
     """What the picker offers for ``text``: ("sku", sku, title) for products that have sold, best
     sellers first, then ("category", name, name). At most ``limit`` products; matched in SQL (FTS5)."""
     from shopai.forecast.series import is_product_code
-    from shopai.store.products import fts_query
+    from shopai.store.products import match_where
 
-    query = fts_query(text, db.conn)
+    where, params = match_where(db, text)  # as the catalog's search finds them (Chinese inside words too)
     sold = "(SELECT count(*) FROM order_lines l WHERE l.product_id = p.id)"
-    if query:
+    if where:
         rows = db.conn.execute(
-            f"SELECT p.sku, p.title FROM products p WHERE p.id IN "
-            f"(SELECT rowid FROM products_fts WHERE products_fts MATCH ?) AND {sold} > 0 "
-            f"ORDER BY {sold} DESC LIMIT ?", (query, limit * 2)).fetchall()
+            f"SELECT p.sku, p.title FROM products p WHERE {' AND '.join(where)} AND {sold} > 0 "
+            f"ORDER BY {sold} DESC LIMIT ?", (*params, limit * 2)).fetchall()
     else:
         rows = db.conn.execute(
             "SELECT p.sku, p.title FROM order_lines l JOIN products p ON p.id = l.product_id "

@@ -105,6 +105,24 @@ def _contains(words: list[str]) -> tuple[str, list[str]]:
     return " AND ".join(sql), params
 
 
+def match_where(db: sqlite_utils.Database, text: str) -> tuple[list[str], list[Any]]:
+    """SQL conditions on ``products p`` (to AND together) for the products a search for ``text`` finds, as
+    the catalog's search box finds them, and their parameters; none for an empty search."""
+    where: list[str] = []
+    params: list[Any] = []
+    query, words = _split_query(text, db.conn)
+    if query:
+        where.append("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)")
+        params.append(query)
+    if words:
+        sql, word_params = _contains(words)
+        # Only FTS hits are checked when there are other words; alone, one pass over the table (then a sort)
+        # is 3x faster than walking the title index and looking up every row.
+        where.append(sql if query else f"p.id IN (SELECT p.id FROM products p WHERE {sql})")
+        params += word_params
+    return where, params
+
+
 def search_ids(
     db: sqlite_utils.Database,
     text: str = "",
@@ -116,17 +134,7 @@ def search_ids(
     """Product ids matching ``text`` (FTS5) and ``category``, sorted in SQL."""
     if order_by not in SORTABLE:
         raise ValueError(f"cannot sort by {order_by!r}")
-    where, params = [], []
-    query, words = _split_query(text, db.conn)
-    if query:
-        where.append("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)")
-        params.append(query)
-    if words:
-        sql, word_params = _contains(words)
-        # Only FTS hits are checked when there are other words; alone, one pass over the table (then a sort)
-        # is 3x faster than walking the title index and looking up every row.
-        where.append(sql if query else f"p.id IN (SELECT p.id FROM products p WHERE {sql})")
-        params += word_params
+    where, params = match_where(db, text)
     if category:
         where.append("p.category = ?")
         params.append(category)

@@ -212,3 +212,24 @@ def test_the_picker_takes_percent_and_underscore_in_category_names_literally(db_
     cats = lambda text: sorted(v for kind, v, _t in choices(db, text) if kind == "category")
     assert cats("%") == ["50% off"]
     assert cats("n_w") == ["Kitchen_ware"]
+
+
+def test_the_picker_finds_chinese_inside_titles_as_the_catalog_search_does(db_path):
+    """The picker matched Chinese only at the start of a word: 瓷杯 found nothing, 青花 missed 景德镇青花瓷杯."""
+    from shopai.forecast.api import choices
+    from shopai.store import open_store, products
+
+    db = open_store(db_path)
+    ids = {sku: products.add(db, sku=sku, title=title) for sku, title in
+           [("JDZ-001", "景德镇青花瓷杯"), ("JDZ-002", "青花瓷马克杯"), ("TEA-1", "西湖龙井 250克")]}
+    order = db.conn.execute("INSERT INTO orders (external_id, ordered_at, status) "
+                            "VALUES ('1', '2024-01-02T10:00:00', 'paid')").lastrowid
+    for sku, n in (("JDZ-001", 3), ("JDZ-002", 1), ("TEA-1", 1)):
+        for _ in range(n):
+            db.conn.execute("INSERT INTO order_lines (order_id, product_id, quantity, unit_price, ordered_at) "
+                            "VALUES (?, ?, 1, 10, '2024-01-02T10:00:00')", (order, ids[sku]))
+    skus = lambda text: [v for kind, v, _t in choices(db, text) if kind == "sku"]  # noqa: E731
+    assert skus("瓷杯") == ["JDZ-001"]
+    assert skus("青花") == ["JDZ-001", "JDZ-002"]  # best seller first
+    assert skus("景德镇 青花") == ["JDZ-001"]
+    assert skus("龙井 250") == ["TEA-1"]

@@ -208,3 +208,13 @@ def test_a_tick_that_is_not_on_the_lowest_score_is_explained():
     note = _group_choice_note({"scores": {"naive": {"mase": 2.0, "origins": 3}, "ets": {"mase": 1.0, "origins": 3}},
                                "method": "naive", "group": "price", "what": "price"})
     assert note.startswith("Chosen for all prices")
+
+
+def test_enter_on_text_that_finds_nothing_says_so_and_keeps_the_chart_name(qtbot, tab):
+    tab.select(sku="SKU1")
+    _wait(qtbot, tab.runner)
+    shown = tab.picker.text()
+    tab.picker.setText("zzzz")
+    tab.picker.returnPressed.emit()
+    assert tab.message.kind == "error" and "matches “zzzz”" in tab.message.label.text()
+    assert tab.picker.text() == shown and tab.result["sku"] == "SKU1"

@@ -82,6 +82,7 @@ class ForecastTab(QWidget):
         self.picker = SearchPicker(self._choices, self.tr("Search a product or category…"))
         self.picker.setMinimumWidth(320)
         self.picker.picked.connect(lambda _data: self.refresh())
+        self.picker.unmatched.connect(self._no_match)
 
         self.sales_button = QRadioButton(self.tr("Units sold"))
         self.price_button = QRadioButton(self.tr("Price"))
@@ -242,6 +243,18 @@ class ForecastTab(QWidget):
 
     def show_error(self, text: str) -> None:
         self.message.show_error(text)
+
+    def _no_match(self, text: str) -> None:
+        """Enter on text that finds nothing: say so, and put the chart's own name back in the box (it read
+        the new text while the chart still showed the product before)."""
+        data = self.picker.current_data()
+        if data is not None:
+            kind, _, value = str(data).partition(":")
+            row = self.ctx.db.conn.execute("SELECT title FROM products WHERE sku = ?", (value,)).fetchone() \
+                if kind == "sku" else None
+            self.picker.set_current(self._label(kind, value, row[0] if row else value), data)
+        self.message.show_error(self.tr("No product with sales and no category matches “{0}”: type part of "
+                                        "a SKU, a title or a category.").format(text))
 
     def show_forecast_error(self, text: str) -> None:
         """The picked item has no forecast: say why and clear the previous item's chart, table and hints."""
