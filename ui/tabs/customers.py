@@ -136,7 +136,7 @@ class CustomersTab(QWidget):
         self.eval_table = QTableWidget(0, 6)
         self.eval_table.setHorizontalHeaderLabels([
             self.tr("Model"), self.tr("AUC (90 days)"), self.tr("Brier (90 days)"), self.tr("Calibration error"),
-            self.tr("AUC (30 days)"), self.tr("Spend error (£/customer)")])
+            self.tr("AUC (30 days)"), self.tr("Spend error (per customer)")])
         self.eval_table.verticalHeader().setVisible(False)
         self.eval_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.eval_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
