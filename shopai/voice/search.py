@@ -5,6 +5,7 @@ matching for edited text; :func:`prepare` builds the model and warms a decoder a
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -151,8 +152,41 @@ def text_search(db_path: str, text: str, limit: int = 10) -> Job[VoiceResult]:
     text = (text or "").strip()
     if not text:
         return VoiceResult("", [], "typed")
-    results = _results(db_path, _index(model), text, limit, typed=True)
+    results = _written_results(db_path, text, limit) if _HAN.search(text) else []
+    if not results:
+        results = _results(db_path, _index(model), text, limit, typed=True)
     return VoiceResult(text, results, "typed", _match_warnings(results))
+
+
+# Chinese characters (and Japanese kana): the recogniser hears English words only, so text in them is found
+# as the catalog search finds it, not by how it sounds
+_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _written_results(db_path: str, text: str, limit: int) -> list[dict[str, Any]]:
+    """Products for typed text with Chinese characters, as the catalog search finds them; each scored by how
+    much of its title the typed characters cover (the whole title typed: 1)."""
+    from shopai.store import products
+    from shopai.store.db import connect
+
+    typed = {ch for ch in text if not ch.isspace()}
+    db = connect(db_path)
+    try:
+        rows = products.search(db, text, limit=limit)
+    finally:
+        db.conn.close()
+    out = []
+    for r in rows:
+        title = [ch for ch in r["title"] if not ch.isspace()]
+        cover = sum(1 for ch in title if ch in typed) / max(len(title), 1)
+        out.append({"id": r["id"], "sku": r["sku"], "title": r["title"], "score": 0.6 + 0.4 * cover})
+    return sorted(out, key=lambda r: -r["score"])
+
+
+def unspeakable_titles(model: CatalogModel) -> int:
+    """How many of the catalog's products have titles in Chinese characters (or kana), which the English
+    recogniser cannot hear: they are found by typing."""
+    return sum(1 for p in model.products if _HAN.search(p.title or ""))
 
 
 def _match_warnings(results: list[dict[str, Any]]) -> list[str]:

@@ -103,6 +103,31 @@ def test_editing_what_was_heard_searches_again(qtbot, tab):
     assert tab.results.item(0, 3).text() == "2.50"
 
 
+def test_chinese_names_are_found_by_typing_and_the_tab_says_they_cannot_be_spoken(qtbot, shop_ctx, monkeypatch):
+    """Typing 景德镇青花瓷杯 said "Nothing in the catalog sounds like that", and nothing said that the
+    recogniser hears English only."""
+    from shopai_ui.tabs import voice
+
+    shop_ctx.db.conn.executemany("INSERT INTO products (sku, title, price) VALUES (?, ?, 68)",
+                                 [("JDZ-001", "景德镇青花瓷杯"), ("JDZ-002", "青花瓷马克杯"), ("TEE-1", "T恤 男款 纯棉")])
+    monkeypatch.setattr(voice, "make_source", lambda device: None)
+    tab = voice.VoiceTab(shop_ctx)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.language_note.isVisible(), timeout=60000)
+    assert "English words only: 3 of 10 products" in tab.language_note.text()
+    tab.heard.setText("景德镇青花瓷杯")
+    tab._on_heard_edited()
+    qtbot.waitUntil(lambda: tab.session.state == "results", timeout=20000)
+    assert [tab.results.item(r, 1).text() for r in range(tab.results.rowCount())] == ["JDZ-001"]
+    assert tab.results.item(0, 0).text() == "100%" and "guesses" not in tab.message.label.text()
+    tab.heard.setText("青花")
+    tab._on_heard_edited()
+    qtbot.waitUntil(lambda: tab.session.state == "results" and tab.results.rowCount() == 2, timeout=20000)
+    assert {tab.results.item(r, 1).text() for r in range(2)} == {"JDZ-001", "JDZ-002"}
+    tab.shutdown()
+
+
 def test_no_microphone_is_a_message_not_a_crash(qtbot, shop_ctx, monkeypatch):
     from shopai.voice import audio
     from shopai_ui.tabs import voice

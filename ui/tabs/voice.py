@@ -277,6 +277,10 @@ class VoiceTab(QWidget):
         heard_row.addWidget(self.heard, 1)
 
         self.message = MessageBar(self)
+        self.language_note = QLabel()
+        self.language_note.setWordWrap(True)
+        self.language_note.setStyleSheet("color: #555;")
+        self.language_note.hide()
         self.results = QTableWidget(0, 4)
         self.results.setHorizontalHeaderLabels([self.tr("Match"), self.tr("SKU"), self.tr("Title"), self.tr("Price")])
         self.results.verticalHeader().hide()
@@ -291,6 +295,7 @@ class VoiceTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.message)
         layout.addLayout(heard_row)
+        layout.addWidget(self.language_note)
         layout.addWidget(self.results, 1)
 
         QShortcut(QKeySequence("Ctrl+Space"), self, activated=self._toggle_listening,
@@ -441,7 +446,18 @@ class VoiceTab(QWidget):
 
         db_path = self.ctx.db_path
         self._prepared_for = db_path
-        self.preparer.start(lambda: prepare(db_path), on_result=lambda _m: None, on_error=lambda _msg: None)
+        self.preparer.start(lambda: prepare(db_path), on_result=self._on_prepared, on_error=lambda _msg: None)
+
+    def _on_prepared(self, model: Any) -> None:
+        """Say plainly when some product names cannot be spoken (the recogniser hears English only)."""
+        from shopai.voice.search import unspeakable_titles
+
+        n, total = unspeakable_titles(model), len(model.products)
+        self.language_note.setVisible(n > 0)
+        if n:
+            self.language_note.setText(self.tr(
+                "Voice search hears English words only: {0} of {1} products have names in Chinese characters. "
+                "Type those names (or part of them) in the Heard box and press Enter.").format(f"{n:,}", f"{total:,}"))
 
     def _on_data_changed(self, tables: Any) -> None:
         if "products" in tables:
