@@ -1,6 +1,7 @@
 """Order and customer queries for the Orders tab and the CLI."""
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 import sqlite_utils
@@ -113,12 +114,14 @@ def last_order_date(db: sqlite_utils.Database) -> str | None:
 
 
 def search_customers(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[dict[str, Any]]:
-    """Customers whose id or name starts with / contains ``text``, the most loyal first."""
+    """Customers whose id starts with ``text`` or whose name contains it, the most loyal first. An id in
+    Chinese characters (a name used as the id: 张伟) is matched anywhere too, as a name is ("伟")."""
     t = (text or "").strip()
     where, params = "", []
     if t:
         where = "WHERE c.external_id LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\' OR c.email LIKE ? ESCAPE '\\'"
-        params = [like_pattern(t), like_pattern(t, prefix=False), like_pattern(t)]
+        inside = bool(re.search(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]", t))
+        params = [like_pattern(t, prefix=not inside), like_pattern(t, prefix=False), like_pattern(t)]
     cur = db.conn.execute(
         "SELECT c.id, c.external_id, coalesce(c.name, ''), "
         "(SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status = 'paid') AS n "

@@ -232,6 +232,17 @@ def test_customer_and_order_search_take_percent_and_underscore_literally(db_path
     assert len(order_ids(db, text="%")) == 1
 
 
+def test_a_chinese_customer_id_is_found_by_any_of_its_characters(db_path):
+    """A shop that names customers in the id column (张伟): "伟" found nobody, the id matched only from its start."""
+    from shopai.store.orders import search_customers
+
+    db = open_store(db_path)
+    for ext in ("张伟", "刘洋", "1234"):
+        db.conn.execute("INSERT INTO customers (external_id) VALUES (?)", (ext,))
+    found = lambda text: sorted(c["external_id"] for c in search_customers(db, text))  # noqa: E731
+    assert found("伟") == ["张伟"] and found("张") == ["张伟"] and found("23") == []
+
+
 def test_a_deleted_products_order_lines_keep_its_sku_and_title_through_export(db_path, tmp_path):
     import csv
 
