@@ -63,6 +63,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _columns(header: list[str]) -> dict[str, str]:
+    """The file's columns for id, title, description and image: those names first, else the header names
+    the catalog import knows (SKU, Name, Body (HTML), 货号, 商品名称, 描述, 图片, ...)."""
+    from shopai.io.formats import ALIASES, norm
+
+    exact = {c.strip().lower(): c for c in header if c}
+    by_norm = {norm(c): c for c in header if c}
+    out: dict[str, str] = {}
+    for field, alias_of in (("id", "sku"), ("title", "title"), ("description", "description"), ("image", "image")):
+        if field in exact:
+            out[field] = exact[field]
+            continue
+        for alias in ALIASES["catalog"][alias_of]:
+            col = by_norm.get(alias)
+            if col is not None and col not in out.values() and not (field == "title" and alias == "description"):
+                out[field] = col
+                break
+    return out
+
+
 def _run_csv(args: argparse.Namespace, path: str, k: int) -> int:
     from shopai.categorize import review
     from shopai.categorize.models import load_bundle
@@ -80,9 +100,10 @@ def _run_csv(args: argparse.Namespace, path: str, k: int) -> int:
         raise UserError(f"{src.name}: no rows.")
     for bad in table.problems:  # rows the reader could not split
         print(f"shopai-cli: row {bad.row}: {bad.message}", file=sys.stderr)
-    cols = {c.strip().lower(): c for c in table.header if c}
+    cols = _columns(table.header)
     if "id" not in cols or ("title" not in cols and "image" not in cols):
-        raise UserError(f"{src.name}: needs columns id,title[,description][,image].")
+        raise UserError(f"{src.name}: needs columns id,title[,description][,image] (or names the catalog import "
+                        "knows for them, such as SKU, Name, 货号, 商品名称).")
     problems = len(table.problems)  # rows with a problem
     batch: list[tuple[str, str | None, object]] = []
 

@@ -294,6 +294,19 @@ def test_cli_train_and_categorize(shop, tmp_path, capsys):
     assert main(["categorize", "--db", shop, "--csv", str(semi)]) == 0  # every row fine: exit 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(x["id"], x["suggestions"][0]["category"]) for x in lines] == [("B1", "Scarves"), ("B2", "Mugs")]
+    named = tmp_path / "供应商.csv"  # a supplier's list with the header names the catalog import knows
+    named.write_bytes("货号,商品名称,描述\nC1,wool scarf,\nC2,tea mug,\n".encode("gbk"))
+    assert main(["categorize", "--db", shop, "--csv", str(named)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["id"], x["suggestions"][0]["category"]) for x in lines] == [("C1", "Scarves"), ("C2", "Mugs")]
+    other = tmp_path / "other.csv"
+    other.write_text("code,name\nD1,wool scarf\n")
+    assert main(["categorize", "--db", shop, "--csv", str(other)]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "D1"
+    nothing = tmp_path / "nothing.csv"
+    nothing.write_text("colour,size\nred,M\n")
+    assert main(["categorize", "--db", shop, "--csv", str(nothing)]) == 2
+    assert "needs columns id,title" in capsys.readouterr().err
     assert main(["categorize", "--db", shop, "--product", "S001", "--json"]) == 0
     captured = capsys.readouterr()
     assert "S001 already has category Scarves" in captured.err and json.loads(captured.out)
