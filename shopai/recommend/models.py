@@ -99,15 +99,26 @@ def sparse_from_arrays(prefix: str, a: dict[str, np.ndarray]) -> sp.csr_matrix:
 
 
 _WORD = re.compile(r"[a-z]{2,}|\d+[a-z]*")
+_HAN_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def _han_terms(text: str) -> list[str]:
+    """Chinese (and Japanese) text has no spaces between words: its character pairs stand in for words
+    ("景德镇青花瓷杯" shares 青花 and 花瓷 with "青花瓷马克杯"); a lone character is a term itself."""
+    out: list[str] = []
+    for run in _HAN_RUN.findall(text):
+        out += [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
+    return out
 
 
 def tfidf(titles: list[str]) -> sp.csr_matrix:
-    """L2-normalised TF-IDF of words and word pairs in product titles (sublinear tf, smooth idf)."""
+    """L2-normalised TF-IDF of words and word pairs in product titles (sublinear tf, smooth idf); in
+    Chinese text, character pairs."""
     vocab: dict[str, int] = {}
     rows, cols, vals = [], [], []
     for r, title in enumerate(titles):
         words = _WORD.findall((title or "").lower())
-        terms = words + [a + " " + b for a, b in zip(words, words[1:])]
+        terms = words + [a + " " + b for a, b in zip(words, words[1:])] + _han_terms(title or "")
         counts: dict[int, int] = {}
         for term in terms:
             j = vocab.setdefault(term, len(vocab))

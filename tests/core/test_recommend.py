@@ -346,3 +346,16 @@ def test_reranker_learns_groups_and_survives_save_and_load():
     assert np.mean(top // PER_GROUP == group[:, None]) > 0.9
     again = M.model_from_state("rerank", json.loads(json.dumps(rr.params())), rr.arrays())
     assert np.allclose(again.score(h), s, atol=1e-5)
+
+
+def test_similar_descriptions_in_chinese_share_character_pairs(db_path):
+    """Chinese titles have no spaces: the words of "景德镇青花瓷杯" were never found, so nothing was similar."""
+    from shopai.recommend.query import similar
+    from shopai.store import products
+
+    db = open_store(db_path)
+    for sku, title in [("JDZ-001", "景德镇青花瓷杯"), ("JDZ-002", "青花瓷马克杯"), ("TEA-1", "西湖龙井 250克"),
+                       ("TEA-2", "安溪铁观音 250克"), ("USB-1", "USB充电器 快充")]:
+        products.add(db, sku=sku, title=title)
+    assert [r["sku"] for r in similar(db, "JDZ-001", 3)] == ["JDZ-002"]
+    assert [r["sku"] for r in similar(db, "USB-1", 3)] == []
