@@ -4,6 +4,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import unicodedata
 import sqlite3
 from datetime import datetime
 from typing import Any, Iterable
@@ -85,11 +86,16 @@ def _terms_after_cjk(conn: sqlite3.Connection, word: str) -> list[str]:
     return out
 
 
+def _half_width(text: str) -> str:
+    """Full-width letters and digits, as a Chinese or Japanese input method types them ("ｉｐｈｏｎｅ"), as ASCII."""
+    return unicodedata.normalize("NFKC", text) if any("\uff00" <= ch <= "\uffef" for ch in text) else text
+
+
 def _split_query(text: str, conn: sqlite3.Connection | None = None) -> tuple[str | None, list[str]]:
     """(FTS5 query for the words without Chinese characters, the words with them: each must occur in
     the title, SKU, description or category)."""
     plain, cjk = [], []
-    for word in (text or "").split():
+    for word in _half_width(text or "").split():
         tokens = _TOKEN.findall(word)
         cjk += [t for t in tokens if _CJK.search(t)]
         plain.append("-".join(t for t in tokens if not _CJK.search(t)))

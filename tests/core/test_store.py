@@ -94,6 +94,8 @@ def test_latin_words_written_right_after_chinese_are_found(db_path):
     other = connect(db_path)  # another connection's change (an import) is seen too
     cup = products.add(other, sku="CN5", title="白瓷cup")
     assert products.search_ids(db, "cup") == [cup]
+    # full-width letters, as a Chinese input method types them
+    assert products.search_ids(db, "ｉｐｈｏｎｅ") == [case] and products.search_ids(db, "ＵＳＢ充电") == [usb]
 
 
 def test_accents_fold_and_punctuation_alone_is_no_search(db_path):
