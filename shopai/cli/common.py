@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from typing import Any
 
 import sqlite_utils
@@ -81,3 +82,16 @@ def drive(job: Job, args: argparse.Namespace) -> Any:
     finally:
         if not quiet:
             sys.stderr.write("\n")
+
+
+def cell(text: Any, width: int) -> str:
+    """``text`` cut and padded to ``width`` terminal columns: a Chinese character takes two, so a table of
+    Chinese titles lines up as an English one does."""
+    out, used = [], 0
+    for ch in str(text):
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (width - used)

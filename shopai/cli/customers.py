@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shopai.cli.common import add_command, open_db, print_json
+from shopai.cli.common import add_command, cell, open_db, print_json
 from shopai.customers import scores
 
 JSON_KEYS = ("customer_id", "name", "last_order", "orders", "spend", "p_return_30d", "p_return_90d",
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         return format(v, fmt) if v is not None else "-"
 
     for r in rows:
-        print(f"{str(r['customer_id'])[:12]:<12} {r['last_order'] or '-':<10} {r['orders']:>6} "
+        print(f"{cell(r['customer_id'], 12)} {r['last_order'] or '-':<10} {r['orders']:>6} "
               f"{num(r['spend'], '10.2f'):>10} {num(r['p_return_30d'], '7.2f'):>7} {num(r['p_return_90d'], '7.2f'):>7} "
               f"{num(r['expected_spend_90d'], '9.2f'):>9}  {'yes' if r['at_risk'] else ''}")
     return 0

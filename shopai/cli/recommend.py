@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from shopai.cli.common import add_command, db_path, open_db, print_json
+from shopai.cli.common import add_command, cell, db_path, open_db, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def _print(rows: list[dict], args: argparse.Namespace) -> None:
     if not rows:
         print("(no suggestions)")
     for n, r in enumerate(rows, 1):
-        print(f"{n:>3}. {r['sku']:<12} {str(r['title'])[:40]:<40} {r['score']:>7.3f}  {r['reason']}")
+        print(f"{n:>3}. {cell(r['sku'], 12)} {cell(r['title'], 40)} {r['score']:>7.3f}  {r['reason']}")
 
 
 def run_recommend(args: argparse.Namespace) -> int:

@@ -26,3 +26,11 @@ def test_cli_train_recommend_similar(db_path, capsys):
     assert main(["similar", "--db", db_path, "--product", "NOPE"]) == 2
     assert "no product with SKU NOPE" in capsys.readouterr().err
     assert main(["recommend", "--db", db_path, "--customer", "ghost"]) == 2
+
+
+def test_cli_columns_line_up_with_chinese_text():
+    """A Chinese character takes two terminal columns: padding by characters misaligned every later column."""
+    from shopai.cli.common import cell
+
+    assert cell("景德镇青花瓷杯", 10) == "景德镇青花"
+    assert cell("青花杯", 8) == "青花杯  " and cell("White heart", 8) == "White he" and cell(12, 4) == "12  "
