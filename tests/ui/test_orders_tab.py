@@ -186,3 +186,26 @@ def test_empty_shop(ctx, qtbot):
     assert tab.count_label.text() == "0 orders"
     assert tab.summary["who"].text() == "Select an order."
     assert tab.lines.rowCount() == 0
+
+
+def test_long_order_numbers_and_emails_fit_and_dates_without_a_time_show_no_midnight(shop, qtbot):
+    """"DD20230904…" and e-mail addresses were cut off while the window had room; a date a file gave without a
+    time showed as "… 00:00"."""
+    conn = shop.db.conn
+    cust = conn.execute("INSERT INTO customers (external_id) VALUES ('olivia.jackson@example.co.uk')").lastrowid
+    conn.execute("INSERT INTO orders (external_id, customer_id, ordered_at, status, total) "
+                 "VALUES ('DD2023090415301299', ?, '2023-09-04T00:00:00', 'paid', 5)", (cust,))
+    widget = OrdersTab(shop)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: widget._widths_fitted, timeout=2000)
+    m, fm = widget.model, widget.table.fontMetrics()
+    r = order_numbers(m).index("DD2023090415301299")
+    for key in ("external_id", "customer"):
+        text = m.data(m.index(r, col(m, key)))
+        assert widget.table.columnWidth(col(m, key)) >= fm.horizontalAdvance(text), key
+    assert m.data(m.index(r, col(m, "ordered_at"))) == "2023-09-04"
+    assert m.data(m.index(order_numbers(m).index("536365"), col(m, "ordered_at"))) == "2010-12-01 08:26"
+    widget.shutdown()

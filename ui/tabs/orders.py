@@ -120,6 +120,8 @@ class OrdersTab(QWidget):
         keep_sort_indicator(self.table)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.model.modelReset.connect(self._on_reset)
+        self._widths_fitted = False
+        self.model.refreshed.connect(self._fit_id_columns)
 
         # -- lines of the selected order
         self.lines_box = QGroupBox(self.tr("Order lines"))
@@ -236,6 +238,20 @@ class OrdersTab(QWidget):
         self._update_count()
         if self.model.rowCount():
             self.table.selectRow(0)
+
+    def _fit_id_columns(self, rows: int) -> None:
+        """Once there are orders, widen the order-number and customer columns to what the rows in view need
+        ("DD20230904153012" or an e-mail address were cut off while the window had room), within limits."""
+        if self._widths_fitted or not rows or not self.table.isVisible():
+            return
+        self._widths_fitted = True
+        for col in (0, 1):
+            need = self.table.sizeHintForColumn(col)
+            self.table.setColumnWidth(col, max(self.table.columnWidth(col), min(need, 260)))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: self._fit_id_columns(self.model.rowCount()))
 
     def _update_count(self) -> None:
         n = self.model.rowCount()

@@ -73,11 +73,12 @@ def fmt_int(value: Any) -> str:
 
 
 def fmt_datetime(value: Any) -> str:
-    """'2011-12-09T12:50:00' → '2011-12-09 12:50' (seconds are noise in a table)."""
+    """'2011-12-09T12:50:00' → '2011-12-09 12:50' (seconds are noise in a table); a date the file gave without
+    a time ('…T00:00:00') is just the date, not '00:00'."""
     if not value:
         return ""
     text = str(value).replace("T", " ")
-    return text[:16]
+    return text[:10] if text[10:19] in (" 00:00:00", " 00:00", "") else text[:16]
 
 
 def fmt_date(value: Any) -> str:
