@@ -39,10 +39,12 @@ MAX_LISTED_PROBLEMS = 1000
 REPREVIEW_MS = 250
 _ID_LIKE = re.compile(r"[^\s,;:()]*\d[^\s,;:()]*")
 SHORT_LABELS = {"sku": "SKU", "title": "Title", "description": "Description", "category": "Category",
-                "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image", "order_id": "Order no.",
+                "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image", "vendor": "Vendor",
+                "order_id": "Order no.",
                 "ordered_at": "Date", "quantity": "Qty", "unit_price": "Unit price", "customer_id": "Customer",
                 "country": "Country", "status": "Status"}
-DETAIL_LABELS = {"order_lines": "order lines", "orders": "orders", "customers": "new customers",
+DETAIL_LABELS = {"order_lines": "order lines", "orders": "orders", "updated_orders": "orders updated",
+                 "customers": "new customers",
                  "products": "new products named by the log", "price_changes": "price changes recorded",
                  "cancelled_orders": "cancelled orders", "returned_orders": "returns",
                  "unchanged": "rows already up to date"}
@@ -51,6 +53,7 @@ DETAIL_LABELS = {"order_lines": "order lines", "orders": "orders", "customers": 
 def _preview_job(db_path: str, path: str, kind: str | None, mapping: dict[str, str | None] | None):
     """The dry run as a job: guess the kind if needed, then ``shopai.io.preview`` on this thread's connection."""
     from shopai import io
+    from shopai.io.common import WrongKind
     from shopai.jobs import UserError
     from shopai.store import connect
 
@@ -60,8 +63,12 @@ def _preview_job(db_path: str, path: str, kind: str | None, mapping: dict[str, s
         kind = io.guess_kind(path)
         if kind is None:
             raise UserError(f"Can't tell whether {name} holds products or orders: choose the kind above.")
-    if hasattr(io, "preview_job"):  # step by step: progress, and Cancel stops it between steps
-        return (yield from io.preview_job(db_path, path, kind, mapping))
+    try:
+        if hasattr(io, "preview_job"):  # step by step: progress, and Cancel stops it between steps
+            return (yield from io.preview_job(db_path, path, kind, mapping))
+    except WrongKind as exc:  # "orders.csv is a Shopify orders export, not a catalog: import it as orders."
+        raise UserError(f"{exc.what}: choose “{KIND_LABELS.get(exc.kind, exc.kind)}” as the Kind above (or "
+                        "“Guess from the file”).") from None
     db = connect(db_path)
     try:
         yield Progress(0, None, f"Checking every row of {name}…")
@@ -368,11 +375,14 @@ class ImportDialog(QDialog):
                 self.mapping_form.addRow(label, combo)
                 self._combos[field] = combo
             self._combo_columns = key
+        fallback = getattr(pv, "fallback", {}) or {}
         for field, combo in self._combos.items():
             combo.blockSignals(True)
             column = pv.mapping.get(field)
             index = combo.findData(column) if column else 0
             combo.setCurrentIndex(max(0, index))
+            combo.setToolTip(self.tr("Where this column is empty, the row's {0} is used.").format(
+                self.tr(" or ").join(fallback[field])) if column and fallback.get(field) else "")
             combo.blockSignals(False)
         self.reset_mapping_button.setEnabled(self._mapping_touched)
 
@@ -495,9 +505,13 @@ class ImportDialog(QDialog):
         self.undo_button.setEnabled(False)
         self.summary_box.setTitle(self.tr("Undone"))
         text = self.tr("Import {0} was undone: the shop is back as it was before it.").format(self.report.import_id)
-        if counts.get("products_kept"):
+        if counts.get("products_kept") == 1:
+            text = self.tr("Import {0} was undone, except for 1 product that orders imported since refer to: it "
+                           "stays in the catalog, in its category.").format(self.report.import_id)
+        elif counts.get("products_kept"):
             text = self.tr("Import {0} was undone, except for {1:,} products that orders imported since refer "
-                           "to: they stay in the catalog.").format(self.report.import_id, counts["products_kept"])
+                           "to: they stay in the catalog, in their categories.").format(
+                self.report.import_id, counts["products_kept"])
         self.summary.setText(text)
         self.ctx.notify_changed(CHANGED_TABLES)
         self.ctx.show_status(self.tr("Import {0} undone").format(self.report.import_id))

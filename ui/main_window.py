@@ -173,7 +173,8 @@ class MainWindow(QMainWindow):
         except (UserError, OSError) as exc:
             QMessageBox.warning(self, self.tr("Export"), str(exc))
             return
-        self.ctx.show_status(self.tr("Exported {0} rows to {1}").format(count, path))
+        rows = self.tr("1 row") if count == 1 else self.tr("{0:,} rows").format(count)
+        self.ctx.show_status(self.tr("Exported {0} to {1}").format(rows, path))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         # Any file is let in, so that dropping one that can't be used gets a word instead of nothing.

@@ -87,6 +87,8 @@ class ProductEditorDialog(QDialog):
         self.category.setEditable(True)
         self.category.addItem("")
         self.category.addItems(products.categories(ctx.db))
+        self.vendor = QLineEdit()
+        self.vendor.setPlaceholderText(self.tr("optional: brand or supplier"))
         self.price = QLineEdit()
         self.cost = QLineEdit()
         self.stock = QLineEdit()
@@ -99,6 +101,7 @@ class ProductEditorDialog(QDialog):
         form.addRow(self.tr("&Title"), self.title_edit)
         form.addRow(self.tr("&Description"), self.description)
         form.addRow(self.tr("&Category"), self.category)
+        form.addRow(self.tr("&Vendor"), self.vendor)
         form.addRow(self.tr("&Price"), self.price)
         form.addRow(self.tr("C&ost"), self.cost)
         form.addRow(self.tr("St&ock"), self.stock)
@@ -151,6 +154,7 @@ class ProductEditorDialog(QDialog):
         self.title_edit.setText(row["title"] or "")
         self.description.setPlainText(row["description"] or "")
         self.category.setCurrentText(row["category"] or "")
+        self.vendor.setText(row.get("vendor") or "")
         self.price.setText(_num_text(row["price"]))
         self.cost.setText(_num_text(row["cost"]))
         self.stock.setText("" if row["stock"] is None else str(row["stock"]))
@@ -196,6 +200,7 @@ class ProductEditorDialog(QDialog):
             "title": self.title_edit.text(),
             "description": self.description.toPlainText(),
             "category": self.category.currentText().strip() or None,
+            "vendor": self.vendor.text().strip() or None,
             "price": _number(self.price.text()),
             "cost": _number(self.cost.text()),
             "stock": self.stock.text().strip() or None,

@@ -29,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"file": str(args.file), "rows": n})
     else:
-        print(f"Wrote {n:,} rows to {args.file}")
+        print(f"Wrote {n:,} {'row' if n == 1 else 'rows'} to {args.file}")
     return 0

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     what = p.add_subparsers(dest="what", metavar="WHAT")
     what.required = True
     for kind in ("catalog", "orders"):
-        q = add_command(what, kind, f"import a {kind} CSV file")
+        q = add_command(what, kind, "import a catalog CSV file" if kind == "catalog" else "import an orders CSV file")
         q.add_argument("file", help="the CSV file (.csv, .txt or .csv.gz)")
         q.add_argument("--dry-run", action="store_true", help="check the file and show what would happen")
         q.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
@@ -50,12 +50,13 @@ def _as_dict(obj) -> dict:
     return d
 
 
-def _show_problems(problems, out=sys.stdout) -> None:
+def _show_problems(problems, out=None) -> None:
     """The skipped rows with their reasons (rows kept but noted, e.g. cancellations, are in the notes)."""
+    out = out or sys.stdout  # looked up now: a default bound at import keeps a stdout that may be gone
     skipped = [p for p in problems if p.skipped]
     if not skipped:
         return
-    print(f"{len(skipped):,} rows skipped:", file=out)
+    print(f"{len(skipped):,} {'row' if len(skipped) == 1 else 'rows'} skipped:", file=out)
     for p in skipped[:SHOWN_PROBLEMS]:
         where = f"row {p.row}" if p.row else "file"
         print(f"  {where}: {p.message}", file=out)
@@ -78,10 +79,13 @@ def run_import(args: argparse.Namespace) -> int:
             print_json(d)
             return 0
         print(f"{args.file}: {pv.format} {pv.kind} file, {pv.encoding}, delimiter {pv.delimiter!r}")
-        print("Columns used: " + ", ".join(f"{f} ← {c}" for f, c in pv.mapping.items() if c))
+        fallback = getattr(pv, "fallback", {}) or {}
+        print("Columns used: " + ", ".join(
+            f"{f} ← {c}" + "".join(f" (else {alt})" for alt in fallback.get(f, [])) for f, c in pv.mapping.items() if c))
         print(f"{pv.rows_ok:,} of {pv.rows_total:,} rows can be imported"
               + (f" ({pv.would_create:,} new, {pv.would_update:,} changed)" if pv.kind == "catalog"
-                 else f" ({pv.would_create:,} orders)") + ". Nothing was written (dry run).")
+                 else f" ({pv.would_create:,} new {'order' if pv.would_create == 1 else 'orders'}, "
+                      f"{pv.would_update:,} already in the shop changed)") + ". Nothing was written (dry run).")
         for note in pv.notes:
             print(note)
         _show_problems(pv.problems)

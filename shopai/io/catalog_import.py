@@ -3,7 +3,10 @@
 Rows are checked first (missing title, bad or negative price, duplicate SKU in the file), then every valid
 row is written in ONE transaction: new SKUs inserted, known SKUs updated (their old values kept in
 ``import_changes`` so the import can be undone), prices recorded in ``price_history`` (source 'import').
-Image cells holding a local file path (relative to the CSV's folder) are copied into the shop's images folder.
+Image cells holding a local file path (relative to the CSV's folder) are copied into the shop's images folder;
+web addresses are counted, never downloaded. In a known export an empty cell is read from the field's next
+column (Shopify: "Variant Image", else "Image Src"; "Product Category", else "Type"), and a variant without a
+photo of its own shows its product's.
 """
 from __future__ import annotations
 
@@ -25,16 +28,28 @@ from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
 
-_TAG = re.compile(r"<[^>]+>")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>")  # a tag starts with a letter: "3 < 4 and 5 > 2" stays
+# what a browser never shows: scripts, style sheets, comments (an unclosed one runs to the end of the text)
+_HIDDEN = re.compile(r"<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)",
+                     re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")
 _SLUG = re.compile(r"[^0-9a-zA-Z\u4e00-\u9fff]+")
 _NO_VARIANT = {"", "default title", "regular", "default", "-"}
 _NEUTRALISED = ("=", "+", "-", "@", "\t", "\r")
-PRODUCT_FIELDS = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path")
+PRODUCT_FIELDS = ("sku", "title", "description", "category", "vendor", "price", "cost", "stock", "image_path")
+SHOWN_MADE_SKUS = 3  # products named in the note about SKUs made from names
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """ "1 product", "2 products", "13,589 products". """
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _text(html_or_text: str) -> str:
+    """Plain text of an HTML description: tags become spaces, entities characters; scripts, style sheets and
+    comments go with their contents."""
     if "<" in html_or_text and ">" in html_or_text:
+        html_or_text = _HIDDEN.sub(" ", html_or_text)
         html_or_text = _TAG.sub(" ", html_or_text)
     if "&" in html_or_text:
         html_or_text = html.unescape(html_or_text)
@@ -87,24 +102,49 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
 
     def col(name: str):
         i = idx.get(name)
-        return col_at(i) if i is not None else (lambda v: "")
+        if i is None:
+            return lambda v: ""
+        first, rest = col_at(i), [col_at(j) for j in src.fallback.get(name, ())]
+        if not rest:
+            return first
+        # a known export's next column where this one is empty ("Variant Image", then "Image Src")
+        return lambda v: first(v) or next((s for f in rest if (s := f(v))), "")
 
     get = {f: col(f) for f in formats.CATALOG_FIELDS}
+    own_image = col_at(idx["image"]) if idx.get("image") is not None else (lambda v: "")
     header = src.table.header
     # Shopify: a variant is named by all its options ("S / Red"); "Type" stands in for an empty Product Category
+    # (the mapping's next column for category, read by ``col``)
     options = [col_at(header.index(c)) for c in ("Option2 Value", "Option3 Value") if c in header] \
         if src.format == "shopify" and src.mapping.get("variant") == "Option1 Value" else []
-    shop_type = col_at(header.index("Type")) if src.format == "shopify" and "Type" in header \
-        and src.mapping.get("category") == "Product Category" else None
     # a file whose numbers use decimal commas ("49,90") writes 1,299 as "1.299"
     comma = decimal_comma_from(get[f](v) for v in src.table.sample(2000) for f in ("price", "cost", "stock"))
     number = functools.partial(parse_number, decimal_comma=comma)
     groups: dict[str, dict[str, Any]] = {}
     seen_sku: dict[str, int] = {}
-    made_sku = web_images = missing_images = variable_prices = 0
+    missing_images = variable_prices = 0
+    made_skus: list[tuple[str, str]] = []  # (title, the SKU made for it)
     variants_per_group: dict[str, int] = {}
     category_paths: dict[tuple[str, ...], None] = {}
     estimate = max(1, src.table.text.count("\n"))
+
+    def photo(row: int, text: str) -> tuple[str | None, bool]:
+        """(the local file an image cell names, whether it is a web address); a file not found is noted."""
+        nonlocal missing_images
+        first = text.split(",")[0].strip() if "," in text and "://" in text else text.strip()
+        if "://" in first or first[:5].lower() == "data:":
+            return None, True
+        candidate = Path(first) if Path(first).is_absolute() else folder / first
+        try:
+            if candidate.is_file():
+                return str(candidate), False
+        except OSError:  # a name too long to be a file
+            pass
+        missing_images += 1
+        out.problems.append(RowProblem(row, f"image {first[:200]!r} not found next to the file; "
+                                            "imported without a photo", False))
+        return None, False
+
     for n, (row, v) in enumerate(src.table.records(), 1):
         out.rows_total += 1
         if n % progress_every == 0:
@@ -120,22 +160,29 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
         image = get["image"](v)
         if base is not None and not title:
             if not sku and not price_text and variant.lower() in _NO_VARIANT:
-                # an extra image row of a Shopify product
-                if image and base["product"] is not None and not base["product"].get("image"):
-                    base["product"]["image"] = image
+                # an extra image row of a Shopify product: its photo, if the product has none yet
+                first = base["product"]
+                if image and not base["image"]:
+                    base["image"] = image
+                    if first is not None and not first["image"] and not first["web_image"]:
+                        first["image"], first["web_image"] = photo(row, image)
                 out.rows_merged += 1
                 continue
             title = base["title"]
+        if base is not None:
+            # a variant's own photo (Shopify's Variant Image), else its product's, else what its row holds
+            image = own_image(v) or base["image"] or image
         description = get["description"](v) or (base["description"] if base and not get["title"](v) else "")
-        category = get["category"](v) or (shop_type(v) if shop_type else "") \
-            or (base["category"] if base and not get["title"](v) else "")
+        vendor = get["vendor"](v) or (base["vendor"] if base and not get["title"](v) else "")
+        category = get["category"](v) or (base["category"] if base and not get["title"](v) else "")
         if not title and not sku:
             out.problems.append(RowProblem(row, "no title; skipped"))
             continue
         # a row with a SKU but no title only updates a product the shop has (see _drop_new_untitled)
         if title and variant and variant.lower() not in _NO_VARIANT and not _names(title, variant):
             title = f"{title} - {variant}"
-        if not sku:
+        sku_made = not sku
+        if sku_made:
             key = group or title
             sku = _slug(key)
             if group:
@@ -146,7 +193,6 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
             while group and sku in seen_sku:  # a variant's made-up SKU never collides with an earlier row's
                 k += 1
                 sku = f"{made}-{k}"
-            made_sku += 1
         price = None
         if price_text.lower() == "variable":  # Square: the price is typed in at the till
             variable_prices += 1
@@ -164,6 +210,8 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
             out.problems.append(RowProblem(row, f"duplicate SKU {sku} (first on row {seen_sku[sku]}); skipped"))
             continue
         seen_sku[sku] = row
+        if sku_made:
+            made_skus.append((title, sku))
         cost = number(get["cost"](v)) if get["cost"](v) else None
         if cost is not None and cost < 0:
             cost = None
@@ -175,42 +223,44 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
                 out.problems.append(RowProblem(row, f"stock {stock_text!r} is not a number; left empty", False))
             else:
                 stock = int(num)
-        image_path = None
-        if image:
-            first = image.split(",")[0].strip() if "," in image and "://" in image else image.strip()
-            if "://" in first:
-                web_images += 1
-            else:
-                candidate = Path(first) if Path(first).is_absolute() else folder / first
-                if candidate.is_file():
-                    image_path = str(candidate)
-                else:
-                    missing_images += 1
-                    out.problems.append(RowProblem(row, f"image {first!r} not found next to the file; "
-                                                        "imported without a photo", False))
+        image_path, web_image = photo(row, image) if image else (None, False)
         cat_path = _category_path(category) if category else ()
         if cat_path:
             category_paths.setdefault(cat_path, None)
         product = {
             "row": row, "sku": sku, "title": title, "description": _text(description) if description else "",
-            "category": cat_path[-1] if cat_path else None, "price": price, "cost": cost, "stock": stock,
-            "image": image_path,
+            "category": cat_path[-1] if cat_path else None, "vendor": vendor or None, "price": price,
+            "cost": cost, "stock": stock, "image": image_path, "web_image": web_image,
         }
         out.products.append(product)
         if group and group not in groups:
             groups[group] = {"title": get["title"](v) or title, "description": description,
-                             "category": category, "product": product}
-    if made_sku:
-        out.notes.append(f"{made_sku:,} products had no SKU; one was made from the product's name.")
+                             "category": category, "vendor": vendor, "image": image, "product": product}
+    if made_skus:
+        named = ", ".join(f"“{t}” → {s}" for t, s in made_skus[:SHOWN_MADE_SKUS])
+        if len(made_skus) == 1:
+            out.notes.append(f"1 product had no SKU; it got one made from its name: {named}.")
+        else:
+            more = len(made_skus) - SHOWN_MADE_SKUS
+            out.notes.append(f"{len(made_skus):,} products had no SKU; each got one made from its name: {named}"
+                             + (f", and {more:,} more." if more > 0 else "."))
     if variable_prices:
-        out.notes.append(f"{variable_prices:,} items have a variable price (set when sold); they were imported "
-                         "without a price.")
-    if web_images:
-        out.notes.append(f"{web_images:,} image links are web addresses; photos are not downloaded.")
+        out.notes.append(_count(variable_prices, "item has a variable price (set when sold); it was",
+                                "items have a variable price (set when sold); they were")
+                         + " imported without a price.")
+    web = [p for p in out.products if p["web_image"] and not p["image"]]
+    if web:
+        out.notes.append(
+            _count(len(web), "product's photo is a web address", "products' photos are web addresses")
+            + f", which ShopAI does not download (nothing is fetched from the internet): to add the photos, save "
+            f"each picture named by its SKU ({web[0]['sku']}.jpg) and use Import photos… on the Auto-categorize "
+            "tab.")
     if missing_images:
-        out.notes.append(f"{missing_images:,} image files were not found.")
+        out.notes.append(_count(missing_images, "image file was", "image files were")
+                         + " not found next to the file (the rows are listed).")
     if out.rows_merged:
-        out.notes.append(f"{out.rows_merged:,} extra image rows were merged into their product.")
+        out.notes.append(_count(out.rows_merged, "extra image row was merged into its product.",
+                                "extra image rows were merged into their products."))
     out.categories = [list(p) for p in category_paths]
     out.problems.extend(src.table.problems)
     out.rows_total += sum(1 for p in src.table.problems if p.skipped)  # rows the reader could not split
@@ -247,7 +297,7 @@ def _existing(conn, skus: list[str]) -> dict[str, dict[str, Any]]:
 def _changes(product: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     """Fields the file sets to a new value (an empty cell leaves the shop's value alone)."""
     out = {}
-    for key in ("title", "description", "category", "price", "cost", "stock"):
+    for key in ("title", "description", "category", "vendor", "price", "cost", "stock"):
         value = product[key]
         if value in (None, ""):
             continue
@@ -276,7 +326,7 @@ def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
     pv.rows_ok = len(parsed.products) + parsed.rows_merged
     pv.problems = parsed.problems
     pv.notes = parsed.notes
-    pv.sample = [{k: p[k] for k in ("sku", "title", "description", "category", "price", "cost", "stock",
+    pv.sample = [{k: p[k] for k in ("sku", "title", "description", "category", "vendor", "price", "cost", "stock",
                                     "image")} for p in parsed.products[:common.SAMPLE_ROWS]]
     pv.would_update = sum(1 for p in parsed.products if p["sku"] in existing
                           and (_changes(p, existing[p["sku"]])
@@ -382,8 +432,8 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
             else:
                 p["image_path"] = None
             if before is None:
-                new_rows.append((p["sku"], p["title"], p["description"], p["category"], p["price"], p["cost"],
-                                 p["stock"], p["image_path"], now, now, import_id))
+                new_rows.append((p["sku"], p["title"], p["description"], p["category"], p["vendor"], p["price"],
+                                 p["cost"], p["stock"], p["image_path"], now, now, import_id))
             else:
                 change = _changes(p, before)
                 if p["image_path"] and p["image_path"] != before["image_path"]:
@@ -428,5 +478,5 @@ def _images_dir(db_path: str) -> Path:
 
 def _insert(conn, rows: list[tuple]) -> None:
     conn.executemany(
-        "INSERT INTO products (sku, title, description, category, price, cost, stock, image_path, created_at, "
-        "updated_at, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "INSERT INTO products (sku, title, description, category, vendor, price, cost, stock, image_path, "
+        "created_at, updated_at, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

@@ -41,6 +41,8 @@ class ImportPreview:
     would_create: int = 0
     would_update: int = 0
     day_first: bool | None = None
+    # columns read where a field's mapped column is empty, in order ({"image": ["Image Src"]} for Shopify)
+    fallback: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def missing_required(self) -> list[str]:
@@ -93,12 +95,27 @@ class Source:
     format: str
     mapping: dict[str, str | None]
     index: dict[str, int | None]
+    # a known export's further columns for a field, read where the mapped one is empty (Shopify: a row's
+    # "Variant Image" is usually empty, its "Image Src" is not); only while the field keeps the format's column
+    fallback: dict[str, list[int]] = field(default_factory=dict)
 
     def getter(self, name: str):
         i = self.index.get(name)
         if i is None:
             return lambda values: ""
+        rest = self.fallback.get(name)
+        if rest:
+            return lambda values: next((values[j] for j in (i, *rest) if values[j].strip()), values[i])
         return lambda values: values[i]
+
+
+class WrongKind(UserError):
+    """The file is clearly of the other kind (a Shopify orders export picked as a catalog): ``kind`` is the
+    kind it is, ``what`` says so ("orders.csv is a Shopify orders export, not a catalog")."""
+
+    def __init__(self, what: str, kind: str) -> None:
+        super().__init__(f"{what}: import it as {formats.AS_KIND[kind]}.")
+        self.what, self.kind = what, kind
 
 
 def open_source(path: str | os.PathLike, kind: str, mapping: dict[str, str | None] | None = None) -> Source:
@@ -108,12 +125,19 @@ def open_source(path: str | os.PathLike, kind: str, mapping: dict[str, str | Non
     samples = table.sample(200)
     if not samples:
         raise UserError(f"{Path(path).name} has a header but no rows.")
+    wrong = formats.wrong_kind(table.header, kind, overridden=bool(mapping))
+    if wrong:
+        raise WrongKind(f"{Path(path).name} {wrong[1]}", wrong[0])
     try:
         fmt, resolved = formats.resolve_mapping(table.header, samples, kind, mapping)
     except ValueError as exc:
         raise UserError(f"Column mapping: {exc}.") from None
     index = {f: (table.header.index(c) if c else None) for f, c in resolved.items()}
-    return Source(table, kind, fmt, resolved, index)
+    # the catalog import reads a known export's next column where a row's mapped one is empty (orders: not yet)
+    fallback = {f: [table.header.index(c) for c in cols[1:]]
+                for f, cols in formats.alternatives(table.header, kind).items()
+                if kind == "catalog" and resolved.get(f) == cols[0]}
+    return Source(table, kind, fmt, resolved, index, fallback)
 
 
 def require_mapping(src: Source) -> None:
@@ -147,9 +171,11 @@ def list_imports(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return [dict(zip(cols, r)) for r in cur]
 
 
-_RESTORABLE = {"products": ("sku", "title", "description", "category", "price", "cost", "stock", "image_path",
-                            "updated_at"),
-               "customers": ("name", "email", "country")}
+_RESTORABLE = {"products": ("sku", "title", "description", "category", "vendor", "price", "cost", "stock",
+                            "image_path", "updated_at"),
+               "customers": ("name", "email", "country"),
+               # an orders import that re-read an order already in the shop (a later export: refunded since)
+               "orders": ("status", "total")}
 
 
 def db_file(db: sqlite_utils.Database) -> str:
@@ -174,12 +200,18 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
         changes = conn.execute("SELECT table_name, row_id, before_json FROM import_changes WHERE import_id = ? "
                                "ORDER BY rowid DESC", (import_id,)).fetchall()
         restored = 0
+        created_categories: list[int] = []
         for table, row_id, before_json in changes:
             before = json.loads(before_json)
             if before is None:
-                if table in ("price_history", "categories"):
-                    conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
-                    counts[f"{table}_deleted"] = counts.get(f"{table}_deleted", 0) + 1
+                if table == "price_history":
+                    conn.execute("DELETE FROM price_history WHERE id = ?", (row_id,))
+                    counts["price_history_deleted"] = counts.get("price_history_deleted", 0) + 1
+                elif table == "categories":
+                    created_categories.append(row_id)  # once we know which products stay
+                elif table == "order_lines":  # a line an orders import added to an order already in the shop
+                    conn.execute("DELETE FROM order_lines WHERE id = ?", (row_id,))
+                    counts["order_lines_deleted"] = counts.get("order_lines_deleted", 0) + 1
                 continue
             cols = [c for c in _RESTORABLE.get(table, ()) if c in before]
             if cols:
@@ -187,7 +219,7 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
                              [before[c] for c in cols] + [row_id])
                 restored += 1
         counts["restored"] = restored
-        counts["order_lines_deleted"] = conn.execute(
+        counts["order_lines_deleted"] = counts.get("order_lines_deleted", 0) + conn.execute(
             "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE import_id = ?)",
             (import_id,)).rowcount
         counts["orders_deleted"] = conn.execute("DELETE FROM orders WHERE import_id = ?", (import_id,)).rowcount
@@ -209,8 +241,44 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
         counts["price_history_deleted"] = counts.get("price_history_deleted", 0) + conn.execute(
             "DELETE FROM price_history WHERE import_id = ? AND product_id NOT IN "
             "(SELECT id FROM products WHERE import_id = ?)", (import_id, import_id)).rowcount
+        counts["categories_deleted"], counts["categories_kept"] = _drop_unused_categories(
+            conn, import_id, created_categories)
         conn.execute("UPDATE imports SET undone_at = ? WHERE id = ?", (now_iso(), import_id))
     return counts
+
+
+def _drop_unused_categories(conn, import_id: int, created: list[int]) -> tuple[int, int]:
+    """Delete the categories an import created (and those an earlier undo kept) that nothing uses any more.
+
+    A category stays while a product is in it or a category that stays lies below it: the products an undo
+    keeps (later orders name them) keep their place in the tree, so an export still writes "Home > Mugs".
+    The change rows of the categories deleted go too, so the ones left name exactly what an undo kept: a
+    later undo (the orders that held those products) deletes them once their products have gone.
+    Returns (deleted, kept of this import's)."""
+    kept_before = [r[0] for r in conn.execute(
+        "SELECT c.row_id FROM import_changes c JOIN imports i ON i.id = c.import_id WHERE c.table_name = "
+        "'categories' AND c.before_json = 'null' AND i.undone_at IS NOT NULL AND c.import_id != ?", (import_id,))]
+    tree = {cid: (name, parent) for cid, name, parent in conn.execute("SELECT id, name, parent_id FROM categories")}
+    candidates = {cid for cid in (*created, *kept_before) if cid in tree}
+    if not candidates:
+        return 0, 0
+    used = {r[0] for r in conn.execute("SELECT DISTINCT category FROM products WHERE category IS NOT NULL")}
+    stay = {cid for cid in tree if cid not in candidates or tree[cid][0] in used}
+    for cid in list(stay):  # every category above one that stays stays too
+        seen = set()
+        parent = tree[cid][1]
+        while parent in tree and parent not in seen:
+            seen.add(parent)
+            stay.add(parent)
+            parent = tree[parent][1]
+    gone = sorted(candidates - stay)
+    for start in range(0, len(gone), 500):
+        chunk = gone[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM categories WHERE id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM import_changes WHERE table_name = 'categories' AND before_json = 'null' "
+                     f"AND row_id IN ({marks})", chunk)
+    return len(gone), sum(1 for cid in created if cid in tree and cid in stay)
 
 
 def record_change(conn, import_id: int, table: str, row_id: int, before: dict[str, Any] | None) -> None:
@@ -239,8 +307,9 @@ class FastProductInsert:
         if self.trigger_sql is None:
             return
         self.conn.execute(
-            "INSERT INTO products_fts (rowid, sku, title, description, category) "
-            "SELECT id, sku, title, description, coalesce(category, '') FROM products WHERE import_id = ?",
+            "INSERT INTO products_fts (rowid, sku, title, description, category, vendor) "
+            "SELECT id, sku, title, description, coalesce(category, ''), coalesce(vendor, '') FROM products "
+            "WHERE import_id = ?",
             (self.import_id,))
         self.conn.execute(self.trigger_sql)
         self.trigger_sql = None
@@ -259,7 +328,8 @@ def start_preview(path: str | os.PathLike, kind: str, mapping: dict[str, str | N
     fields, required = formats.fields_for(kind)
     pv = ImportPreview(kind=kind, format=src.format, encoding=src.table.encoding,
                        delimiter=src.table.delimiter, columns=list(src.table.header), mapping=src.mapping,
-                       fields=fields, required_fields=required)
+                       fields=fields, required_fields=required,
+                       fallback={f: [src.table.header[j] for j in cols] for f, cols in src.fallback.items()})
     missing = missing_fields(kind, src.mapping)
     if missing:
         pv.rows_total = sum(1 for _ in src.table.records())

@@ -16,7 +16,9 @@ CATALOG_FIELDS = ["sku", "title", "description", "category", "price", "cost", "s
                   "group", "variant", "vendor"]
 CATALOG_REQUIRED = ["title"]
 ORDER_FIELDS = ["order_id", "ordered_at", "time", "sku", "title", "quantity", "unit_price", "line_total",
-                "customer_id", "customer_name", "email", "country", "status"]
+                "customer_id", "customer_name", "email", "country", "status",
+                # order-level amounts (an export's first row of each order): what the order is worth
+                "subtotal", "discount", "refunded", "currency"]
 ORDER_REQUIRED = ["order_id", "ordered_at", "quantity", "unit_price"]
 
 FIELD_LABELS = {
@@ -27,6 +29,8 @@ FIELD_LABELS = {
     "quantity": "Quantity", "unit_price": "Unit price", "line_total": "Line total",
     "customer_id": "Customer id", "customer_name": "Customer name", "email": "Customer email",
     "country": "Country", "status": "Order status",
+    "subtotal": "Order subtotal (after discounts)", "discount": "Order discount", "refunded": "Refunded amount",
+    "currency": "Currency",
 }
 
 
@@ -52,6 +56,10 @@ _WOO_ORDERS: dict[str, tuple[str, ...]] = {
     "customer_id": ("Customer User ID", "Customer ID", "Billing Email Address", "Billing Email"),
     "email": ("Billing Email Address", "Billing Email"),
     "customer_name": ("Billing First Name",), "country": ("Billing Country", "Country Code (Billing)"),
+    # "Advanced Order Export": its Order Subtotal Amount is before the cart discount, so the order's value is
+    # its lines less "Cart Discount Amount"
+    "discount": ("Cart Discount Amount",), "refunded": ("Order Refund Amount",),
+    "currency": ("Order Currency", "Currency"),
 }
 
 KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
@@ -66,6 +74,9 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
         "title": ("Lineitem name",), "unit_price": ("Lineitem price",), "sku": ("Lineitem sku",),
         "email": ("Email",), "customer_id": ("Email",), "customer_name": ("Billing Name",),
         "country": ("Billing Country", "Shipping Country"), "status": ("Cancelled at", "Financial Status"),
+        # Subtotal: the goods after discounts, before shipping and taxes; Discount Amount is used without it
+        "subtotal": ("Subtotal",), "discount": ("Discount Amount",), "refunded": ("Refunded Amount",),
+        "currency": ("Currency",),
     }),
     ("woocommerce", "catalog", ("ID", "Type", "SKU", "Name", "Regular price"), {
         "sku": ("SKU",), "title": ("Name",),
@@ -128,6 +139,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "email": ("email", "customeremail", "billingemail"),
         "country": ("country", "billingcountry", "shippingcountry", "国家"),
         "status": ("status", "orderstatus", "financialstatus", "eventtype", "状态"),
+        # amounts are never guessed for other files (a "Subtotal" or "Discount" column may be per line); a
+        # currency column only feeds a note
+        "subtotal": (), "discount": (), "refunded": (), "currency": ("currency", "currencycode", "货币", "币种"),
     },
 }
 
@@ -318,3 +332,50 @@ def resolve_mapping(columns: list[str], samples: list[list[str]], kind: str,
             column = match[0]
         mapping[field] = column
     return fmt, mapping
+
+
+def alternatives(columns: list[str], kind: str) -> dict[str, list[str]]:
+    """For a known export: the columns its mapping lists for a field, in that order, those the file has, for
+    fields with more than one (Shopify's "Variant Image" then "Image Src"). A row whose first column is empty
+    is read from the next one (Shopify files always have a Variant Image column, usually empty)."""
+    names = {c.strip().lower() for c in columns}
+    for _fmt, k, signature, mapping in KNOWN:
+        if k != kind or not all(s.lower() in names for s in signature):
+            continue
+        out = {}
+        for f, opts in mapping.items():
+            cols = list(dict.fromkeys(c for c in (_pick(columns, (o,)) for o in opts) if c))
+            if len(cols) > 1:
+                out[f] = cols
+        return out
+    return {}
+
+
+FORMAT_NAMES = {"shopify": "Shopify", "woocommerce": "WooCommerce", "square": "Square"}
+_EXPORT_NAMES = {"catalog": "product export", "orders": "orders export"}
+AS_KIND = {"catalog": "a catalog", "orders": "orders"}  # "import it as …"
+_NOT_KIND = {"catalog": "a catalog", "orders": "an orders file"}
+# an order log's number and date columns (normalised): a header with both is an orders file, not a catalog
+_ORDER_NUMBERS = ("orderid", "ordernumber", "orderno", "invoice", "invoiceno", "invoicenumber", "invoiceid",
+                  "transactionid", "receiptno", "receiptnumber", "订单号")
+_ORDER_DATES = ("orderdate", "invoicedate", "transactiondate", "saledate", "orderedat", "下单时间")
+
+
+def wrong_kind(columns: list[str], kind: str, overridden: bool = False) -> tuple[str, str] | None:
+    """(right kind, what the file is) when a file picked for ``kind`` is clearly of the other kind: a known
+    export of the other kind (a Shopify orders export given as a catalog), or, for a catalog without a column
+    choice of the person's own (``overridden``), a header with both an order number and an order date column
+    (``InvoiceNo`` + ``InvoiceDate``). None when the file may be what was asked for."""
+    if detect_format(columns, kind) is not None:
+        return None
+    names = {c.strip().lower() for c in columns}
+    for fmt, k, signature, _mapping in KNOWN:
+        if k != kind and all(s.lower() in names for s in signature):
+            return k, f"is a {FORMAT_NAMES.get(fmt, fmt)} {_EXPORT_NAMES[k]}, not {_NOT_KIND[kind]}"
+    if kind == "catalog" and not overridden:
+        by_norm = {norm(c): c for c in reversed(columns)}
+        number = next((by_norm[n] for n in _ORDER_NUMBERS if n in by_norm), None)
+        date = next((by_norm[n] for n in _ORDER_DATES if n in by_norm), None)
+        if number and date:
+            return "orders", f"looks like an orders file (it has {number!r} and {date!r} columns), not a catalog"
+    return None

@@ -5,14 +5,25 @@ Each line needs an order number, a date, a quantity, a unit price (or a line tot
 or title. A SKU the catalog lacks becomes a product (title from the line's description, price from the latest
 unit price). Cancelled and returned lines are stored as orders with that status, never as sales, and are listed
 in the report: negative lines as credit notes that offset earlier sales, an order cancelled or refunded as a
-whole (a Shopify or WooCommerce status) with its own positive quantities, as neither sale nor credit; lines of orders not paid (WooCommerce "Failed", "Pending payment", "On hold",
-Shopify "expired") are skipped. Order-level cells (date, customer, country, status) that an export gives on an order's first
-row only (Shopify) apply to all its rows. Unit-price changes per product over time go to ``price_history``.
-Everything is written in ONE transaction; closing the job early leaves the shop as it was.
+whole (a Shopify or WooCommerce status) with its own positive quantities, as neither sale nor credit; lines of
+orders not paid (WooCommerce "Failed", "Pending payment", "On hold", Shopify "pending", "authorized",
+"expired") are skipped. Order-level cells (date, customer, country, status, amounts) that an export gives on an
+order's first row only (Shopify) apply to all its rows.
+
+An order's value (``orders.total``, what customer spend adds up) is its goods after discounts, without shipping
+and taxes: Shopify's Subtotal, else the lines less the order's discount (WooCommerce's Cart Discount Amount),
+else the sum of the lines; a sale partly refunded is worth that less the refunded amount.
+
+Re-importing a later export: an order already in the shop with the same lines gets the file's status and value
+when they changed (paid -> returned, partly refunded...), and the lines an earlier import had to skip (a product
+the catalog lacked then) are added; each change is recorded so undo puts the old values back. Orders whose
+lines differ, and credit notes, are left as they are. Unit-price changes per product over time go to
+``price_history``. Everything is written in ONE transaction; closing the job early leaves the shop as it was.
 """
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import Any
 
 import sqlite_utils
@@ -29,8 +40,20 @@ NOT_SOLD = "not sold"  # a line's status only: such lines are skipped
 # order statuses of orders not paid (WooCommerce "Failed", "Pending payment", "On hold", checkout drafts)
 _NEVER_PAID = {"failed", "payment failed", "pending", "pending payment", "unpaid", "draft", "checkout-draft",
                "on hold", "on-hold", "wc-failed", "wc-pending", "wc-checkout-draft", "wc-on-hold"}
-# payment statuses (Shopify's Financial Status) of orders not paid: the authorization ran out uncaptured
-_NEVER_PAID_FINANCIAL = {"expired"}
+# payment statuses (Shopify's Financial Status) of orders not paid: waiting for the payment (a bank transfer,
+# cash on delivery), authorized but not captured yet, or an authorization that ran out uncaptured. A later
+# export that says "paid" imports the order then, as a new one.
+_NEVER_PAID_FINANCIAL = {"expired", "pending", "authorized", "unpaid"}
+_CENT = 0.005
+
+
+def _n(n: int, one: str, many: str | None = None) -> str:
+    """ "1 line", "2 lines", "1,250 orders": the count with the noun English needs."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}"
 
 
 class _Parsed:
@@ -41,6 +64,13 @@ class _Parsed:
         self.rows_total = 0
         self.notes: list[str] = []
         self.day_first: bool | None = None
+        # order-level amounts (first non-empty cell of each order): [subtotal, discount, refunded]
+        self.money: dict[str, list[float | None]] = {}
+        self.has_subtotal = False
+        self.currency: dict[str, str] = {}  # order -> its currency code
+        self.unpaid: dict[str, str] = {}  # order -> its status text, for orders not paid (failed, pending...)
+        # the quantity column already leaves refunded items out (WooCommerce "Quantity (- Refund)")
+        self.refund_in_quantity = False
 
 
 def _status_of(text: str, cancel_column: bool, financial: bool = False) -> str | None:
@@ -86,7 +116,13 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
         if cancel_column else None
     # order-level cells (date, customer, country, status) that an export gives on an order's first row only
     order_fill: dict[str, tuple[str, str, str, str | None]] = {}
-    unpaid: dict[str, str] = {}  # order -> its status text, for orders not paid (failed, pending payment)
+    unpaid = out.unpaid
+    # order-level amounts: (slot in out.money, column index, what to call it in a message)
+    money_cols = [(k, idx.get(f), src.mapping.get(f)) for k, f in enumerate(("subtotal", "discount", "refunded"))
+                  if idx.get(f) is not None]
+    out.has_subtotal = idx.get("subtotal") is not None
+    i_currency = idx.get("currency")
+    out.refund_in_quantity = "refund" in (src.mapping.get("quantity") or "").lower()
     problems = out.problems
     lines = out.lines
     # a file written with decimal commas ("49,90"): there "1.299" is 1299, and float() must not read it
@@ -120,6 +156,10 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
             order_fill[oid] = (fill[0] or date_text, fill[1] or cust, fill[2] or country, fill[3] or status)
             date_text, cust, country = date_text or fill[0], cust or fill[1], country or fill[2]
             order_status = status or fill[3]
+        if i_currency is not None and oid not in out.currency:
+            code = v[i_currency].strip().upper()
+            if code:
+                out.currency[oid] = code
         if not date_text:
             problems.append(RowProblem(row, "no order date; skipped"))
             continue
@@ -128,6 +168,19 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
             problems.append(RowProblem(row, f"order {oid} has not been paid (status {unpaid[oid]!r}), not a "
                                             "sale; skipped"))
             continue
+        if money_cols:
+            money = out.money.get(oid)
+            if money is None:
+                money = out.money[oid] = [None, None, None]
+            for k, i, column in money_cols:
+                text = v[i].strip()
+                if money[k] is None and text:
+                    amount = parse_number(text, decimal_comma=comma)
+                    if amount is None or amount < 0:
+                        problems.append(RowProblem(row, f"{column} {text!r} of order {oid} is not an amount: "
+                                                        "left out of the order's value", False))
+                    else:
+                        money[k] = amount
         qty_text = v[i_qty]
         qty = parse_number(qty_text, decimal_comma=comma)
         if qty is None:
@@ -183,7 +236,8 @@ def _parse(src: common.Source, progress_every: int = 25_000) -> Job[_Parsed]:
 
 
 class _Plan:
-    """What the parsed lines mean against the shop: products to create, orders, problems."""
+    """What the parsed lines mean against the shop: products to create, new orders, orders already in the shop
+    to update, problems."""
 
     def __init__(self) -> None:
         self.new_products: dict[str, tuple[str, float | None]] = {}  # sku -> (title, price)
@@ -191,6 +245,54 @@ class _Plan:
         self.title_ids: dict[str, int] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.skipped_rows = 0
+        # orders already in the shop whose status or value changes: id, oid, old/new status and total
+        self.updates: list[dict[str, Any]] = []
+        self.updated_rows = 0  # the file's rows of those orders that were already stored
+        self.added: list[tuple[int, list[Any]]] = []  # (order id, line): lines an earlier import had skipped
+
+
+def _order_status(lines: list[list[Any]]) -> str:
+    """An order's status from its lines' statuses: a sale if any line is one, else cancelled, else returned."""
+    statuses = {ln[9] if not (ln[9] == PAID and ln[5] < 0) else "negative" for ln in lines}
+    if PAID in statuses:
+        return PAID
+    if CANCELLED in statuses:
+        return CANCELLED
+    return RETURNED
+
+
+def _order_value(lines: list[list[Any]], money: list[float | None] | None, status: str,
+                 refund_in_quantity: bool) -> tuple[str, float, dict[str, Any]]:
+    """(status, value, facts) of an order: its goods after discounts, without shipping and taxes (the file's
+    subtotal, else its lines less the order's discount, else its lines); a sale partly refunded is worth that
+    less the refund, and one whose refunds cover all its goods is stored as returned. Credit notes (negative
+    lines) are the sum of their lines. ``facts``: "discount" and "refund" amounts applied, "before" value."""
+    base = round(sum(ln[5] * ln[6] for ln in lines), 2)
+    facts: dict[str, Any] = {}
+    if money is None or any(ln[5] < 0 for ln in lines):
+        return status, base, facts
+    subtotal, discount, refunded = money
+    if subtotal is not None:
+        value = subtotal
+    elif discount:
+        value = max(0.0, base - discount)
+    else:
+        value = base
+    if discount or value < base - _CENT:
+        facts["discount"] = round(discount if discount else base - value, 2)
+    value = round(value, 2)
+    if status == PAID and refunded and refunded >= _CENT and not refund_in_quantity and value > 0:
+        facts["before"], facts["refund"] = value, round(refunded, 2)
+        if refunded >= value - _CENT:
+            facts["covered"] = True
+            return RETURNED, value, facts  # every item refunded: as an order refunded as a whole
+        value = round(value - refunded, 2)
+    return status, value, facts
+
+
+def _key(sku: str | None, title: str, qty: float, price: float) -> tuple:
+    """What identifies an order line when a file is compared with the shop."""
+    return (sku or "", "" if sku else title, round(qty, 6), round(price, 6))
 
 
 def _plan(conn, parsed: _Parsed) -> Job[_Plan]:
@@ -218,51 +320,137 @@ def _plan(conn, parsed: _Parsed) -> Job[_Plan]:
             rec[0], rec[1] = ln[4], ln[2]
         if ln[9] == PAID and ln[5] > 0 and ln[6] > 0 and ln[2] >= rec[3]:
             rec[2], rec[3] = ln[6], ln[2]
-    for sku, (title, _, price, _) in latest.items():
-        if title:
-            plan.new_products[sku] = (title, price)
-    existing_orders = _lookup(conn, "SELECT external_id, id FROM orders WHERE external_id IN ({})",
-                              list({ln[1] for ln in lines}))
+    candidates = {sku: (title, price) for sku, (title, _, price, _) in latest.items() if title}
+    # orders of this file already in the shop, with their lines
+    existing = {r[0]: r[1:] for r in _fetch(conn, "SELECT external_id, id, status, total FROM orders "
+                                                  "WHERE external_id IN ({})", list({ln[1] for ln in lines}))}
+    shop_lines: dict[int, Counter] = {}
+    credit_orders: set[int] = set()
+    if existing:
+        for order_id, sku, title, qty, price in _fetch(
+                conn, "SELECT l.order_id, coalesce(p.sku, l.deleted_sku), lower(coalesce(p.title, l.deleted_title, "
+                      "'')), l.quantity, l.unit_price FROM order_lines l LEFT JOIN products p ON p.id = l.product_id "
+                      "WHERE l.order_id IN ({})", [e[0] for e in existing.values()]):
+            shop_lines.setdefault(order_id, Counter())[_key(sku, title, qty, price)] += 1
+            if qty < 0:
+                credit_orders.add(order_id)
+    title_sku = {}
+    if existing and plan.title_ids:
+        sku_of = _lookup(conn, "SELECT id, sku FROM products WHERE id IN ({})", list(set(plan.title_ids.values())))
+        title_sku = {t: sku_of.get(pid) for t, pid in plan.title_ids.items()}
+    missing_products: list[str] = []  # lines skipped because the catalog lacks their product
+
+    def product_problem(ln) -> str | None:
+        sku, title = ln[3], ln[4]
+        if sku:
+            if sku in plan.product_ids or sku in candidates:
+                return None
+            missing_products.append(sku)
+            return f"product {sku} is not in the catalog and the line has no description to create it from; skipped"
+        if title.lower() in plan.title_ids:
+            return None
+        missing_products.append(repr(title))
+        return f"product {title!r} is not in the catalog and the line has no SKU; skipped"
+
     kept = []
-    reported_existing: set[str] = set()
+    of_existing: dict[str, list[list[Any]]] = {}
     yield Progress(total * 1.1, 2 * total, "Grouping orders")
     for n, ln in enumerate(lines):
         if n % 100_000 == 0:
             yield Progress(total * (1.1 + 0.2 * n / total), 2 * total, "Grouping orders")
-        row, oid, sku, title = ln[0], ln[1], ln[3], ln[4]
-        if oid in existing_orders:  # every line is a skipped row (the counts count rows)
-            reported_existing.add(oid)
-            problems.append(RowProblem(row, f"order {oid} is already in the shop; skipped"))
-            plan.skipped_rows += 1
+        oid = ln[1]
+        if oid in existing:
+            of_existing.setdefault(oid, []).append(ln)
             continue
-        if sku:
-            if sku not in plan.product_ids and sku not in plan.new_products:
-                problems.append(RowProblem(row, f"product {sku} is not in the catalog and the line has no "
-                                                "description to create it from; skipped"))
-                continue
-        elif title.lower() not in plan.title_ids:
-            problems.append(RowProblem(row, f"product {title!r} is not in the catalog and the line has no SKU; "
-                                            "skipped"))
+        why = product_problem(ln)
+        if why:
+            problems.append(RowProblem(ln[0], why))
             continue
         order = plan.orders.get(oid)
         if order is None:
-            order = plan.orders[oid] = {"row": row, "ordered_at": ln[2], "customer": ln[7], "country": ln[8],
-                                        "lines": [], "statuses": set()}
+            order = plan.orders[oid] = {"row": ln[0], "ordered_at": ln[2], "customer": ln[7], "country": ln[8],
+                                        "lines": []}
         order["lines"].append(ln)
-        order["statuses"].add(ln[9] if not (ln[9] == PAID and ln[5] < 0) else "negative")
         kept.append(ln)
+    # orders already in the shop: same lines -> the file's status and value; lines the shop lacks (an earlier
+    # import could not identify their product) are added; other lines, or a credit note -> left as they are
+    reported_existing: set[str] = set()
+    differ: list[str] = []
+    status_changes: list[str] = []
+    value_changes: list[str] = []
+    refunds: list[tuple[str, dict[str, Any], float]] = []
+    discounted = 0
+    lines_added_to = 0
+
+    def already(oid: str, rows: list[list[Any]]) -> None:
+        for ln in rows:
+            problems.append(RowProblem(ln[0], f"order {oid} is already in the shop; skipped"))
+        plan.skipped_rows += len(rows)
+        reported_existing.add(oid)
+
+    for oid, flines in of_existing.items():
+        order_id, old_status, old_total = existing[oid]
+        have = shop_lines.get(order_id, Counter())
+        keys = [_key(ln[3] or title_sku.get(ln[4].lower()), ln[4].lower(), ln[5], ln[6]) for ln in flines]
+        if order_id in credit_orders or any(ln[5] < 0 for ln in flines):
+            already(oid, flines)  # credit notes are separate orders: never re-written
+            continue
+        if have - Counter(keys):  # the shop holds lines this file does not
+            differ.append(oid)
+            for ln in flines:
+                problems.append(RowProblem(ln[0], f"order {oid} is already in the shop with other lines; skipped "
+                                                  "(its lines are left as they are)"))
+            plan.skipped_rows += len(flines)
+            continue
+        left = Counter(have)
+        matched, added = [], []
+        for ln, key in zip(flines, keys):
+            if left[key] > 0:
+                left[key] -= 1
+                matched.append(ln)
+                continue
+            why = product_problem(ln)
+            if why:
+                problems.append(RowProblem(ln[0], why))
+                continue
+            added.append(ln)
+        if not matched and not added:
+            continue
+        money = parsed.money.get(oid)
+        status, value, facts = _order_value(matched + added, money, _order_status(matched + added),
+                                            parsed.refund_in_quantity)
+        if money is None or all(m is None for m in money):
+            # the file says nothing of the order's value (a transaction log, our own export): the shop's value
+            # stays, plus the lines added (it may hold a discount that an earlier export told)
+            value = round(old_total + sum(ln[5] * ln[6] for ln in added), 2)
+        if not added and status == old_status and abs(value - old_total) < _CENT:
+            already(oid, matched)
+            continue
+        plan.updates.append({"id": order_id, "oid": oid, "old_status": old_status, "old_total": old_total,
+                             "status": status, "total": value})
+        plan.updated_rows += len(matched)
+        plan.added.extend((order_id, ln) for ln in added)
+        lines_added_to += bool(added)
+        first = (matched + added)[0][0]
+        if status != old_status:
+            status_changes.append(f"{oid} {old_status} → {status}")
+            problems.append(RowProblem(first, f"order {oid} was {old_status} in the shop and is {status} in this "
+                                              "file: its status was changed", False))
+        elif abs(value - old_total) >= _CENT:
+            value_changes.append(f"{oid} {_money(old_total)} → {_money(value)}")
+            problems.append(RowProblem(first, f"order {oid} was worth {_money(old_total)} in the shop and "
+                                              f"{_money(value)} in this file: its value was changed", False))
+        if "refund" in facts:
+            refunds.append((oid, facts, value))
+        discounted += "discount" in facts
     cancelled_lines = returned_lines = 0
-    for order in plan.orders.values():
-        statuses = order["statuses"]
-        if PAID in statuses:
-            status = PAID
-        elif CANCELLED in statuses:
-            status = CANCELLED
-        elif RETURNED in statuses:
-            status = RETURNED
-        else:
-            status = RETURNED
-        order["status"] = status
+    for oid, order in plan.orders.items():
+        status, value, facts = _order_value(order["lines"], parsed.money.get(oid), _order_status(order["lines"]),
+                                            parsed.refund_in_quantity)
+        order["status"], order["total"] = status, value
+        if "refund" in facts:
+            refunds.append((oid, facts, value))
+        discounted += "discount" in facts
         if status != PAID:
             # Negative lines are credit notes (a UK log's "C" invoices, Square's refund events): they offset
             # an earlier sale. Positive lines are the order itself, cancelled or refunded as a whole (Shopify,
@@ -274,33 +462,115 @@ def _plan(conn, parsed: _Parsed) -> Job[_Plan]:
                     returned_lines += 1
                 problems.append(RowProblem(ln[0], f"{status} line of order {ln[1]}: stored as a {status} order, "
                                                   "not a sale", False))
-        order["total"] = round(sum(ln[5] * ln[6] for ln in order["lines"]), 2)
+    for oid, facts, value in refunds:
+        row = plan.orders[oid]["row"] if oid in plan.orders else None
+        if row is None:
+            continue  # an order already in the shop: its change is told above
+        if facts.get("covered"):
+            problems.append(RowProblem(row, f"order {oid}: the refunds ({_money(facts['refund'])}) cover all its "
+                                            f"goods ({_money(facts['before'])}): stored as returned", False))
+        else:
+            problems.append(RowProblem(row, f"order {oid} was partly refunded: stored as a sale of {_money(value)} "
+                                            f"({_money(facts['before'])} less {_money(facts['refund'])} refunded)",
+                                       False))
+    used = {ln[3] for ln in kept if ln[3]} | {ln[3] for _, ln in plan.added if ln[3]}
+    plan.new_products = {sku: candidates[sku] for sku in candidates if sku in used}
     parsed.lines = kept
     problems.sort(key=lambda p: p.row)
-    n_cancelled = sum(1 for o in plan.orders.values() if o["status"] == CANCELLED)
-    n_returned = sum(1 for o in plan.orders.values() if o["status"] == RETURNED)
-    if cancelled_lines:
-        parsed.notes.append(f"{cancelled_lines:,} cancelled lines ({n_cancelled:,} orders) stored as cancelled "
-                            "orders, not sales.")
-    if returned_lines:
-        parsed.notes.append(f"{returned_lines:,} returned lines ({n_returned:,} orders) stored as returns, "
-                            "not sales.")
-    if plan.new_products:
-        parsed.notes.append(f"{len(plan.new_products):,} products not in the catalog were created from the "
-                            "order lines.")
-    if reported_existing:
-        parsed.notes.append(f"{len(reported_existing):,} orders were already in the shop and were skipped.")
-    if parsed.day_first is not None:
-        parsed.notes.append("Dates read as " + ("day/month/year." if parsed.day_first else "month/day/year."))
+    parsed.notes.extend(_notes(parsed, plan, status_changes=status_changes, value_changes=value_changes,
+                               lines_added_to=lines_added_to, differ=differ, missing_products=missing_products,
+                               cancelled_lines=cancelled_lines, returned_lines=returned_lines, refunds=refunds,
+                               discounted=discounted, reported_existing=reported_existing,
+                               unpaid_in_shop=_fetch(conn, "SELECT external_id, status FROM orders WHERE external_id "
+                                                           "IN ({})", list(parsed.unpaid))))
     return plan
 
 
-def _lookup(conn, sql: str, keys: list) -> dict:
-    out = {}
+def _examples(items: list[str], most: int = 3) -> str:
+    return ("e.g. " if len(items) > most else "") + ", ".join(items[:most])
+
+
+def _notes(parsed: _Parsed, plan: _Plan, *, status_changes, value_changes, lines_added_to, differ, missing_products,
+           cancelled_lines, returned_lines, refunds, discounted, reported_existing, unpaid_in_shop) -> list[str]:
+    """The report's notes, the most important first (the import dialog shows the first three)."""
+    notes = []
+    if status_changes:
+        notes.append(f"{_n(len(status_changes), 'order')} changed status ({_examples(status_changes)}).")
+    if value_changes:
+        notes.append(f"{_n(len(value_changes), 'order')} already in the shop changed value "
+                     f"({_examples(value_changes)}).")
+    if plan.added:
+        notes.append(f"{_n(len(plan.added), 'line')} that an earlier import could not match to a product "
+                     f"{'was' if len(plan.added) == 1 else 'were'} added to {_n(lines_added_to, 'order')} already "
+                     "in the shop.")
+    if differ:
+        one = len(differ) == 1
+        notes.append(f"{_n(len(differ), 'order')} {'is' if one else 'are'} in the shop with other lines than this "
+                     f"file gives ({_examples(differ)}): {'it was' if one else 'they were'} left as "
+                     f"{'it is' if one else 'they are'}.")
+    if unpaid_in_shop:
+        one = len(unpaid_in_shop) == 1
+        oid, status = unpaid_in_shop[0]
+        notes.append(f"{_n(len(unpaid_in_shop), 'order')} in the shop {'is' if one else 'are'} not paid in this file "
+                     f"({'' if one else 'e.g. '}{oid}, {parsed.unpaid[oid]!r}; {status} in the shop): left as "
+                     f"{'it is' if one else 'they are'}; if {'it' if one else 'they'} should not count as "
+                     "sales, undo the import that brought them in and import this file again.")
+    if missing_products:
+        one = len(missing_products) == 1
+        notes.append(f"{_n(len(missing_products), 'line')} {'names a product' if one else 'name products'} the "
+                     f"catalog lacks ({_examples(sorted(set(missing_products)), 2)}): skipped; import the catalog "
+                     "first, then these orders again (orders already in the shop then get their missing lines).")
+    if len(set(parsed.currency.values())) > 1:
+        counts = Counter(parsed.currency.values())
+        parts = ", ".join(f"{code} ({_n(k, 'order')})" for code, k in counts.most_common())
+        notes.append(f"This file has orders in {len(counts)} currencies: {parts}. Amounts are stored as they are, "
+                     "not converted: totals and customer spend add them up as if they were one currency.")
+    n_cancelled = sum(1 for o in plan.orders.values() if o["status"] == CANCELLED)
+    n_returned = sum(1 for o in plan.orders.values() if o["status"] == RETURNED)
+    if cancelled_lines:
+        notes.append(f"{_n(cancelled_lines, 'cancelled line')} ({_n(n_cancelled, 'order')}) stored as "
+                     f"{'a cancelled order, not a sale' if n_cancelled == 1 else 'cancelled orders, not sales'}.")
+    if returned_lines:
+        notes.append(f"{_n(returned_lines, 'returned line')} ({_n(n_returned, 'order')}) stored as "
+                     f"{'a return, not a sale' if n_returned == 1 else 'returns, not sales'}.")
+    partly = [(oid, f, v) for oid, f, v in refunds if not f.get("covered")]
+    covered = [oid for oid, f, _ in refunds if f.get("covered")]
+    if partly:
+        oid, facts, value = partly[0]
+        one = len(partly) == 1
+        notes.append(f"{_n(len(partly), 'order')} partly refunded: {'it is' if one else 'each is'} a sale worth "
+                     f"{'its' if one else 'their'} goods less the refund ({'' if one else 'e.g. '}{oid}: "
+                     f"{_money(facts['before'])} less {_money(facts['refund'])} = {_money(value)}).")
+    if covered:
+        one = len(covered) == 1
+        notes.append(f"{_n(len(covered), 'order')} had refunds covering all {'its' if one else 'their'} goods "
+                     f"({_examples(covered)}): stored as {'a return' if one else 'returns'}, not sales.")
+    if discounted:
+        basis = "the file's Subtotal" if parsed.has_subtotal else "the lines less the order's discount"
+        notes.append(f"Order values are the goods after discounts, without shipping and taxes ({basis}); "
+                     f"{_n(discounted, 'order')} had a discount.")
+    if plan.new_products:
+        notes.append(f"{_n(len(plan.new_products), 'product')} not in the catalog "
+                     f"{'was' if len(plan.new_products) == 1 else 'were'} created from the order lines.")
+    if reported_existing:
+        one = len(reported_existing) == 1
+        notes.append(f"{_n(len(reported_existing), 'order')} {'was' if one else 'were'} already in the shop and "
+                     f"{'was' if one else 'were'} skipped.")
+    if parsed.day_first is not None:
+        notes.append("Dates read as " + ("day/month/year." if parsed.day_first else "month/day/year."))
+    return notes
+
+
+def _fetch(conn, sql: str, keys: list) -> list[tuple]:
+    out: list[tuple] = []
     for start in range(0, len(keys), 900):
         chunk = keys[start:start + 900]
-        out.update(conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+        out.extend(conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
     return out
+
+
+def _lookup(conn, sql: str, keys: list) -> dict:
+    return dict(_fetch(conn, sql, keys))
 
 
 def preview(db: sqlite_utils.Database, path: str | os.PathLike,
@@ -320,10 +590,11 @@ def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
     plan = yield from _plan(db.conn, parsed)
     pv.day_first = parsed.day_first
     pv.rows_total = parsed.rows_total
-    pv.rows_ok = len(parsed.lines)
+    pv.rows_ok = len(parsed.lines) + len(plan.added) + plan.updated_rows
     pv.problems = parsed.problems
     pv.notes = parsed.notes
     pv.would_create = len(plan.orders)
+    pv.would_update = len(plan.updates)
     keys = ("order_id", "ordered_at", "sku", "title", "quantity", "unit_price", "customer_id", "country",
             "status")
     pv.sample = [dict(zip(keys, ln[1:])) for ln in parsed.lines[:common.SAMPLE_ROWS]]
@@ -358,7 +629,7 @@ def _write(db, src, parsed: _Parsed) -> Job[ImportReport]:
         plan = yield from _plan(conn, parsed)
         lines = parsed.lines
         total = len(lines)
-        if not lines:
+        if not lines and not plan.updates:
             reasons = "; ".join(f"row {p.row}: {p.message}" for p in parsed.problems[:3] if p.skipped)
             raise UserError(f"{src.table.path.name}: no order line could be imported ({reasons or 'no rows'}).")
         import_id = common.start_import(conn, "orders", src.table.path, src.format)
@@ -411,16 +682,29 @@ def _write(db, src, parsed: _Parsed) -> Job[ImportReport]:
         if batch:
             conn.executemany("INSERT INTO order_lines (order_id, product_id, quantity, unit_price, ordered_at) "
                              "VALUES (?, ?, ?, ?, ?)", batch)
+        # orders already in the shop: a new status or value, lines an earlier import skipped; each change is
+        # recorded (old values; added lines) so that undoing this import puts the orders back as they were
+        for u in plan.updates:
+            common.record_change(conn, import_id, "orders", u["id"], {"status": u["old_status"],
+                                                                     "total": u["old_total"]})
+            conn.execute("UPDATE orders SET status = ?, total = ? WHERE id = ?", (u["status"], u["total"], u["id"]))
+        for order_id, ln in plan.added:
+            pid = pids.get(ln[3]) if ln[3] else tids.get(ln[4].lower())
+            cur = conn.execute("INSERT INTO order_lines (order_id, product_id, quantity, unit_price, ordered_at) "
+                               "VALUES (?, ?, ?, ?, ?)", (order_id, pid, ln[5], ln[6], ln[2]))
+            common.record_change(conn, import_id, "order_lines", cur.lastrowid, None)
         yield Progress(total * 1.8, 2 * total, "Recording price changes")
-        history = _price_changes(conn, lines, pids, tids)
+        history = _price_changes(conn, lines + [ln for _, ln in plan.added], pids, tids)
         yield Progress(total * 1.85, 2 * total, "Recording price changes")
         conn.executemany("INSERT INTO price_history (product_id, price, changed_at, source, import_id) "
                          "VALUES (?, ?, ?, 'import', ?)", [(*h, import_id) for h in history])
-        report.created = total
+        report.created = total + len(plan.added)
+        report.updated = plan.updated_rows
         report.skipped = sum(1 for p in parsed.problems if p.skipped)
-        common.finish_import(conn, import_id, total, report.skipped)
+        common.finish_import(conn, import_id, report.created + report.updated, report.skipped)
         yield Progress(total * 1.9, 2 * total, "Committing")
-    report.details = {"order_lines": total, "orders": len(plan.orders), "customers": len(new_customers),
+    report.details = {"order_lines": report.created, "orders": len(plan.orders),
+                      "updated_orders": len(plan.updates), "customers": len(new_customers),
                       "products": len(plan.new_products), "price_changes": len(history),
                       "cancelled_orders": sum(1 for o in plan.orders.values() if o["status"] == CANCELLED),
                       "returned_orders": sum(1 for o in plan.orders.values() if o["status"] == RETURNED)}

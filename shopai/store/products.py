@@ -16,17 +16,17 @@ from shopai.store.db import like_pattern, transaction
 
 PRODUCT_COLUMNS = (
     "id", "sku", "title", "description", "category", "price", "cost", "stock", "image_path",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "vendor",
 )
-EDITABLE = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path")
-SORTABLE = {"sku", "title", "category", "price", "cost", "stock", "created_at", "updated_at", "id"}
+EDITABLE = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path", "vendor")
+SORTABLE = {"sku", "title", "category", "price", "cost", "stock", "created_at", "updated_at", "id", "vendor"}
 STOCK_LIMIT = 1_000_000_000  # SQLite's integers end at 2**63; no shop counts stock beyond this
 
 _TOKEN = re.compile(r"[^\W_]+")  # letters and digits, as FTS5's unicode61 splits words
 # Chinese characters (and Japanese kana) are written without spaces: unicode61 keeps a whole run as one
 # token, so a word inside "景德镇青花瓷杯" is no token's prefix. Such words are looked for inside the text.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_SEARCHED = ("title", "sku", "description", "category")
+_SEARCHED = ("title", "sku", "description", "category", "vendor")
 
 
 def now_iso() -> str:
@@ -93,7 +93,7 @@ def _half_width(text: str) -> str:
 
 def _split_query(text: str, conn: sqlite3.Connection | None = None) -> tuple[str | None, list[str]]:
     """(FTS5 query for the words without Chinese characters, the words with them: each must occur in
-    the title, SKU, description or category)."""
+    the title, SKU, description, category or vendor)."""
     plain, cjk = [], []
     for word in _half_width(text or "").split():
         tokens = _TOKEN.findall(word)
@@ -147,7 +147,7 @@ def search_ids(
     sql = "SELECT p.id FROM products p"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    collate = " COLLATE NOCASE" if order_by in {"sku", "title", "category"} else ""
+    collate = " COLLATE NOCASE" if order_by in {"sku", "title", "category", "vendor"} else ""
     direction = "DESC" if descending else "ASC"
     sql += f" ORDER BY p.{order_by}{collate} {direction}, p.id {direction}"
     if limit:
@@ -162,7 +162,7 @@ def search(db: sqlite_utils.Database, text: str, limit: int = 20) -> list[dict[s
     if not query and not words:
         return []
     contains, params = _contains(words)
-    rank = "bm25(products_fts, 2.0, 10.0, 1.0, 3.0)"
+    rank = "bm25(products_fts, 2.0, 10.0, 1.0, 3.0, 3.0)"  # sku, title, description, category, vendor
     if not words:
         # Rank inside FTS first and join products only for the few rows returned.
         sql = (
@@ -243,6 +243,8 @@ def validate(fields: dict[str, Any]) -> dict[str, Any]:
         clean["stock"] = None
     if "description" in clean and clean["description"] is None:
         clean["description"] = ""
+    if "vendor" in clean:
+        clean["vendor"] = (clean["vendor"] or "").strip() or None
     return clean
 
 

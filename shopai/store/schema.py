@@ -133,6 +133,36 @@ CREATE TABLE customer_scores (
 CREATE INDEX customer_scores_risk ON customer_scores(at_risk, p_return_30d);
 """
 
+CORE_0003_VENDOR = """
+ALTER TABLE products ADD COLUMN vendor TEXT;
+DROP TRIGGER products_ai;
+DROP TRIGGER products_ad;
+DROP TRIGGER products_au;
+DROP TABLE products_fts;
+CREATE VIRTUAL TABLE products_fts USING fts5(
+    sku, title, description, category, vendor,
+    content='products', content_rowid='id',
+    tokenize="unicode61 remove_diacritics 2", prefix='2 3'
+);
+CREATE TRIGGER products_ai AFTER INSERT ON products BEGIN
+    INSERT INTO products_fts(rowid, sku, title, description, category, vendor)
+    VALUES (new.id, new.sku, new.title, new.description, coalesce(new.category, ''), coalesce(new.vendor, ''));
+END;
+CREATE TRIGGER products_ad AFTER DELETE ON products BEGIN
+    INSERT INTO products_fts(products_fts, rowid, sku, title, description, category, vendor)
+    VALUES ('delete', old.id, old.sku, old.title, old.description, coalesce(old.category, ''),
+            coalesce(old.vendor, ''));
+END;
+CREATE TRIGGER products_au AFTER UPDATE OF sku, title, description, category, vendor ON products BEGIN
+    INSERT INTO products_fts(products_fts, rowid, sku, title, description, category, vendor)
+    VALUES ('delete', old.id, old.sku, old.title, old.description, coalesce(old.category, ''),
+            coalesce(old.vendor, ''));
+    INSERT INTO products_fts(rowid, sku, title, description, category, vendor)
+    VALUES (new.id, new.sku, new.title, new.description, coalesce(new.category, ''), coalesce(new.vendor, ''));
+END;
+INSERT INTO products_fts(products_fts) VALUES ('rebuild');
+"""
+
 # (name, sql) in the order they apply. Append new migrations at the end; each capability that needs
 # tables of its own adds one entry named after it (e.g. "recommend_0001").
 MIGRATIONS: list[tuple[str, str]] = [
@@ -162,6 +192,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     # so past orders still say what was sold and export/re-import with it
     ("core_0002", "ALTER TABLE order_lines ADD COLUMN deleted_sku TEXT;\n"
                   "ALTER TABLE order_lines ADD COLUMN deleted_title TEXT;"),
+    # a product's vendor / brand (Shopify's Vendor column), searched like its category: the search index gets
+    # a fifth column, so it is made again and filled from the products
+    ("core_0003", CORE_0003_VENDOR),
     # -- new migrations go above this line --
 ]
 

@@ -143,3 +143,43 @@ def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path, ca
     assert path.read_bytes() == before
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"ledger"}
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_a_file_of_the_other_kind_is_refused_with_what_it_is(db_path, capsys, dry_run):
+    assert main(["import", "catalog", str(DATA / "shopify_orders.csv"), "--db", db_path, *dry_run]) == 2
+    assert capsys.readouterr().err == ("shopai-cli: shopify_orders.csv is a Shopify orders export, not a catalog: "
+                                       "import it as orders.\n")
+    assert main(["import", "orders", str(DATA / "shopify_products.csv"), "--db", db_path, *dry_run]) == 2
+    assert "is a Shopify product export, not an orders file: import it as a catalog." in capsys.readouterr().err
+    assert counts(db_path) == (0, 0)
+
+
+def test_help_and_messages_are_written_in_plain_english(db_path, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    out = capsys.readouterr().out
+    assert "import an orders CSV file" in out and "import a catalog CSV file" in out
+    assert main(["import", "catalog", str(DATA / "shopify_products.csv"), "--db", db_path, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "image ← Variant Image (else Image Src)" in out and "category ← Product Category (else Type)" in out
+    one = tmp_path / "one.csv"
+    one.write_text("sku,title\nA1,Mug\n", encoding="utf-8")
+    main(["import", "catalog", str(one), "--db", db_path, "-q"])
+    capsys.readouterr()
+    assert main(["export", "catalog", str(tmp_path / "out.csv"), "--db", db_path]) == 0
+    assert capsys.readouterr().out == f"Wrote 1 row to {tmp_path / 'out.csv'}\n"
+
+
+def test_orders_dry_run_counts_new_and_changed_orders_in_plain_english(db_path, tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                    "1001,A1,HEART,6,2011-01-03 09:00:00,2.55,17850,United Kingdom\n"
+                    "1002,A1,HEART,0,2011-01-03 09:00:00,2.55,17850,United Kingdom\n", encoding="utf-8")
+    assert main(["import", "orders", str(path), "--db", db_path, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 rows can be imported (1 new order, 0 already in the shop changed)" in out
+    assert "\n1 row skipped:\n" in out  # not "1 rows"

@@ -77,13 +77,15 @@ def test_catalog_round_trip_takes_the_guard_off_every_text_field(db_path, tmp_pa
     from shopai.io import preview
     db = open_store(db_path)
     add(db, sku="-RT4", title="Minus sku product", description="- 100% cotton; - washable", price=6)
-    add(db, sku="RT-2", title="=SUM(A1)", description='=HYPERLINK("x")', category="@home", price=4)
+    add(db, sku="RT-2", title="=SUM(A1)", description='=HYPERLINK("x")', category="@home", vendor="=Brand", price=4)
     add(db, sku="RT-3", title="+44 phone case", description="@home edition", price=5)
     out = tmp_path / "cat.csv"
     export_catalog(db, out)
     text = out.read_text(encoding="utf-8-sig")
     assert "'-RT4" in text and "'- 100%" in text and "'@home edition" in text
-    got = lambda d: d.conn.execute("SELECT sku, title, description, category FROM products ORDER BY sku").fetchall()
+    got = lambda d: d.conn.execute("SELECT sku, title, description, category, vendor FROM products "
+                                   "ORDER BY sku").fetchall()
+    assert next(csv.DictReader(text.splitlines()))["vendor"] == "" and "'=Brand" in text  # a vendor column
     # back into the same shop: nothing new, nothing changed
     pv = preview(db, out, "catalog")
     assert (pv.would_create, pv.would_update) == (0, 0)

@@ -364,3 +364,66 @@ def test_undoing_a_catalog_import_keeps_the_products_later_orders_name(db_path, 
     orders_import = db.conn.execute("SELECT max(id) FROM imports").fetchone()[0]
     assert undo_import(db, orders_import)["products_deleted"] == 1
     assert db.conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+
+
+def test_undo_keeps_the_categories_of_the_products_later_orders_keep(db_path, tmp_path):
+    from shopai.io.export import category_paths
+
+    cat = write_csv(tmp_path / "cat.csv", ["sku", "title", "price", "category"], [
+        ["K1", "Kept mug", "3.00", "Home > Kitchen > Mugs"], ["K2", "Unsold pot", "2.00", "Garden > Pots"],
+        ["K3", "Unsold plate", "2.00", "Home > Kitchen > Plates"]])
+    db = open_store(db_path)
+    db.conn.execute("INSERT INTO categories (name) VALUES ('Shop own')")  # the shop's, before the import
+    db.conn.commit()
+    r1 = run_job(import_job(db_path, cat, "catalog"))
+    orders = tmp_path / "orders.csv"
+    orders.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                      "900,K1,Kept mug,2,2024-03-01 10:00:00,3.00,17850,UK\n", encoding="utf-8")
+    run_job(import_job(db_path, orders, "orders"))
+    counts = undo_import(db, r1.import_id)
+    assert counts["products_kept"] == 1 and counts["categories_kept"] == 3 and counts["categories_deleted"] == 3
+    names = {r[0] for r in db.conn.execute("SELECT name FROM categories")}
+    assert names == {"Shop own", "Home", "Kitchen", "Mugs"}  # the kept product's category and those above it
+    assert category_paths(db)["Mugs"] == "Home > Kitchen > Mugs"  # an export still writes the whole path
+    # undoing the orders too lets the product go, and the categories only it used with it
+    orders_import = db.conn.execute("SELECT max(id) FROM imports").fetchone()[0]
+    counts = undo_import(db, orders_import)
+    assert counts["products_deleted"] == 1 and counts["categories_deleted"] == 3
+    assert [r[0] for r in db.conn.execute("SELECT name FROM categories")] == ["Shop own"]
+
+
+def test_undo_keeps_a_category_the_owner_has_put_a_product_in_since(db_path, tmp_path):
+    from shopai.store.products import add
+
+    r1 = run_job(import_job(db_path, write_csv(tmp_path / "c.csv", ["sku", "title", "category"],
+                                               [["A1", "Mug", "Home > Mugs"]]), "catalog"))
+    db = open_store(db_path)
+    add(db, sku="OWN", title="The owner's mug", category="Mugs")
+    counts = undo_import(db, r1.import_id)
+    assert counts["products_deleted"] == 1 and counts["categories_deleted"] == 0
+    assert {r[0] for r in db.conn.execute("SELECT name FROM categories")} == {"Home", "Mugs"}
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("<p>Nice mug</p><script>alert(1)</script>", "Nice mug"),
+    ("<style type='text/css'>p { color: red }</style><p>Red &amp; white</p>", "Red & white"),
+    ("<p>Before</p><SCRIPT src=x.js></SCRIPT ><p>after</p>", "Before after"),
+    ("<p>Mug</p><!-- internal note --><p>blue</p>", "Mug blue"),
+    ("<p>Mug</p><script>document.write('<p>x</p>')", "Mug"),  # never closed: to the end
+    ("Plain text, 3 < 4 and 5 > 2", "Plain text, 3 < 4 and 5 > 2"),
+])
+def test_html_descriptions_lose_scripts_styles_and_comments(db_path, tmp_path, body, expected):
+    path = write_csv(tmp_path / "c.csv", ["sku", "title", "description"], [["H1", "Mug", body]])
+    assert preview(open_store(db_path), path, "catalog").sample[0]["description"] == expected
+
+
+def test_notes_name_the_products_given_a_sku_and_count_in_plain_words(db_path, tmp_path):
+    one = write_csv(tmp_path / "one.csv", ["sku", "title", "price"], [["", "Blue Mug", "3"], ["S2", "Cup", "2"]])
+    notes = preview(open_store(db_path), one, "catalog").notes
+    assert notes == ["1 product had no SKU; it got one made from its name: “Blue Mug” → blue-mug."]
+    many = write_csv(tmp_path / "many.csv", ["sku", "title", "image"],
+                     [["", f"Mug {i}", "none.png" if i < 1 else ""] for i in range(5)])
+    notes = preview(open_store(db_path), many, "catalog").notes
+    assert notes == ["5 products had no SKU; each got one made from its name: “Mug 0” → mug-0, “Mug 1” → mug-1, "
+                     "“Mug 2” → mug-2, and 2 more.",
+                     "1 image file was not found next to the file (the rows are listed)."]

@@ -35,7 +35,7 @@ def test_shopify_products_grouped_by_handle(db_path):
     assert got["APR-CHA"][0] == "Linen Apron - Charcoal" and got["APR-CHA"][3] == 26.0
     assert got["CND-BEE"][0] == "Beeswax Pillar Candle"  # "Default Title" is not a variant name
     assert {"gift-card-10", "gift-card-25"} <= set(got)  # no SKU: made from the handle and the option
-    assert any("image rows were merged" in n for n in report.notes)
+    assert "1 extra image row was merged into its product." in report.notes
     # the category path became a tree
     tree = dict(db.conn.execute("SELECT c.name, p.name FROM categories c LEFT JOIN categories p "
                                 "ON p.id = c.parent_id").fetchall())
@@ -239,3 +239,126 @@ def test_shopify_made_up_variant_skus_never_collide(db_path, tmp_path):
     report = run_job(import_job(db_path, path, "catalog"))
     assert (report.created, report.skipped) == (3, 0)
     assert set(products(open_store(db_path))) == {"box-red", "box-red-2", "box-blue"}
+
+
+SHOPIFY_PHOTO_HEADER = ["Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Option1 Name",
+                        "Option1 Value", "Variant SKU", "Variant Price", "Image Src", "Image Position",
+                        "Variant Image"]
+
+
+def test_shopify_photos_come_from_image_src_where_the_variant_image_is_empty(db_path, tmp_path):
+    import csv
+
+    (tmp_path / "pics").mkdir()
+    png = (DATA / "images" / "mug.png").read_bytes()
+    (tmp_path / "pics" / "mug.png").write_bytes(png)
+    (tmp_path / "pics" / "vase.png").write_bytes(png)
+    cdn = "https://cdn.shopify.com/s/files/1/"
+    rows = [
+        ["mug", "Blue Mug", "", "Hearth & Co", "", "Mugs", "Size", "Small", "MUG-S", "5.00", "pics/mug.png", "1", ""],
+        ["mug", "", "", "", "", "", "", "Large", "MUG-L", "6.00", "", "", ""],  # shows its product's photo
+        ["mug", "", "", "", "", "", "", "", "", "", cdn + "mug-back.jpg", "2", ""],  # an extra image row
+        ["lamp", "Desk Lamp", "", "Lumen", "", "Lamps", "Title", "Default Title", "LAMP-1", "20.00",
+         cdn + "lamp.jpg?v=1", "1", ""],
+        ["bowl", "Bowl", "", "", "", "", "Title", "Default Title", "BOWL-1", "4.00", "", "", ""],
+        ["vase", "Vase", "", "", "", "", "Title", "Default Title", "VASE-1", "9.00", cdn + "vase.jpg", "1",
+         "pics/vase.png"],  # the variant's own image wins
+    ]
+    path = tmp_path / "products_export.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([SHOPIFY_PHOTO_HEADER, *rows])
+    db = open_store(db_path)
+    pv = preview(db, path, "catalog")
+    assert pv.mapping["image"] == "Variant Image" and pv.fallback == {"category": ["Type"], "image": ["Image Src"]}
+    web = [n for n in pv.notes if "web address" in n]
+    assert web == ["1 product's photo is a web address, which ShopAI does not download (nothing is fetched from "
+                   "the internet): to add the photos, save each picture named by its SKU (LAMP-1.jpg) and use "
+                   "Import photos… on the Auto-categorize tab."]
+    report = run_job(import_job(db_path, path, "catalog"))
+    assert (report.created, report.skipped) == (5, 0)
+    photos = dict(db.conn.execute("SELECT sku, image_path FROM products"))
+    assert photos["MUG-S"] and photos["MUG-L"] == photos["MUG-S"] and Path(photos["MUG-S"]).name.startswith("mug-")
+    assert Path(photos["VASE-1"]).name.startswith("vase-")
+    assert photos["LAMP-1"] is None and photos["BOWL-1"] is None
+    assert products(db)["MUG-L"][2] == "Mugs"  # an empty Product Category: Type, for the variant too
+
+
+def test_an_extra_image_row_gives_a_product_without_one_its_photo(db_path, tmp_path):
+    import csv
+
+    (tmp_path / "mug.png").write_bytes((DATA / "images" / "mug.png").read_bytes())
+    path = tmp_path / "products_export.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([SHOPIFY_PHOTO_HEADER,
+                                 ["cup", "Cup", "", "", "", "", "Title", "Default Title", "CUP-1", "3.00", "", "", ""],
+                                 ["cup", "", "", "", "", "", "", "", "", "", "mug.png", "2", ""]])
+    run_job(import_job(db_path, path, "catalog"))  # the extra row's file, found next to the CSV like any image
+    stored = open_store(db_path).conn.execute("SELECT image_path FROM products").fetchone()[0]
+    assert stored and Path(stored).read_bytes() == (tmp_path / "mug.png").read_bytes()
+
+
+def test_woocommerce_description_falls_back_to_the_long_one(db_path, tmp_path):
+    path = tmp_path / "wc.csv"
+    path.write_text("ID,Type,SKU,Name,Short description,Description,Regular price\n"
+                    "1,simple,W1,Mug,,<p>Glazed <b>stoneware</b></p>,3\n"
+                    "2,simple,W2,Towel,Cotton towel,<p>Long text</p>,4\n", encoding="utf-8")
+    run_job(import_job(db_path, path, "catalog"))
+    got = products(open_store(db_path))
+    assert got["W1"][1] == "Glazed stoneware" and got["W2"][1] == "Cotton towel"
+
+
+@pytest.mark.parametrize("name, kind, what", [
+    ("shopify_orders.csv", "catalog", "is a Shopify orders export, not a catalog: import it as orders."),
+    ("shopify_products.csv", "orders", "is a Shopify product export, not an orders file: import it as a catalog."),
+    ("woocommerce_orders.csv", "catalog", "is a WooCommerce orders export, not a catalog: import it as orders."),
+    ("woocommerce_products.csv", "orders", "is a WooCommerce product export, not an orders file: import it as a "
+                                           "catalog."),
+    ("square_items.csv", "orders", "is a Square product export, not an orders file: import it as a catalog."),
+    ("square_items_detail.csv", "catalog", "is a Square orders export, not a catalog: import it as orders."),
+])
+def test_a_known_export_of_the_other_kind_is_refused_in_plain_words(db_path, name, kind, what):
+    from shopai.io.common import WrongKind
+
+    db = open_store(db_path)
+    with pytest.raises(WrongKind) as exc:
+        preview(db, DATA / name, kind)
+    assert str(exc.value) == f"{name} {what}" and exc.value.kind != kind
+    with pytest.raises(WrongKind, match="import it as"):
+        run_job(import_job(db_path, DATA / name, kind))
+    with pytest.raises(WrongKind):  # a column choice does not make an orders export a catalog
+        preview(db, DATA / name, kind, {"title": None})
+    assert db.conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+def test_an_order_log_picked_as_a_catalog_is_refused_unless_columns_are_chosen(db_path, tmp_path):
+    from shopai.io.common import WrongKind
+
+    path = tmp_path / "log.csv"
+    path.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,UK\n",
+                    encoding="utf-8")
+    db = open_store(db_path)
+    with pytest.raises(WrongKind, match="log.csv looks like an orders file .it has 'InvoiceNo' and 'InvoiceDate' "
+                                        "columns., not a catalog: import it as orders."):
+        preview(db, path, "catalog")
+    assert preview(db, path, "orders").rows_ok == 1
+    # the person's own column choice is theirs to make: a product list read from a log
+    assert preview(db, path, "catalog", {"sku": "StockCode", "title": "Description"}).rows_ok == 1
+
+
+def test_shopify_vendor_is_kept_searched_and_exported(db_path, tmp_path):
+    from shopai.io.export import export_catalog
+    from shopai.store.products import search
+
+    run_job(import_job(db_path, DATA / "shopify_products.csv", "catalog"))
+    db = open_store(db_path)
+    vendors = dict(db.conn.execute("SELECT sku, vendor FROM products"))
+    assert vendors["APR-NAT"] == vendors["APR-CHA"] == "Hearth & Co"  # a variant has its product's vendor
+    assert {r["sku"] for r in search(db, "hearth")} == set(vendors)
+    export_catalog(db, tmp_path / "catalog.csv")
+    second = tmp_path / "second.sqlite"
+    open_store(second).conn.close()
+    pv = preview(open_store(second), tmp_path / "catalog.csv", "catalog")
+    assert pv.mapping["vendor"] == "vendor"
+    run_job(import_job(str(second), tmp_path / "catalog.csv", "catalog"))
+    assert dict(open_store(second).conn.execute("SELECT sku, vendor FROM products")) == vendors

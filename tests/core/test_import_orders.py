@@ -67,7 +67,7 @@ def test_order_log_every_problem_and_what_is_stored(db_path, tmp_path):
     report = run_job(import_job(db_path, path, "orders"))
     assert report.created == 5 and report.skipped == 6
     assert report.details["products"] == 2 and report.details["customers"] == 2
-    assert any("cancelled lines" in n for n in report.notes)
+    assert "1 cancelled line (1 order) stored as a cancelled order, not a sale." in report.notes  # not "1 lines"
     # products the catalog lacked, created from the log: title from the description, latest paid price
     assert db.conn.execute("SELECT sku, title, price FROM products ORDER BY sku").fetchall() == [
         ("A1", "WHITE HEART HOLDER", 2.95), ("B2", "RED LANTERN", 3.0)]
@@ -317,3 +317,209 @@ def test_order_prices_are_finite_numbers_and_decimal_commas_are_read_as_such(db_
         "SELECT p.sku, l.unit_price FROM order_lines l JOIN products p ON p.id = l.product_id "
         "JOIN orders o ON o.id = l.order_id WHERE o.external_id LIKE 'E%'"))
     assert prices == {"A1": 49.9, "B2": 1299.0, "C3": 3.5}
+
+
+# A Shopify order export as it really comes: order-level amounts on each order's first row only.
+SHOPIFY_FULL = ["Name", "Email", "Financial Status", "Currency", "Subtotal", "Shipping", "Taxes", "Total",
+                "Discount Amount", "Created at", "Lineitem quantity", "Lineitem name", "Lineitem price",
+                "Lineitem sku", "Billing Country", "Cancelled at", "Refunded Amount"]
+
+
+def shopify_order(name, email, status, lines, *, subtotal=None, shipping="0.00", discount="0.00", refunded="0.00",
+                  currency="GBP", cancelled="", when="2024-03-05 10:14:00 +0000"):
+    """The rows of one Shopify order: ``lines`` = [(qty, title, price, sku)]."""
+    goods = sum(q * p for q, _, p, _ in lines)
+    sub = goods - float(discount) if subtotal is None else subtotal
+    rows = []
+    for j, (q, title, p, sku) in enumerate(lines):
+        first = j == 0
+        rows.append([name, email, status if first else "", currency if first else "", f"{sub:.2f}" if first else "",
+                     shipping if first else "", f"{sub / 6:.2f}" if first else "",
+                     f"{sub + float(shipping):.2f}" if first else "", discount if first else "", when, str(q), title,
+                     f"{p:.2f}", sku, "GB" if first else "", cancelled if first else "", refunded if first else ""])
+    return rows
+
+
+def orders_table(db):
+    return {r[0]: r[1:] for r in db.conn.execute("SELECT external_id, status, total FROM orders")}
+
+
+def test_order_value_is_the_goods_after_discounts_without_shipping_and_taxes(db_path, tmp_path):
+    """#1015 with WELCOME10 was stored at its pre-discount line sum (110.12): its value is Shopify's Subtotal
+    (99.11), not the lines and not the Total with shipping; customer spend adds up those values."""
+    from shopai.customers.scores import unscored_rows
+    lines = [(4, "Heart Holder", 2.95, "A1"), (6, "Red Lantern", 3.75, "B2"), (2, "Mug", 37.91, "C3")]
+    assert round(sum(q * p for q, _, p, _ in lines), 2) == 110.12
+    path = write_csv(tmp_path / "orders_export.csv", SHOPIFY_FULL,
+                     shopify_order("#1015", "a@x.com", "paid", lines, discount="11.01", shipping="4.95")
+                     + shopify_order("#1016", "a@x.com", "paid", [(1, "Mug", 6.47, "C3")], when="2024-03-06 10:00:00"))
+    report = run_job(import_job(db_path, path, "orders"))
+    db = open_store(db_path)
+    assert orders_table(db) == {"#1015": ("paid", 99.11), "#1016": ("paid", 6.47)}
+    assert {r["customer_id"]: r["spend"] for r in unscored_rows(db)} == {"a@x.com": 105.58}
+    assert ("Order values are the goods after discounts, without shipping and taxes (the file's Subtotal); "
+            "1 order had a discount.") in report.notes
+    # our own export gives lines only: read again, it leaves the value the Shopify file told alone
+    from shopai.io.export import export_orders
+    export_orders(db, tmp_path / "ours.csv")
+    again = preview(db, tmp_path / "ours.csv", "orders")
+    assert (again.would_create, again.would_update) == (0, 0)
+    assert "2 orders were already in the shop and were skipped." in again.notes
+    # no Subtotal column: the lines less the order's discount
+    trimmed = tmp_path / "trimmed.csv"
+    keep = [i for i, c in enumerate(SHOPIFY_FULL) if c not in ("Subtotal", "Total")]
+    write_csv(trimmed, [SHOPIFY_FULL[i] for i in keep],
+              [[r[i] for i in keep] for r in shopify_order("#1017", "b@x.com", "paid", lines, discount="11.01")])
+    run_job(import_job(db_path, trimmed, "orders"))
+    assert orders_table(db)["#1017"] == ("paid", 99.11)
+    # WooCommerce (Advanced Order Export): Cart Discount Amount off the lines, Order Refund Amount off a sale
+    woo = write_csv(tmp_path / "woo.csv", ["Order Number", "Order Date", "Order Status", "Billing Email Address",
+                                           "SKU", "Item Name", "Quantity", "Item Cost", "Cart Discount Amount",
+                                           "Order Refund Amount", "Order Total Amount"], [
+        ["5001", "2024-04-01 10:00", "Completed", "w@x.com", "A1", "Heart Holder", "2", "10.00", "2.00", "0", "23.00"],
+        ["5001", "2024-04-01 10:00", "Completed", "w@x.com", "C3", "Mug", "1", "5.00", "2.00", "0", "23.00"],
+        ["5002", "2024-04-02 10:00", "Completed", "w@x.com", "C3", "Mug", "3", "5.00", "0", "5.00", "15.00"],
+    ])
+    assert preview(db, woo, "orders").mapping["discount"] == "Cart Discount Amount"
+    run_job(import_job(db_path, woo, "orders"))
+    assert {k: v for k, v in orders_table(db).items() if k in ("5001", "5002")} == {
+        "5001": ("paid", 23.0), "5002": ("paid", 10.0)}
+
+
+def test_a_partly_refunded_order_is_a_sale_worth_less_the_refund(db_path, tmp_path):
+    path = write_csv(tmp_path / "orders_export.csv", SHOPIFY_FULL,
+                     shopify_order("#2001", "a@x.com", "partially_refunded", [(2, "Mug", 25.0, "MUG")],
+                                   refunded="10.00")
+                     # refunds that cover all the goods (shipping kept): every item came back
+                     + shopify_order("#2002", "b@x.com", "partially_refunded", [(1, "Mug", 25.0, "MUG")],
+                                     shipping="4.95", refunded="25.00")
+                     # a whole refund keeps the order as it was ordered: neither sale nor credit
+                     + shopify_order("#2003", "c@x.com", "refunded", [(1, "Mug", 25.0, "MUG")], refunded="25.00"))
+    report = run_job(import_job(db_path, path, "orders"))
+    assert orders_table(open_store(db_path)) == {"#2001": ("paid", 40.0), "#2002": ("returned", 25.0),
+                                                 "#2003": ("returned", 25.0)}
+    assert "1 order partly refunded: it is a sale worth its goods less the refund (#2001: 50.00 less 10.00 = " \
+           "40.00)." in report.notes
+    noted = {p.row: p.message for p in report.problems if not p.skipped}
+    assert noted[2] == "order #2001 was partly refunded: stored as a sale of 40.00 (50.00 less 10.00 refunded)"
+    assert "cover all its goods" in noted[3]
+
+
+def test_shopify_pending_and_authorized_orders_are_not_paid_until_a_later_export_says_so(db_path, tmp_path):
+    rows = (shopify_order("#3001", "a@x.com", "paid", [(1, "Tee", 20.0, "TEE")])
+            + shopify_order("#3002", "b@x.com", "pending", [(1, "Tee", 20.0, "TEE"), (1, "Mug", 25.0, "MUG")])
+            + shopify_order("#3003", "c@x.com", "authorized", [(2, "Mug", 25.0, "MUG")]))
+    path = write_csv(tmp_path / "orders_export.csv", SHOPIFY_FULL, rows)
+    db = open_store(db_path)
+    skipped = {p.row: p.message for p in preview(db, path, "orders").problems if p.skipped}
+    assert skipped == {3: "order #3002 has not been paid (status 'pending'), not a sale; skipped",
+                       4: "order #3002 has not been paid (status 'pending'), not a sale; skipped",
+                       5: "order #3003 has not been paid (status 'authorized'), not a sale; skipped"}
+    report = run_job(import_job(db_path, path, "orders"))
+    assert (report.created, report.skipped) == (1, 3)
+    assert orders_table(db) == {"#3001": ("paid", 20.0)}
+    # a month later #3002 is paid: it is imported then, as a new order
+    rows[1][2] = "paid"
+    later = write_csv(tmp_path / "orders_export_later.csv", SHOPIFY_FULL, rows)
+    again = run_job(import_job(db_path, later, "orders"))
+    assert (again.created, again.updated, again.skipped) == (2, 0, 2)
+    assert orders_table(db) == {"#3001": ("paid", 20.0), "#3002": ("paid", 45.0)}
+
+
+def test_a_later_export_updates_the_status_and_value_of_orders_already_in_the_shop_and_undo_puts_them_back(
+        db_path, tmp_path):
+    """The owner re-exports a month later: #4001 was refunded since, #4002 partly refunded, #4005 (refunded by
+    mistake) is paid again; #4004 is the same; #4006's lines were edited; a UK credit note stays as it is."""
+    first = [shopify_order("#4001", "a@x.com", "paid", [(2, "Tee", 20.0, "TEE"), (1, "Mug", 25.0, "MUG")]),
+             shopify_order("#4002", "b@x.com", "paid", [(2, "Mug", 25.0, "MUG")]),
+             shopify_order("#4004", "d@x.com", "paid", [(1, "Tee", 20.0, "TEE")]),
+             shopify_order("#4005", "e@x.com", "refunded", [(1, "Tote", 30.0, "TOTE")], refunded="30.00"),
+             shopify_order("#4006", "f@x.com", "paid", [(1, "Tote", 30.0, "TOTE")])]
+    run_job(import_job(db_path, write_csv(tmp_path / "june.csv", SHOPIFY_FULL, sum(first, [])), "orders"))
+    credit = write_csv(tmp_path / "credit.csv", LOG_HEADER + ["Status"], [
+        ["C9001", "MUG", "Mug", "-1", "2024-03-12 09:00:00", "25.00", "b@x.com", "GB", "Refund"]])
+    run_job(import_job(db_path, credit, "orders"))
+    db = open_store(db_path)
+    tables = ("orders", "order_lines", "products", "customers", "price_history")
+
+    def state():
+        return {t: db.conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in tables}
+
+    before = state()
+    assert orders_table(db)["C9001"] == ("returned", -25.0)
+    later = [shopify_order("#4001", "a@x.com", "refunded", [(2, "Tee", 20.0, "TEE"), (1, "Mug", 25.0, "MUG")],
+                           refunded="65.00"),
+             shopify_order("#4002", "b@x.com", "partially_refunded", [(2, "Mug", 25.0, "MUG")], refunded="10.00"),
+             shopify_order("#4004", "d@x.com", "paid", [(1, "Tee", 20.0, "TEE")]),
+             shopify_order("#4005", "e@x.com", "paid", [(1, "Tote", 30.0, "TOTE")]),
+             shopify_order("#4006", "f@x.com", "paid", [(2, "Tote", 30.0, "TOTE")]),
+             shopify_order("#4007", "g@x.com", "paid", [(1, "Tee", 20.0, "TEE")])]
+    path = write_csv(tmp_path / "july.csv", SHOPIFY_FULL, sum(later, []))
+    pv = preview(db, path, "orders")
+    assert (pv.would_create, pv.would_update, pv.rows_ok) == (1, 3, 5)
+    report = run_job(import_job(db_path, path, "orders"))
+    # counts count rows: #4007's line is created, the 4 rows of #4001, #4002, #4005 are updated
+    assert (report.created, report.updated, report.skipped) == (1, 4, 2)
+    assert report.details["updated_orders"] == 3
+    assert report.notes[:2] == ["2 orders changed status (#4001 paid → returned, #4005 returned → paid).",
+                                "1 order already in the shop changed value (#4002 50.00 → 40.00)."]
+    assert "1 order is in the shop with other lines than this file gives (#4006): it was left as it is." \
+        in report.notes
+    assert "1 order was already in the shop and was skipped." in report.notes
+    skipped = {p.row: p.message for p in report.problems if p.skipped}
+    assert skipped == {5: "order #4004 is already in the shop; skipped",
+                       7: "order #4006 is already in the shop with other lines; skipped (its lines are left as "
+                          "they are)"}
+    got = orders_table(db)
+    assert {k: got[k] for k in ("#4001", "#4002", "#4004", "#4005", "#4006", "#4007")} == {
+        "#4001": ("returned", 65.0), "#4002": ("paid", 40.0), "#4004": ("paid", 20.0), "#4005": ("paid", 30.0),
+        "#4006": ("paid", 30.0), "#4007": ("paid", 20.0)}
+    assert db.conn.execute("SELECT count(*) FROM order_lines").fetchone()[0] == len(before["order_lines"]) + 1
+    # a credit note read again with another status is never re-written
+    credit2 = write_csv(tmp_path / "credit2.csv", LOG_HEADER + ["Status"], [
+        ["C9001", "MUG", "Mug", "-1", "2024-03-12 09:00:00", "25.00", "b@x.com", "GB", "Cancelled"],
+        ["9002", "MUG", "Mug", "1", "2024-03-13 09:00:00", "25.00", "b@x.com", "GB", "Paid"]])
+    other = run_job(import_job(db_path, credit2, "orders"))
+    assert (other.updated, orders_table(db)["C9001"]) == (0, ("returned", -25.0))
+    undo_import(db, other.import_id)
+    # undo puts the old statuses and values back, and the new order goes
+    undo_import(db, report.import_id)
+    assert state() == before
+
+
+def test_lines_an_import_before_the_catalog_skipped_are_added_by_a_reimport(db_path, tmp_path):
+    """Orders imported before the catalog: a line with no SKU naming a product the catalog lacks is skipped,
+    with a hint; once the catalog is in, importing the orders again adds the lines to the orders already in
+    the shop (and undo takes them out again)."""
+    rows = (shopify_order("#5001", "a@x.com", "paid", [(2, "Tee", 20.0, "TEE"), (1, "Gift Box - Red", 5.0, "")])
+            + shopify_order("#5002", "b@x.com", "paid", [(1, "Gift Box - Red", 5.0, "")]))
+    path = write_csv(tmp_path / "orders_export.csv", SHOPIFY_FULL, rows)
+    first = run_job(import_job(db_path, path, "orders"))
+    assert (first.created, first.skipped) == (1, 2)
+    assert ("2 lines name products the catalog lacks ('Gift Box - Red'): skipped; import the catalog first, then "
+            "these orders again (orders already in the shop then get their missing lines).") in first.notes
+    db = open_store(db_path)
+    assert orders_table(db) == {"#5001": ("paid", 45.0)}  # its value is the Subtotal: the whole order
+    cat = write_csv(tmp_path / "cat.csv", ["sku", "title", "price"], [["BOX-RED", "Gift Box - Red", "5"]])
+    run_job(import_job(db_path, cat, "catalog"))
+    before = db.conn.execute("SELECT * FROM order_lines ORDER BY id").fetchall()
+    again = run_job(import_job(db_path, path, "orders"))
+    assert (again.created, again.updated, again.skipped) == (2, 1, 0)
+    assert "1 line that an earlier import could not match to a product was added to 1 order already in the shop." \
+        in again.notes
+    lines = db.conn.execute("SELECT o.external_id, p.sku, l.quantity FROM order_lines l JOIN orders o ON "
+                            "o.id = l.order_id JOIN products p ON p.id = l.product_id ORDER BY l.id").fetchall()
+    assert lines == [("#5001", "TEE", 2.0), ("#5002", "BOX-RED", 1.0), ("#5001", "BOX-RED", 1.0)]
+    undo_import(db, again.import_id)
+    assert db.conn.execute("SELECT * FROM order_lines ORDER BY id").fetchall() == before
+
+
+def test_a_file_with_several_currencies_says_so(db_path, tmp_path):
+    rows = (shopify_order("#6001", "a@x.com", "paid", [(1, "Tee", 20.0, "TEE")])
+            + shopify_order("#6002", "b@x.com", "paid", [(1, "Tee", 20.0, "TEE")], currency="EUR")
+            + shopify_order("#6003", "c@x.com", "paid", [(1, "Tee", 20.0, "TEE")]))
+    pv = preview(open_store(db_path), write_csv(tmp_path / "o.csv", SHOPIFY_FULL, rows), "orders")
+    assert ("This file has orders in 2 currencies: GBP (2 orders), EUR (1 order). Amounts are stored as they are, "
+            "not converted: totals and customer spend add them up as if they were one currency.") in pv.notes
+    one = preview(open_store(db_path), write_csv(tmp_path / "gbp.csv", SHOPIFY_FULL, rows[:1]), "orders")
+    assert not any("currenc" in n for n in one.notes)

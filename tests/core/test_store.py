@@ -264,3 +264,34 @@ def test_a_deleted_products_order_lines_keep_its_sku_and_title_through_export(db
     export_orders(db, out)
     [row] = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
     assert (row["sku"], row["title"], row["quantity"]) == ("GONE1", "Retired mug", "2")
+
+
+def test_a_shop_from_before_vendors_gets_the_column_and_a_search_index_that_still_finds_everything(tmp_path):
+    import sqlite3
+
+    from shopai.store.schema import MIGRATIONS, _split_sql
+
+    path = tmp_path / "old.sqlite"
+    old = [name for name, _ in MIGRATIONS].index("core_0003")  # a shop from just before it
+    conn = sqlite3.connect(path)
+    for _name, sql in MIGRATIONS[:old]:
+        for statement in _split_sql(sql):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {old}")
+    conn.execute("INSERT INTO products (sku, title, description, category) VALUES "
+                 "('OLD1', 'Vintage heart lantern', 'Glass and zinc', 'Lanterns')")
+    conn.commit()
+    conn.close()
+    db = open_store(path)
+    assert schema_version(db) == SCHEMA_VERSION
+    assert [r["sku"] for r in products.search(db, "zinc lantern")] == ["OLD1"]  # the index was filled again
+    pid = products.get(db, sku="OLD1")["id"]
+    assert products.get(db, product_id=pid)["vendor"] is None
+    products.update(db, pid, vendor="  Paper Lantern Co ")
+    assert products.get(db, product_id=pid)["vendor"] == "Paper Lantern Co"
+    assert [r["sku"] for r in products.search(db, "paper co")] == ["OLD1"]
+    assert products.search_ids(db, "paper") == [pid]
+    products.update(db, pid, vendor="")
+    assert products.get(db, product_id=pid)["vendor"] is None and products.search(db, "paper") == []
+    products.delete(db, [pid])
+    assert db.conn.execute("INSERT INTO products_fts(products_fts) VALUES ('integrity-check')") is not None

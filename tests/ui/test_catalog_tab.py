@@ -423,3 +423,22 @@ def test_a_camera_sized_photo_still_gets_a_thumbnail(qtbot, tmp_path):
     pixmap, problem = load_thumbnail(path)
     assert problem == "" and pixmap is not None
     assert max(pixmap.width(), pixmap.height()) == max(THUMB.width(), THUMB.height())
+
+
+def test_vendor_is_edited_shown_and_searched(tab, qtbot):
+    row = products.get(tab.ctx.db, sku="22752")
+    editor = tab._open_editor(row["id"])
+    assert editor.vendor.text() == ""
+    editor.vendor.setText("  Regency Gifts Ltd ")
+    with qtbot.waitSignal(tab.ctx.dataChanged):
+        editor.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert products.get(tab.ctx.db, sku="22752")["vendor"] == "Regency Gifts Ltd"
+    tab.table.clearSelection()
+    tab.table.selectRow(row_of_sku(tab, "22752"))
+    assert tab.current_id() == row["id"] and tab.details["vendor"].text() == "Regency Gifts Ltd"
+    tab.search.setText("regency")
+    tab.apply_search()
+    qtbot.waitUntil(lambda: titles(tab) == ["SET 7 BABUSHKA NESTING BOXES"], timeout=3000)
+    editor = tab._open_editor(row["id"])
+    assert editor.vendor.text() == "Regency Gifts Ltd"
+    editor.reject()

@@ -274,3 +274,80 @@ def test_closing_while_the_dry_run_runs_stops_it(ctx, make_dialog, qtbot, tmp_pa
     assert dialog.runner.wait(10_000)
     assert not dialog.runner.running
     assert orders.stats(ctx.db)["products"] == 0
+
+
+def test_a_file_of_the_other_kind_says_which_kind_to_choose(ctx, make_dialog, qtbot):
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data" / "import"
+    dialog = make_dialog(path=str(data / "shopify_orders.csv"), kind="catalog")
+    settle(qtbot, dialog)
+    assert dialog.preview is None and dialog.message.kind == "error"
+    assert dialog.message.text() == ("shopify_orders.csv is a Shopify orders export, not a catalog: choose "
+                                     "“Orders (sales)” as the Kind above (or “Guess from the file”).")
+    assert not dialog.import_button.isEnabled() and dialog.kind_combo.isEnabled()
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("orders"))
+    settle(qtbot, dialog)
+    assert dialog.preview is not None and dialog.preview.format == "shopify" and dialog.import_button.isEnabled()
+    assert dialog.message.text() == ""
+    # a Shopify product export: photos from Image Src where Variant Image is empty, said on the combo
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("catalog"))
+    dialog.set_path(str(data / "shopify_products.csv"))
+    settle(qtbot, dialog)
+    assert dialog._combos["image"].currentText() == "Variant Image"
+    assert "Image Src" in dialog._combos["image"].toolTip() and dialog._combos["title"].toolTip() == ""
+    assert dialog._combos["vendor"].currentText() == "Vendor"
+    assert "Vendor" in [dialog.sample.horizontalHeaderItem(c).text() for c in range(dialog.sample.columnCount())]
+
+
+SHOPIFY_ORDERS = """Name,Email,Financial Status,Subtotal,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Billing Country,Cancelled at,Refunded Amount
+#2883,daisy@example.com,{status},45.00,2011-12-09 12:31:00 +0000,2,Rabbit Night Light,20.00,23084,GB,,{refunded}
+#2883,daisy@example.com,,,2011-12-09 12:31:00 +0000,1,Bird Ornament,5.00,84879,,,
+#2884,rhys@example.com,paid,5.00,2011-12-10 12:31:00 +0000,1,Bird Ornament,5.00,84879,GB,,0.00
+"""
+
+
+def test_a_later_export_that_only_changes_a_status_can_be_imported_and_undone(ctx, make_dialog, qtbot, tmp_path):
+    """Nothing new in the file, one order refunded since: the dry run says it would change it, Import is
+    enabled, the summary tells the change, and Undo puts the old status back."""
+    from shopai.jobs import run_job
+
+    first = write(tmp_path, "orders_export.csv", SHOPIFY_ORDERS.format(status="paid", refunded="0.00"))
+    run_job(shopai.io.import_job(ctx.db_path, first, "orders"))
+    later = write(tmp_path, "orders_export_later.csv", SHOPIFY_ORDERS.format(status="refunded", refunded="45.00"))
+    dialog = make_dialog(path=later)
+    settle(qtbot, dialog)
+    assert "It would add 0 new orders and change 1." in dialog.counts.text()
+    assert dialog.import_button.isEnabled()
+    dialog.start_import()
+    settle(qtbot, dialog)
+    assert dialog.phase == "done", dialog.message.text()
+    text = dialog.summary.text()
+    assert "0 order lines created, 2 updated, 1 row skipped" in text and "orders updated: 1" in text
+    assert "1 order changed status (#2883 paid → returned)." in text
+    status = "SELECT status FROM orders WHERE external_id = '#2883'"
+    assert ctx.db.conn.execute(status).fetchone()[0] == "returned"
+    dialog.undo()
+    settle(qtbot, dialog)
+    assert ctx.db.conn.execute(status).fetchone()[0] == "paid"
+
+
+def test_undo_says_which_products_stay_and_in_their_categories(ctx, make_dialog, qtbot, tmp_path):
+    from shopai.io import import_job
+    from shopai.jobs import run_job
+
+    path = write(tmp_path, "catalog.csv", "SKU,Title,Category,Price\nK1,Kept mug,Home > Mugs,3.00\n"
+                                          "K2,Unsold pot,Garden,2.00\n")
+    dialog = make_dialog(path=path, kind="catalog")
+    settle(qtbot, dialog)
+    with qtbot.waitSignal(dialog.imported, timeout=10_000):
+        dialog.import_button.click()
+    settle(qtbot, dialog)
+    log = write(tmp_path, "orders.csv", "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice\n"
+                                        "900,K1,Kept mug,2,2024-03-01 10:00:00,3.00\n")
+    run_job(import_job(ctx.db_path, log, "orders"))
+    dialog.undo_button.click()
+    settle(qtbot, dialog)
+    assert dialog.summary.text() == (f"Import {dialog.report.import_id} was undone, except for 1 product that orders "
+                                     "imported since refer to: it stays in the catalog, in its category.")
+    assert {r[0] for r in ctx.db.conn.execute("SELECT name FROM categories")} == {"Home", "Mugs"}

@@ -234,3 +234,18 @@ def test_a_failed_open_leaves_logging_on_the_open_shop(shop_app, warnings, tmp_p
     assert sorted(p.name for p in other.iterdir()) == ["notes.db"]
     assert shop_app.ctx.db_path == str(good)
     assert not offered and "notes.db is not a ShopAI shop" in warnings[-1]  # no restore over a stranger
+
+
+@pytest.mark.parametrize("count, words", [(1, "Exported 1 row to"), (13_589, "Exported 13,589 rows to")])
+def test_export_says_how_many_rows_in_plain_words(qtbot, ctx, monkeypatch, tmp_path, count, words):
+    from PySide6.QtWidgets import QFileDialog
+
+    from shopai.io import export
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    out = str(tmp_path / "catalog.csv")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (out, ""))
+    monkeypatch.setattr(export, "export_catalog", lambda db, path: count)
+    window.export_file("catalog")
+    assert window.statusBar().currentMessage() == f"{words} {out}"

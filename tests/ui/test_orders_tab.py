@@ -188,6 +188,14 @@ def test_empty_shop(ctx, qtbot):
     assert tab.lines.rowCount() == 0
 
 
+def test_an_order_worth_less_than_its_lines_shows_its_value(tab):
+    """A discount or a partial refund makes an order worth less than its lines add up to: the panel says both."""
+    order_id = orders.order_ids(tab.ctx.db, "536366")[0]
+    tab.ctx.db.conn.execute("UPDATE orders SET total = 9.99 WHERE id = ?", (order_id,))
+    tab.select_order(order_id)
+    assert tab.lines_total.text() == "1 line · total 11.10 · order value 9.99 (after discounts and refunds)"
+
+
 def test_long_order_numbers_and_emails_fit_and_dates_without_a_time_show_no_midnight(shop, qtbot):
     """"DD20230904…" and e-mail addresses were cut off while the window had room; a date a file gave without a
     time showed as "… 00:00"."""

@@ -121,6 +121,7 @@ class CatalogTab(QWidget):
         self.details: dict[str, QLabel] = {}
         details_form = QFormLayout()
         for key, label in (("sku", self.tr("SKU")), ("title", self.tr("Title")), ("category", self.tr("Category")),
+                           ("vendor", self.tr("Vendor")),
                            ("price", self.tr("Price")), ("cost", self.tr("Cost")), ("stock", self.tr("Stock")),
                            ("updated_at", self.tr("Updated")), ("description", self.tr("Description"))):
             value = QLabel()
@@ -307,6 +308,7 @@ class CatalogTab(QWidget):
             return
         values = {
             "sku": row["sku"], "title": row["title"], "category": row["category"] or "—",
+            "vendor": row.get("vendor") or "—",
             "price": fmt_money(row["price"]) or "—", "cost": fmt_money(row["cost"]) or "—",
             "stock": fmt_int(row["stock"]) or "—", "updated_at": fmt_datetime(row["updated_at"]),
             "description": (row["description"] or "—")[:600],

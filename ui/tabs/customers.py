@@ -267,7 +267,8 @@ class CustomersTab(QWidget):
         except OSError as exc:
             self.message.show_error(self.tr("Could not write the file: %1").replace("%1", exc.strerror or str(exc)))
             return
-        self.message.show_info(self.tr("Exported %1 customers to %2").replace("%1", str(n)).replace("%2", path))
+        what = self.tr("1 customer") if n == 1 else self.tr("{0:,} customers").format(n)
+        self.message.show_info(self.tr("Exported %1 to %2").replace("%1", what).replace("%2", path))
 
     def shutdown(self) -> None:
         self.runner.cancel()

@@ -341,8 +341,13 @@ class OrdersTab(QWidget):
         if status and status != "paid":
             title += f" ({status})"
         self.lines_box.setTitle(title)
-        self.lines_total.setText(self.tr("{0} · total {1}").format(
-            wording.count(len(rows), self.tr("1 line"), self.tr("{0:,} lines")), fmt_money(total)))
+        text = self.tr("{0} · total {1}").format(
+            wording.count(len(rows), self.tr("1 line"), self.tr("{0:,} lines")), fmt_money(total))
+        value = order.get("total")
+        if value is not None and abs(value - total) >= 0.005:
+            # the order's value (what customer spend adds up): its goods after discounts and refunds
+            text += self.tr(" · order value {0} (after discounts and refunds)").format(fmt_money(value))
+        self.lines_total.setText(text)
 
     def show_customer(self, customer_id: int | None, guest: bool = False) -> None:
         """Show a customer's summary and their orders in the history panel (``guest``: the selected order has
