@@ -76,9 +76,12 @@ def _slug(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _category_path(text: str) -> tuple[str, ...]:
-    """WooCommerce "A > B, C" and Shopify "A > B > C": the first category's path, root first."""
+    """WooCommerce "A > B, C" and Shopify "A > B > C": the first category's path, root first. "A | B" and
+    "A / B" are paths too, but a slash inside a name ("新鲜/冷冻水果", "T-shirts/Tops", Shopify's Chinese
+    taxonomy names) is part of the name: after a ">" path, or without spaces around it."""
     first = text.split(",")[0] if ">" in text or "," in text else text
-    return tuple(p.strip() for p in re.split(r"\s*(?:>|/|\|)\s*", first) if p.strip())
+    separator = r"\s*>\s*" if ">" in first else r"\s*\|\s*|\s+/\s+"
+    return tuple(p.strip() for p in re.split(separator, first) if p.strip())
 
 
 class _Parsed:

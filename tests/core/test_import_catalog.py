@@ -427,3 +427,19 @@ def test_notes_name_the_products_given_a_sku_and_count_in_plain_words(db_path, t
     assert notes == ["5 products had no SKU; each got one made from its name: “Mug 0” → mug-0, “Mug 1” → mug-1, "
                      "“Mug 2” → mug-2, and 2 more.",
                      "1 image file was not found next to the file (the rows are listed)."]
+
+
+def test_a_slash_inside_a_category_name_is_part_of_the_name(db_path, tmp_path):
+    """"新鲜/冷冻水果" (fresh/frozen fruit) became "冷冻水果" under a parent "新鲜", and an exported
+    "食品 > 蔬菜/水果" came back as "水果"."""
+    path = write_csv(tmp_path / "cat.csv", ["sku", "title", "category", "price"], [
+        ["F1", "香蕉", "新鲜/冷冻水果", "5"], ["F2", "芒果", "食品 > 蔬菜/水果", "9"],
+        ["E1", "Tee", "T-shirts/Tops", "10"], ["E2", "Mug", "Home / Kitchen", "8"], ["E3", "Bowl", "Home | Dining", "7"]])
+    run_job(import_job(db_path, path, "catalog"))
+    db = open_store(db_path)
+    got = dict(db.conn.execute("SELECT sku, category FROM products"))
+    assert got == {"F1": "新鲜/冷冻水果", "F2": "蔬菜/水果", "E1": "T-shirts/Tops", "E2": "Kitchen", "E3": "Dining"}
+    parents = dict(db.conn.execute("SELECT c.name, p.name FROM categories c LEFT JOIN categories p "
+                                   "ON p.id = c.parent_id"))
+    assert parents["蔬菜/水果"] == "食品" and parents["新鲜/冷冻水果"] is None and parents["Kitchen"] == "Home"
+    assert "新鲜" not in parents
