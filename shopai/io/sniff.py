@@ -163,6 +163,12 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
         loose = data.decode("gb18030", errors="replace")
         if loose.count("\ufffd") <= max(1, len(loose) // 1000) and _looks_chinese(loose, western):
             return loose, "gb18030"
+    try:  # Traditional Chinese (Excel in Taiwan and Hong Kong)
+        big5 = data.decode("big5")
+    except UnicodeDecodeError:
+        big5 = None
+    if big5 is not None and _big5_score(big5) > 0.8 and _big5_score(big5) >= western:
+        return big5, "big5"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -204,6 +210,24 @@ def _chinese_score(text: str) -> float:
         for c in m.group():
             b = c.encode("gbk", errors="ignore")
             if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 and _CJK.match(c):
+                good += 1
+    return good / total if total else 0.0
+
+
+def _big5_score(text: str) -> float:
+    """Share of the non-ASCII characters of text decoded as Big5 that read as Traditional Chinese: its
+    frequently used characters (lead bytes 0xA4-0xC6) and punctuation (0xA1-0xA3), not one alone inside a
+    Latin word (Windows-1252 accents misread as Big5 give rare characters, or a lone one between letters)."""
+    good = total = 0
+    for m in _non_ascii_runs(text):
+        start, end = m.start(), m.end()
+        total += end - start
+        if end - start == 1 and 0 < start and end < len(text) and text[start - 1].isascii() \
+                and text[start - 1].isalpha() and text[end].isascii() and text[end].isalpha():
+            continue
+        for c in m.group():
+            b = c.encode("big5", errors="ignore")
+            if len(b) == 2 and 0xA1 <= b[0] <= 0xC6:
                 good += 1
     return good / total if total else 0.0
 

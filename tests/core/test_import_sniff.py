@@ -68,6 +68,32 @@ def test_gbk_with_single_characters_next_to_latin_letters(tmp_path):
     assert [r[1][1] for r in rows] == ["LED灯", "红色T恤 XL", "茶"]
 
 
+@pytest.mark.parametrize("titles", [
+    ["景德鎮青花瓷杯", "手機殼iPhone15", "烏龍茶 台灣高山"],
+    ["T恤 男款 純棉", "USB充電器 快充", "茶"],
+])
+def test_big5_traditional_chinese_is_not_read_as_windows_1252(tmp_path, titles):
+    """Excel in Taiwan or Hong Kong saves Big5: it was read as Windows-1252 ('´º¼wÂí«Cªá²¡ªM'), with no word."""
+    path = tmp_path / "b.csv"
+    path.write_bytes(("sku,title\n" + "".join(f"S{i},{t}\n" for i, t in enumerate(titles))).encode("big5"))
+    table, rows = rows_of(path)
+    assert table.encoding == "big5"
+    assert [r[1][1] for r in rows] == titles
+
+
+@pytest.mark.parametrize("titles", [
+    ["Crème brûlée", "Fèves Gâteau", "Pâtisserie", "Ölkännchen für Küche"],
+    ["Señora Año Niño", "Café con leche"],
+    ["Smørrebrød fad", "Æbleskiver pande", "Ærø"],
+])
+def test_western_accents_are_not_big5(tmp_path, titles):
+    path = tmp_path / "w.csv"
+    path.write_bytes(("sku,title\n" + "".join(f"S{i},{t}\n" for i, t in enumerate(titles))).encode("cp1252"))
+    table, rows = rows_of(path)
+    assert table.encoding == "cp1252"
+    assert [r[1][1] for r in rows] == titles
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_delimiters(tmp_path, delimiter):
     path = tmp_path / "d.csv"
