@@ -10,6 +10,7 @@ from shopai.cli.common import add_command, db_path, drive, open_db, print_json
 from shopai.jobs import UserError
 
 SHOWN_PROBLEMS = 15
+SHOWN_NOTES = 10  # rows kept with a note (a stock left empty, a cancelled line)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,17 +52,20 @@ def _as_dict(obj) -> dict:
 
 
 def _show_problems(problems, out=None) -> None:
-    """The skipped rows with their reasons (rows kept but noted, e.g. cancellations, are in the notes)."""
+    """The skipped rows with their reasons, then the rows kept with a note ("stock '40件' is not a number; left
+    empty", a cancelled line): the first few of each and how many more."""
     out = out or sys.stdout  # looked up now: a default bound at import keeps a stdout that may be gone
     skipped = [p for p in problems if p.skipped]
-    if not skipped:
-        return
-    print(f"{len(skipped):,} {'row' if len(skipped) == 1 else 'rows'} skipped:", file=out)
-    for p in skipped[:SHOWN_PROBLEMS]:
-        where = f"row {p.row}" if p.row else "file"
-        print(f"  {where}: {p.message}", file=out)
-    if len(skipped) > SHOWN_PROBLEMS:
-        print(f"  … and {len(skipped) - SHOWN_PROBLEMS:,} more", file=out)
+    noted = [p for p in problems if not p.skipped]
+    for rows, heading, shown in ((skipped, "skipped", SHOWN_PROBLEMS), (noted, "kept with a note", SHOWN_NOTES)):
+        if not rows:
+            continue
+        print(f"{len(rows):,} {'row' if len(rows) == 1 else 'rows'} {heading}:", file=out)
+        for p in rows[:shown]:
+            where = f"row {p.row}" if p.row else "file"
+            print(f"  {where}: {p.message}", file=out)
+        if len(rows) > shown:
+            print(f"  … and {len(rows) - shown:,} more", file=out)
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -42,8 +42,29 @@ def fields_for(kind: str) -> tuple[list[str], list[str]]:
     raise ValueError(f"unknown import kind {kind!r}")
 
 
+# the Traditional characters of header names and order statuses, as their Simplified forms
+_SIMPLIFIED = str.maketrans(
+    "訂單號編時間稱數價額戶狀態貨國寶貝標題買賣會員類庫圖詳進購總計實際碼條廠應郵"
+    "電幣種創簡說細區暱帳賬顧務採關閉發簽確認廢銷敗處結費備註規屬產選優",
+    "订单号编时间称数价额户状态货国宝贝标题买卖会员类库图详进购总计实际码条厂应邮"
+    "电币种创简说细区昵账账顾务采关闭发签确认废销败处结费备注规属产选优")
+
+
+def simplified(text: str) -> str:
+    """``text`` with the Traditional Chinese characters of header names and order statuses in their Simplified
+    forms ("訂單編號" is "订单编号", "交易關閉" is "交易关闭"); anything else unchanged."""
+    return text.translate(_SIMPLIFIED)
+
+
+# a bracketed unit or note after a Chinese header: "单价(元)", "商品数量（件）", "订单号【必填】"
+_CJK_SUFFIX = re.compile(r"(?<=[\u4e00-\u9fff])\s*[(（\[【][^)）\]】]*[)）\]】]\s*$")
+
+
 def norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "", name.lower())
+    """A header name for matching: lower case, only letters, digits and Chinese characters ("Unit Price" is
+    "unitprice"), Traditional characters as Simplified ("訂單編號" is "订单编号"); a Chinese name's bracketed
+    unit is left out ("单价(元)" is "单价")."""
+    return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "", simplified(_CJK_SUFFIX.sub("", name.strip())).lower())
 
 
 # Exact mappings of known exports: (format, kind, signature columns (all must be present), mapping).
@@ -100,45 +121,59 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
     }),
 ]
 
-# Header-name guesses for anything else: normalised names, most specific first.
+# Header-name guesses for anything else: normalised names, most specific first. Chinese names are those of
+# Chinese shop software and of Taobao/Tmall, JD and Pinduoduo exports (norm() keeps Chinese characters; a
+# Chinese header's bracketed unit is left out: "单价(元)" is "单价").
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "catalog": {
         "sku": ("sku", "variantsku", "stockcode", "productcode", "itemcode", "code", "articlenumber", "article",
-                "barcode", "ean", "upc", "partnumber", "货号", "编码", "商品编码"),
+                "barcode", "ean", "upc", "partnumber", "商家编码", "商品编码", "货号", "商品货号", "编码", "条形码",
+                "条码"),
         "title": ("title", "name", "productname", "itemname", "product", "item", "productitle", "description",
-                  "商品名称", "名称", "品名"),
+                  "商品名称", "商品标题", "宝贝标题", "宝贝名称", "商品名", "名称", "品名", "标题"),
         "description": ("description", "longdescription", "bodyhtml", "body", "details", "shortdescription",
-                        "描述", "详情"),
+                        "商品描述", "宝贝描述", "商品详情", "描述", "详情", "简介", "说明"),
         "category": ("category", "categories", "productcategory", "type", "producttype", "department",
-                     "group", "分类", "类别"),
+                     "group", "商品分类", "分类", "商品类目", "宝贝类目", "类目", "类别", "品类"),
         "price": ("price", "unitprice", "saleprice", "retailprice", "regularprice", "variantprice", "sellprice",
-                  "priceinclvat", "售价", "价格", "单价"),
-        "cost": ("cost", "costprice", "costperitem", "purchaseprice", "成本"),
-        "stock": ("stock", "qty", "quantity", "inventory", "onhand", "instock", "stockqty", "库存", "数量"),
-        "image": ("image", "images", "imagepath", "imagefile", "photo", "picture", "imagesrc", "图片"),
+                  "priceinclvat", "售价", "销售价", "零售价", "一口价", "宝贝价格", "商品价格", "价格", "单价"),
+        "cost": ("cost", "costprice", "costperitem", "purchaseprice", "成本价", "成本", "进货价", "进价", "采购价"),
+        "stock": ("stock", "qty", "quantity", "inventory", "onhand", "instock", "stockqty", "库存", "库存数量",
+                  "可售库存", "库存量", "宝贝数量", "数量"),
+        "image": ("image", "images", "imagepath", "imagefile", "photo", "picture", "imagesrc", "图片", "商品图片",
+                  "主图", "图片路径", "新图片"),
         "group": (),
         "variant": (),
-        "vendor": ("vendor", "brand", "manufacturer", "supplier", "品牌"),
+        "vendor": ("vendor", "brand", "manufacturer", "supplier", "品牌", "供应商", "厂商", "厂家", "生产厂家"),
     },
     "orders": {
         "order_id": ("orderid", "ordernumber", "invoice", "invoiceno", "invoicenumber", "orderno", "order",
-                     "transactionid", "receipt", "receiptnumber", "name", "订单号", "单号"),
+                     "transactionid", "receipt", "receiptnumber", "name", "主订单编号", "订单号", "订单编号",
+                     "订单号码", "订单id", "单号"),
         "ordered_at": ("orderdate", "invoicedate", "date", "createdat", "ordered", "orderedat", "datetime",
-                       "timestamp", "saledate", "transactiondate", "日期", "下单时间", "时间"),
+                       "timestamp", "saledate", "transactiondate", "下单时间", "订单时间", "订单创建时间",
+                       "创建时间", "订单成交时间", "成交时间", "订单付款时间", "付款时间", "支付时间", "下单日期",
+                       "订单日期", "日期", "时间"),
         "time": ("time",),
-        "sku": ("sku", "stockcode", "productcode", "itemcode", "code", "lineitemsku", "itemsku", "货号",
-                "编码"),
+        "sku": ("sku", "stockcode", "productcode", "itemcode", "code", "lineitemsku", "itemsku", "商家编码",
+                "商品编码", "货号", "商品货号", "外部系统编号", "编码"),
         "title": ("description", "productname", "itemname", "product", "item", "lineitemname", "title",
-                  "商品名称", "品名", "商品"),
-        "quantity": ("quantity", "qty", "units", "count", "lineitemquantity", "数量"),
-        "unit_price": ("unitprice", "price", "itemprice", "lineitemprice", "itemcost", "单价", "价格"),
-        "line_total": ("total", "linetotal", "amount", "grosssales", "subtotal", "金额"),
+                  "商品名称", "商品标题", "宝贝标题", "宝贝名称", "商品名", "品名", "标题", "商品"),
+        "quantity": ("quantity", "qty", "units", "count", "lineitemquantity", "购买数量", "宝贝数量", "宝贝总数量",
+                     "商品数量", "订购数量", "数量", "件数"),
+        "unit_price": ("unitprice", "price", "itemprice", "lineitemprice", "itemcost", "商品单价", "成交单价",
+                       "单价", "成交价", "商品价格", "价格", "售价"),
+        # a line's amount; what the buyer paid for an order (Taobao's one-line-per-order report) comes last
+        "line_total": ("total", "linetotal", "amount", "grosssales", "subtotal", "商品金额", "商品总价", "小计",
+                       "金额", "总价", "买家应付货款", "实付金额", "买家实际支付金额"),
         "customer_id": ("customerid", "customer", "customerno", "customernumber", "clientid", "buyerid",
-                        "客户", "客户编号"),
-        "customer_name": ("customername", "billingname", "buyername", "客户名称"),
-        "email": ("email", "customeremail", "billingemail"),
-        "country": ("country", "billingcountry", "shippingcountry", "国家"),
-        "status": ("status", "orderstatus", "financialstatus", "eventtype", "状态"),
+                        "客户编号", "会员编号", "会员卡号", "买家会员名", "买家昵称", "买家账号", "会员名", "客户",
+                        "顾客", "买家", "会员"),
+        "customer_name": ("customername", "billingname", "buyername", "客户名称", "客户姓名", "顾客姓名", "收货人姓名",
+                          "收货人", "收件人", "买家姓名", "姓名"),
+        "email": ("email", "customeremail", "billingemail", "邮箱", "电子邮箱", "电子邮件"),
+        "country": ("country", "billingcountry", "shippingcountry", "国家", "国家地区", "收货国家"),
+        "status": ("status", "orderstatus", "financialstatus", "eventtype", "订单状态", "交易状态", "状态"),
         # amounts are never guessed for other files (a "Subtotal" or "Discount" column may be per line); a
         # currency column only feeds a note
         "subtotal": (), "discount": (), "refunded": (), "currency": ("currency", "currencycode", "货币", "币种"),
@@ -178,13 +213,25 @@ def detect_kind(columns: list[str]) -> str | None:
         if detect_format(columns, kind) is not None:
             return kind
     normed = {norm(c) for c in columns}
-    order_words = {"orderid", "ordernumber", "invoice", "invoiceno", "invoicedate", "orderdate",
-                   "transactionid", "customerid", "quantity", "qty"}
-    if len(normed & order_words) >= 2:
+    if len(normed & _KIND_ORDER_WORDS) >= 2:
         return "orders"
-    if normed & {"title", "name", "productname", "sku"}:
+    if normed & _KIND_CATALOG_WORDS:
         return "catalog"
     return None
+
+
+# header names (normalised) that tell the kind of a file no known export matches: two order words make an
+# orders file, else one product word a catalog (English and Chinese count alike)
+_KIND_ORDER_WORDS = frozenset({
+    "orderid", "ordernumber", "invoice", "invoiceno", "invoicedate", "orderdate", "transactionid", "customerid",
+    "quantity", "qty",
+    # order number, order date, customer, quantity bought, order status
+    "订单号", "订单编号", "订单号码", "主订单编号", "子订单编号", "订单id", "下单时间", "订单时间", "订单日期", "下单日期",
+    "订单创建时间", "订单付款时间", "订单成交时间", "成交时间", "付款时间", "客户", "客户编号", "顾客", "买家",
+    "买家会员名", "买家昵称", "会员名", "数量", "购买数量", "宝贝总数量", "商品数量", "订购数量", "订单状态",
+    "交易状态"})
+_KIND_CATALOG_WORDS = frozenset({"title", "name", "productname", "sku", "货号", "商品编码", "商家编码", "商品名称",
+                                 "商品标题", "宝贝标题", "宝贝名称", "商品名", "品名", "名称"})
 
 
 def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> dict[str, str | None]:
@@ -357,8 +404,10 @@ AS_KIND = {"catalog": "a catalog", "orders": "orders"}  # "import it as …"
 _NOT_KIND = {"catalog": "a catalog", "orders": "an orders file"}
 # an order log's number and date columns (normalised): a header with both is an orders file, not a catalog
 _ORDER_NUMBERS = ("orderid", "ordernumber", "orderno", "invoice", "invoiceno", "invoicenumber", "invoiceid",
-                  "transactionid", "receiptno", "receiptnumber", "订单号")
-_ORDER_DATES = ("orderdate", "invoicedate", "transactiondate", "saledate", "orderedat", "下单时间")
+                  "transactionid", "receiptno", "receiptnumber", "订单号", "订单编号", "订单号码", "主订单编号",
+                  "子订单编号", "订单id")
+_ORDER_DATES = ("orderdate", "invoicedate", "transactiondate", "saledate", "orderedat", "下单时间", "订单时间",
+                "订单日期", "下单日期", "订单创建时间", "订单付款时间", "订单成交时间", "成交时间", "付款时间")
 
 
 def wrong_kind(columns: list[str], kind: str, overridden: bool = False) -> tuple[str, str] | None:

@@ -7,8 +7,9 @@ unit price). Cancelled and returned lines are stored as orders with that status,
 in the report: negative lines as credit notes that offset earlier sales, an order cancelled or refunded as a
 whole (a Shopify or WooCommerce status) with its own positive quantities, as neither sale nor credit; lines of
 orders not paid (WooCommerce "Failed", "Pending payment", "On hold", Shopify "pending", "authorized",
-"expired") are skipped. Order-level cells (date, customer, country, status, amounts) that an export gives on an
-order's first row only (Shopify) apply to all its rows.
+"expired", Chinese 待付款 / 等待买家付款) are skipped. Chinese statuses count as their English kin (已取消 and
+交易关闭 cancelled, 已退款 returned, 部分退款 a sale). Order-level cells (date, customer, country, status,
+amounts) that an export gives on an order's first row only (Shopify) apply to all its rows.
 
 An order's value (``orders.total``, what customer spend adds up) is its goods after discounts, without shipping
 and taxes: Shopify's Subtotal, else the lines less the order's discount (WooCommerce's Cart Discount Amount),
@@ -23,6 +24,7 @@ lines differ, and credit notes, are left as they are. Unit-price changes per pro
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -30,6 +32,7 @@ import sqlite_utils
 
 from shopai.io import common
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
+from shopai.io.formats import simplified
 from shopai.io.values import date_parser, decimal_comma_from, parse_number
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
@@ -44,6 +47,14 @@ _NEVER_PAID = {"failed", "payment failed", "pending", "pending payment", "unpaid
 # cash on delivery), authorized but not captured yet, or an authorization that ran out uncaptured. A later
 # export that says "paid" imports the order then, as a new one.
 _NEVER_PAID_FINANCIAL = {"expired", "pending", "authorized", "unpaid"}
+# Chinese statuses (shop software; Taobao/Tmall, JD, Pinduoduo exports), Traditional characters read as their
+# Simplified forms (交易關閉 = 交易关闭): 已取消 / 交易关闭 / 已作废 cancelled; 部分退款 a sale; 已退款 / 退款成功 /
+# 已退货 returned; 待付款 / 等待买家付款 / 未付款 / 待支付 / 付款失败 not paid; anything else (已付款, 已发货, 待发货,
+# 交易成功, 已完成, 已签收, 买家已付款，等待卖家发货) paid
+_ZH_CANCELLED = ("取消", "关闭", "作废", "撤销")
+_ZH_PARTIAL = "部分"
+_ZH_RETURNED = ("退款", "退货")
+_ZH_NOT_PAID = re.compile(r"[未待](?:买家)?(?:付款|支付)|(?:付款|支付)失败")
 _CENT = 0.005
 
 
@@ -73,22 +84,30 @@ class _Parsed:
         self.refund_in_quantity = False
 
 
+# refund requests that did not (yet) refund anything (Taobao: 退款关闭 "refund closed", 退款中 "refund in
+# progress"): the order is still a sale until an export says it was refunded
+_ZH_REFUND_NOT_DONE = ("退款关闭", "退款取消", "拒绝退款", "退款中", "退款申请中", "申请退款")
+
+
 def _status_of(text: str, cancel_column: bool, financial: bool = False) -> str | None:
     """The status a line's status cell gives: paid, cancelled, returned, NOT_SOLD (an order that was not
     paid: failed, or waiting for payment) or None (blank). ``financial``: a payment status such as Shopify's
-    Financial Status (paid, pending, authorized, partially_refunded, refunded, voided)."""
+    Financial Status (paid, pending, authorized, partially_refunded, refunded, voided). Chinese statuses too
+    (已取消, 交易关闭, 已退款, 部分退款, 待付款...; Traditional forms as well)."""
     if not text:
         return None
     if cancel_column:
         return CANCELLED
-    s = text.lower()
-    if "cancel" in s or "void" in s:
-        return CANCELLED
-    if "partial" in s:  # partially refunded: the order is still a sale
+    s = simplified(text.lower())
+    if any(w in s for w in _ZH_REFUND_NOT_DONE):  # a refund asked for but closed, refused or still open: a sale
         return PAID
-    if "refund" in s or "return" in s:
+    if "cancel" in s or "void" in s or any(w in s for w in _ZH_CANCELLED):
+        return CANCELLED
+    if "partial" in s or _ZH_PARTIAL in s:  # partially refunded: the order is still a sale
+        return PAID
+    if "refund" in s or "return" in s or any(w in s for w in _ZH_RETURNED):
         return RETURNED
-    if s in (_NEVER_PAID_FINANCIAL if financial else _NEVER_PAID):
+    if s in (_NEVER_PAID_FINANCIAL if financial else _NEVER_PAID) or _ZH_NOT_PAID.search(s):
         return NOT_SOLD
     return PAID
 

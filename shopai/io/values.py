@@ -15,6 +15,9 @@ from typing import Callable, Iterable
 _CURRENCY = re.compile(r"[\s$£€¥₹]|USD|EUR|GBP|CNY|RMB|AUD|CAD|元|(?<=\d)[a-zA-Z]+$")
 # a price per unit: "68.00元/件", "12/kg" (a unit of letters or Chinese characters, never digits)
 _PER_UNIT = re.compile(r"(?<=[\d元])\s*/\s*[^\d\s/.,]{1,4}$")
+# a count with its unit word: "40件", "3 个", "2箱", "10 pcs"
+_COUNT_UNIT = re.compile(r"(?<=\d)\s*(?:[件个個只隻箱盒包瓶袋双雙套台支本张張条條份对對组組]|pcs?|pieces?|units?)$",
+                         re.IGNORECASE)
 
 
 def _half_width(s: str) -> str:
@@ -61,7 +64,7 @@ def parse_number(text: str, decimal_comma: bool = False) -> float | None:
         except ValueError:
             pass
     negative = False
-    s = _PER_UNIT.sub("", _half_width(s))
+    s = _COUNT_UNIT.sub("", _PER_UNIT.sub("", _half_width(s)))
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1]
     s = _CURRENCY.sub("", s)

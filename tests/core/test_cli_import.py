@@ -183,3 +183,17 @@ def test_orders_dry_run_counts_new_and_changed_orders_in_plain_english(db_path, 
     out = capsys.readouterr().out
     assert "1 of 2 rows can be imported (1 new order, 0 already in the shop changed)" in out
     assert "\n1 row skipped:\n" in out  # not "1 rows"
+
+
+def test_rows_kept_with_a_note_are_listed_too_the_first_ten_and_how_many_more(db_path, tmp_path, capsys):
+    """The CLI said "12 created, 0 updated, 0 skipped" and nothing of the stocks it left empty."""
+    path = tmp_path / "目录.csv"
+    path.write_text("货号,商品名称,售价,库存\n" + "".join(f"S{n},杯子{n},10,很多\n" for n in range(12))
+                    + "S12,杯子12,10,40件\n", encoding="utf-8")
+    for dry in (["--dry-run"], []):
+        assert main(["import", "catalog", str(path), "--db", db_path, "-q", *dry]) == 0
+        out = capsys.readouterr().out
+        assert "\n12 rows kept with a note:\n  row 2: stock '很多' is not a number; left empty\n" in out
+        assert "  row 11: stock '很多'" in out and "row 12:" not in out and "\n  … and 2 more\n" in out
+        assert "skipped:" not in out and "40件" not in out  # a count with its unit word is a number
+    assert open_store(db_path).conn.execute("SELECT stock FROM products WHERE sku = 'S12'").fetchone()[0] == 40

@@ -362,3 +362,77 @@ def test_shopify_vendor_is_kept_searched_and_exported(db_path, tmp_path):
     assert pv.mapping["vendor"] == "vendor"
     run_job(import_job(str(second), tmp_path / "catalog.csv", "catalog"))
     assert dict(open_store(second).conn.execute("SELECT sku, vendor FROM products")) == vendors
+
+
+@pytest.mark.parametrize("header, row, expected", [
+    # Taobao's order report (one row per order, GBK): the order's creation time, not its payment time
+    ("订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间,订单付款时间,宝贝标题,宝贝总数量,商家编码",
+     "3712345678901234567,tb_小明2019,68.00,交易成功,2024-03-05 10:14:22,2024-03-05 10:15:01,景德镇青花瓷杯,1,JDZ-001",
+     {"order_id": "订单编号", "customer_id": "买家会员名", "line_total": "买家实际支付金额", "status": "订单状态",
+      "ordered_at": "订单创建时间", "title": "宝贝标题", "quantity": "宝贝总数量", "sku": "商家编码"}),
+    # Pinduoduo / JD style: units in brackets
+    ("订单号,商品,商品数量(件),商品单价(元),商品总价(元),收货人,成交时间,订单状态,商品编码",
+     "PDD-1,T恤 男款,2,79.00,158.00,张伟,2024-03-05 10:14,已发货,CLO-001",
+     {"order_id": "订单号", "title": "商品", "quantity": "商品数量(件)", "unit_price": "商品单价(元)",
+      "line_total": "商品总价(元)", "customer_name": "收货人", "ordered_at": "成交时间", "status": "订单状态",
+      "sku": "商品编码"}),
+    # a shop program's own export
+    ("单号,下单时间,商品名称,购买数量,价格,金额,客户编号,收货人姓名,交易状态,国家/地区",
+     "A1,2023/9/4 19:40,青花瓷杯,1,68,68,C001,李娜,已付款,中国",
+     {"order_id": "单号", "ordered_at": "下单时间", "title": "商品名称", "quantity": "购买数量", "unit_price": "价格",
+      "line_total": "金额", "customer_id": "客户编号", "customer_name": "收货人姓名", "status": "交易状态",
+      "country": "国家/地区"}),
+    # Traditional Chinese
+    ("訂單編號,下單時間,商品名稱,數量,單價,客戶,訂單狀態",
+     "T1,2023/9/4 19:40,青花瓷杯,1,68,王小明,已付款",
+     {"order_id": "訂單編號", "ordered_at": "下單時間", "title": "商品名稱", "quantity": "數量", "unit_price": "單價",
+      "customer_id": "客戶", "status": "訂單狀態"}),
+])
+def test_chinese_order_headers_are_mapped_without_a_choice(db_path, tmp_path, header, row, expected):
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,title,price\nJDZ-001,青花瓷杯,68\n", encoding="utf-8")
+    run_job(import_job(db_path, catalog, "catalog"))  # lines naming a product by its title alone need it
+    path = tmp_path / "订单.csv"
+    path.write_text(header + "\n" + row + "\n", encoding="gbk" if "訂" not in header else "utf-8")
+    assert guess_kind(path) == "orders"
+    pv = preview(open_store(db_path), path, "orders")
+    assert pv.format == "generic" and pv.missing_required == []
+    assert {f: c for f, c in pv.mapping.items() if c} == expected
+    assert pv.rows_ok == 1
+
+
+def test_chinese_catalog_headers_are_mapped_and_guessed_as_a_catalog(db_path, tmp_path):
+    path = tmp_path / "宝贝.csv"
+    path.write_text("商家编码,宝贝名称,宝贝描述,宝贝类目,一口价,宝贝数量,新图片,品牌\n"
+                    "JDZ-001,景德镇青花瓷杯,手绘青花,餐具,￥68.00,40件,,景德镇\n", encoding="gbk")
+    assert guess_kind(path) == "catalog"
+    pv = preview(open_store(db_path), path, "catalog")
+    assert {f: c for f, c in pv.mapping.items() if c} == {
+        "sku": "商家编码", "title": "宝贝名称", "description": "宝贝描述", "category": "宝贝类目", "price": "一口价",
+        "stock": "宝贝数量", "image": "新图片", "vendor": "品牌"}
+    run_job(import_job(db_path, path, "catalog"))
+    got = products(open_store(db_path))["JDZ-001"]
+    assert got[:2] == ("景德镇青花瓷杯", "手绘青花") and got[3:] == (68.0, None, 40)  # "40件" is 40
+
+
+@pytest.mark.parametrize("header, kind", [
+    ("货号,商品名称,描述,分类,售价,库存,图片", "catalog"),
+    ("订单号,下单时间,货号,商品名称,数量,单价,客户,状态,国家", "orders"),
+    ("订单编号,买家会员名,订单状态,订单创建时间,宝贝标题,宝贝总数量,商家编码", "orders"),
+    ("SKU,Title,Price", "catalog"),
+    ("Order ID,Order Date,SKU,Quantity,Price", "orders"),
+])
+def test_the_kind_of_a_chinese_file_is_told_from_its_header_as_an_english_one(tmp_path, header, kind):
+    """A dropped 商品目录_gbk.csv was "Can't tell whether it holds products or orders"."""
+    path = tmp_path / "file.csv"
+    path.write_text(header + "\n" + ",".join("1" for _ in header.split(",")) + "\n", encoding="gbk")
+    assert guess_kind(path) == kind
+
+
+def test_a_chinese_order_file_picked_as_a_catalog_is_refused(db_path, tmp_path):
+    from shopai.io.common import WrongKind
+
+    path = tmp_path / "淘宝订单.csv"
+    path.write_text("订单编号,订单创建时间,宝贝标题,宝贝总数量\n1,2024-03-05 10:14:22,青花瓷杯,1\n", encoding="gbk")
+    with pytest.raises(WrongKind, match="it has '订单编号' and '订单创建时间' columns"):
+        preview(open_store(db_path), path, "catalog")

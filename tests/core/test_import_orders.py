@@ -523,3 +523,50 @@ def test_a_file_with_several_currencies_says_so(db_path, tmp_path):
             "not converted: totals and customer spend add them up as if they were one currency.") in pv.notes
     one = preview(open_store(db_path), write_csv(tmp_path / "gbp.csv", SHOPIFY_FULL, rows[:1]), "orders")
     assert not any("currenc" in n for n in one.notes)
+
+
+ZH_HEADER = ["订单号", "下单时间", "货号", "商品名称", "数量", "单价", "客户", "状态", "国家"]
+# (Chinese status, the same status in English, what it is stored as; None: skipped as not paid)
+ZH_STATUSES = [
+    ("已付款", "paid", "paid"), ("已发货", "shipped", "paid"), ("待发货", "processing", "paid"),
+    ("交易成功", "completed", "paid"), ("已完成", "completed", "paid"), ("已签收", "delivered", "paid"),
+    ("买家已付款，等待卖家发货", "paid", "paid"), ("部分退款", "partially refunded", "paid"),
+    ("已取消", "cancelled", "cancelled"), ("交易关闭", "cancelled", "cancelled"),
+    ("交易關閉", "cancelled", "cancelled"),  # Traditional
+    ("已退款", "refunded", "returned"), ("退款成功", "refunded", "returned"), ("已退货", "returned", "returned"),
+    ("退貨退款", "returned", "returned"),
+    ("待付款", "pending payment", None), ("等待买家付款", "pending payment", None), ("未付款", "unpaid", None),
+    ("等待買家付款", "pending payment", None),
+]
+
+
+def test_chinese_order_statuses_count_as_their_english_twins(db_path, tmp_path):
+    """已取消 / 交易关闭 were stored as paid, and so were 已退款 and 待付款: every Chinese status was a sale."""
+    def rows(english: bool):
+        return [[f"DD{n:03d}", "2023/9/4 19:40", "A1", "青花瓷杯", "2", "68.00元", "徐明", en if english else zh,
+                 "中国"] for n, (zh, en, _) in enumerate(ZH_STATUSES)]
+
+    zh = write_csv(tmp_path / "订单.csv", ZH_HEADER, rows(False), encoding="utf-8-sig")
+    en = write_csv(tmp_path / "orders_en.csv", ZH_HEADER, rows(True))
+    report = run_job(import_job(db_path, zh, "orders"))
+    db = open_store(db_path)
+    stored = dict(db.conn.execute("SELECT external_id, status FROM orders"))
+    assert stored == {f"DD{n:03d}": want for n, (_, _, want) in enumerate(ZH_STATUSES) if want}
+    skipped = {p.row: p.message for p in report.problems if p.skipped}
+    assert skipped == {n + 2: f"order DD{n:03d} has not been paid (status {zh!r}), not a sale; skipped"
+                       for n, (zh, _, want) in enumerate(ZH_STATUSES) if want is None}
+    assert report.details["cancelled_orders"] == 3 and report.details["returned_orders"] == 4
+    # the same orders with English statuses import the same
+    undo_import(db, report.import_id)
+    run_job(import_job(db_path, en, "orders"))
+    assert dict(db.conn.execute("SELECT external_id, status FROM orders")) == stored
+
+
+@pytest.mark.parametrize("text, status", [
+    ("退款关闭", "paid"), ("退款中", "paid"), ("拒绝退款", "paid"),  # a refund asked for, none made: still a sale
+    ("退款成功", "returned"), ("交易关闭", "cancelled"), ("待付款", "not sold"), ("交易成功", "paid"),
+])
+def test_a_refund_that_was_closed_or_is_still_open_leaves_the_sale(text, status):
+    from shopai.io.orders_import import _status_of
+
+    assert _status_of(text, False) == status

@@ -47,3 +47,17 @@ def test_prices_as_chinese_shops_write_them(text, value):
 @pytest.mark.parametrize("text", ["1/2", "12/34", "元/件", "abc"])
 def test_a_fraction_or_a_unit_alone_is_no_price(text):
     assert parse_number(text) is None
+
+
+@pytest.mark.parametrize("text, value", [
+    ("40件", 40.0), ("40 件", 40.0), ("3个", 3.0), ("3個", 3.0), ("5只", 5.0), ("2箱", 2.0), ("１０件", 10.0),
+    ("10 pcs", 10.0), ("1,200件", 1200.0),
+])
+def test_a_count_with_its_unit_word_is_a_number(text, value):
+    """A stock of "40件" was "not a number; left empty"."""
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["件", "很多件", "40件/箱"])
+def test_a_unit_word_without_a_count_is_no_number(text):
+    assert parse_number(text) is None

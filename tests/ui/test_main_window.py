@@ -148,6 +148,33 @@ def test_dropping_a_photo_says_what_can_be_dropped(qtbot, ctx, monkeypatch, tmp_
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("name, text, kind", [
+    ("商品目录_gbk.csv", "货号,商品名称,描述,分类,售价,库存,图片\nJDZ-001,景德镇青花瓷杯,手绘青花,餐具,￥68.00,120,\n",
+     "catalog"),
+    ("订单_gbk.csv", "订单号,下单时间,货号,商品名称,数量,单价,客户,状态,国家\n"
+                     "DD1,2023/9/4,JDZ-001,景德镇青花瓷杯,1,68.00元,徐明,已付款,中国\n", "orders"),
+])
+def test_dropping_a_chinese_csv_opens_the_import_dialog_on_its_kind(qtbot, ctx, tmp_path, name, text, kind):
+    """A dropped 商品目录_gbk.csv was refused: "Can't tell whether it holds products or orders"."""
+    from shopai_ui.import_dialog import ImportDialog
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    path = tmp_path / name
+    path.write_bytes(text.encode("gbk"))
+    _drop(window, path)
+    dialog = window.findChild(ImportDialog)
+    try:
+        qtbot.waitUntil(lambda: not dialog.runner.running and dialog.phase not in ("previewing", "importing"),
+                        timeout=10_000)
+        assert "Can't tell" not in dialog.message.text()
+        assert dialog.preview is not None and dialog.preview.kind == kind and dialog.kind == kind
+        assert dialog.preview.missing_required == [] and dialog.import_button.isEnabled()
+    finally:
+        dialog.runner.shutdown()
+        dialog.close()
+
+
 def test_window_title_names_the_shop_not_the_data_folder(qtbot, qapp, ctx, tmp_path):
     from shopai.paths import default_db_path
     from shopai_ui.context import ShopContext
