@@ -167,6 +167,11 @@ class Recommender:
         """Forget the cached text of the catalog: products were added, edited or deleted since it was read."""
         self._content = None
 
+    def use_content(self, content: tuple[list[int], sp.csr_matrix]) -> None:
+        """Use this reading of the catalog's text (:func:`catalog_tfidf`, read in the background: on a big
+        catalog it takes seconds) instead of reading it on the first question."""
+        self._content = content
+
     def _content_matrix(self, db) -> tuple[list[int], sp.csr_matrix]:
         if self._content is None:
             self._content = catalog_tfidf(db)
@@ -209,6 +214,8 @@ def similar(db, sku: str, k: int = 10, hide_out_of_stock: bool = False,
     k = _check_k(k)
     pid = _product_id(db, sku)
     pids, t = content or catalog_tfidf(db)
+    if pid not in pids:  # a product newer than the catalog text given: nothing to compare yet
+        return []
     r = pids.index(pid)
     sims = (t @ t[r].T).toarray().ravel()
     sims[r] = 0.0

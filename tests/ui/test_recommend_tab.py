@@ -156,8 +156,35 @@ def test_a_product_added_while_the_tab_is_open_is_offered(qtbot, tab):
     tab.ctx.db.conn.execute("INSERT INTO products (sku, title, description, stock) VALUES "
                             "('NEW1', 'tea pot blue', 'a blue tea pot', 5)")
     tab.ctx.notify_changed({"products"})
+    qtbot.waitUntil(lambda: not tab.reader.running, timeout=10_000)  # read again in the background
     skus = [tab.customer_list.item(r, 1).text() for r in range(tab.customer_list.rowCount())]
     assert "NEW1" in skus
+
+
+def test_the_catalog_text_is_never_read_on_the_window_thread(qtbot, tab, monkeypatch):
+    """On 100,000 products reading the catalog's text takes seconds: it froze the window for 14-32 s when a
+    customer was picked after Train and after every product edit."""
+    import threading
+
+    from shopai.recommend import query
+
+    real, threads = query.catalog_tfidf, []
+
+    def spy(db):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(db)
+
+    monkeypatch.setattr(query, "catalog_tfidf", spy)
+    _train(qtbot, tab)
+    tab.customer.set_current("10000", "10000")
+    tab.show_customer()
+    tab.product.set_current("P00", "P00")
+    tab.show_product()
+    tab.ctx.db.conn.execute("UPDATE products SET title = 'tea pot green' WHERE sku = 'P01'")
+    tab.ctx.notify_changed({"products"})
+    qtbot.waitUntil(lambda: not tab.reader.running, timeout=10_000)
+    assert threads and not any(threads)
+    assert tab.similar_list.rowCount() > 0 and tab.customer_list.rowCount() > 0
 
 
 def _lines_needed(table, text: str) -> int:

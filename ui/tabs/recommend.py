@@ -30,6 +30,19 @@ WHY = 3  # the suggestion tables' column with the reason
 WHY_LINES = 2  # a reason wraps onto this many lines at most; the rest is elided (the tooltip has it all)
 
 
+def _content_job(db_path: str):
+    """Read the catalog's text index again (after products changed) in the worker thread."""
+    from shopai.recommend.query import catalog_tfidf
+    from shopai.store import open_store
+
+    yield Progress(0, 1, "reading the catalog's descriptions")
+    db = open_store(db_path)
+    try:
+        return catalog_tfidf(db)
+    finally:
+        db.conn.close()
+
+
 def _load_job(db_path: str):
     """Load the saved model and the catalog's text index in the worker thread."""
     from shopai.recommend.query import Recommender, catalog_tfidf
@@ -60,6 +73,7 @@ class RecommendTab(QWidget):
         self._no_match_text: str | None = None
         self.runner = JobRunner(self)
         self.loader = JobRunner(self)
+        self.reader = JobRunner(self)  # the catalog's text again after products changed (seconds on 100k)
 
         # -- top bar
         self.train_button = QPushButton(self.tr("&Train"))
@@ -167,6 +181,8 @@ class RecommendTab(QWidget):
 
     def _on_loaded(self, result: dict) -> None:
         self.rec, self.content = result["rec"], result["content"]
+        if self.rec is not None:
+            self.rec.use_content(self.content)
         if result["problem"]:
             self.message.show_error(result["problem"])
         self.show_evaluation()
@@ -229,10 +245,17 @@ class RecommendTab(QWidget):
         if "orders" in tables:
             self.check_stale()
         if "products" in tables:
-            self.content = None
-            if self.rec is not None:  # a product added since training is reached through the fresh catalog text
-                self.rec.catalog_changed()
+            # a product added since training is reached through the fresh catalog text: read it in the
+            # background (seconds on a big catalog; the window must not freeze), the lists follow when it is in
+            self.reader.start(lambda: _content_job(self.ctx.db_path), on_result=self._on_content_read,
+                              on_error=lambda _msg: None)
             self.refresh_lists()
+
+    def _on_content_read(self, content) -> None:
+        self.content = content
+        if self.rec is not None:
+            self.rec.use_content(content)
+        self.refresh_lists()
 
     # ---------------------------------------------------------------- pickers
 
@@ -300,7 +323,7 @@ class RecommendTab(QWidget):
         _fill(self.customer_list, rows, self.ctx.db_path)
 
     def show_product(self) -> None:
-        from shopai.recommend.query import catalog_tfidf, similar
+        from shopai.recommend.query import similar
 
         sku = self.product.current_data()
         with_rows: list[dict] = []
@@ -310,9 +333,8 @@ class RecommendTab(QWidget):
             try:
                 if self.rec is not None:
                     with_rows = self.rec.bought_with(self.ctx.db, sku, K, hide_out_of_stock=hide)
-                if self.content is None:
-                    self.content = catalog_tfidf(self.ctx.db)
-                sim_rows = similar(self.ctx.db, sku, K, hide_out_of_stock=hide, content=self.content)
+                if self.content is not None:  # (until the load job has read the catalog's text)
+                    sim_rows = similar(self.ctx.db, sku, K, hide_out_of_stock=hide, content=self.content)
             except (UserError, ValueError) as exc:
                 self.message.show_error(str(exc))
         _fill(self.with_list, with_rows, self.ctx.db_path)
@@ -322,7 +344,10 @@ class RecommendTab(QWidget):
         if sku is not None and not with_rows:
             with_why = (self.tr("no other product was in two or more of its orders") if self.rec is not None
                         else self.tr("press Train to learn this from the orders"))
-        sim_why = self.tr("no other product's description is close") if sku is not None and not sim_rows else ""
+        sim_why = ""
+        if sku is not None and not sim_rows:
+            sim_why = (self.tr("reading the catalog's descriptions…") if self.content is None
+                       else self.tr("no other product's description is close"))
         self.with_label.setText(self.tr("<b>Bought with it</b>") + (f" — <i>{with_why}</i>" if with_why else ""))
         self.similar_label.setText(self.tr("<b>Similar description</b>") + (f" — <i>{sim_why}</i>" if sim_why else ""))
 
@@ -383,6 +408,7 @@ class RecommendTab(QWidget):
     def shutdown(self) -> None:
         self.runner.shutdown()
         self.loader.shutdown()
+        self.reader.shutdown()
 
 
 class WrapDelegate(QStyledItemDelegate):
