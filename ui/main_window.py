@@ -248,6 +248,9 @@ class MainWindow(QMainWindow):
         self.shutdown()
         from shopai.safety.backup import on_close
 
+        # the backup checks and copies the whole file (seconds on a big shop): the window goes first, so it is
+        # not seen frozen on its way out
+        self.hide()
         try:  # throttled, verified, rotating; a failed backup must never keep the window open
             on_close(self.ctx.db_path)
         except Exception:

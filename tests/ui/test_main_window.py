@@ -82,7 +82,8 @@ def test_app_starts_fast_without_torch(tmp_path):
     assert Path(tmp_path / "logs" / "shopai.log").exists()
 
 
-def test_file_menu_offers_backup_and_closing_makes_a_backup(qtbot, ctx):
+def test_file_menu_offers_backup_and_closing_makes_a_backup(qtbot, ctx, monkeypatch):
+    from shopai.safety import backup
     from shopai.safety.backup import list_backups
 
     products.add(connect(ctx.db_path), sku="A", title="Mug")
@@ -90,9 +91,19 @@ def test_file_menu_offers_backup_and_closing_makes_a_backup(qtbot, ctx):
     qtbot.addWidget(window)
     texts = [a.text().replace("&", "") for a in window.file_menu.actions()]
     assert "Back up now" in texts and any(t.startswith("Restore from backup") for t in texts)
+    window.show()
+    seen = []  # the window is already gone while the backup runs (seconds on a big shop: not seen frozen)
+    real = backup.auto_backup
+
+    def watched(*args, **kwargs):
+        seen.append(window.isVisible())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(backup, "auto_backup", watched)
     window.close()
     backups = list_backups(ctx.db_path)
     assert len(backups) == 1 and backups[0].reason == "close"
+    assert seen == [False]
 
 
 def test_every_tab_opens_on_a_100k_product_shop(qtbot, ctx):
