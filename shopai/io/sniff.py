@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from shopai.jobs import UserError
 
@@ -194,42 +194,44 @@ def _non_ascii_runs(text: str, limit: int = 20_000) -> Iterator[re.Match]:
             return
 
 
+def _han_share(text: str, common: Callable[[str], bool]) -> float:
+    """Share of the non-ASCII characters of ``text`` for which ``common(c)`` holds, leaving out any character
+    alone inside a Latin word (where accents misread as Chinese land: "Decoração" -> "Decora玢o")."""
+    good = total = 0
+    for m in _non_ascii_runs(text):
+        start, end = m.start(), m.end()
+        total += end - start
+        if end - start == 1 and 0 < start and end < len(text) and text[start - 1].isascii() \
+                and text[start - 1].isalpha() and text[end].isascii() and text[end].isalpha():
+            continue
+        good += sum(1 for c in m.group() if common(c))
+    return good / total if total else 0.0
+
+
+def _gb2312(c: str) -> bool:
+    b = c.encode("gbk", errors="ignore")
+    return len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 and bool(_CJK.match(c))
+
+
 def _chinese_score(text: str) -> float:
     """Share of the non-ASCII characters of text decoded as GBK that read as Chinese: common (GB2312)
     characters, both bytes at or above 0xA1, and not one alone inside a Latin word. Windows-1252 accents
     misread as GBK pair an accent with the ASCII letter after it ("ã" + "o" -> "鉶", outside GB2312) or two
     accents of one word ("Decoração" -> "Decora玢o", "Größe" -> "Gr鲞e"): a lone ideograph between Latin
     letters."""
-    good = total = 0
-    for m in _non_ascii_runs(text):
-        start, end = m.start(), m.end()
-        total += end - start
-        if end - start == 1 and 0 < start and end < len(text) and text[start - 1].isascii() \
-                and text[start - 1].isalpha() and text[end].isascii() and text[end].isalpha():
-            continue
-        for c in m.group():
-            b = c.encode("gbk", errors="ignore")
-            if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 and _CJK.match(c):
-                good += 1
-    return good / total if total else 0.0
+    return _han_share(text, _gb2312)
+
+
+def _big5_common(c: str) -> bool:
+    b = c.encode("big5", errors="ignore")
+    return len(b) == 2 and 0xA1 <= b[0] <= 0xC6
 
 
 def _big5_score(text: str) -> float:
     """Share of the non-ASCII characters of text decoded as Big5 that read as Traditional Chinese: its
     frequently used characters (lead bytes 0xA4-0xC6) and punctuation (0xA1-0xA3), not one alone inside a
     Latin word (Windows-1252 accents misread as Big5 give rare characters, or a lone one between letters)."""
-    good = total = 0
-    for m in _non_ascii_runs(text):
-        start, end = m.start(), m.end()
-        total += end - start
-        if end - start == 1 and 0 < start and end < len(text) and text[start - 1].isascii() \
-                and text[start - 1].isalpha() and text[end].isascii() and text[end].isalpha():
-            continue
-        for c in m.group():
-            b = c.encode("big5", errors="ignore")
-            if len(b) == 2 and 0xA1 <= b[0] <= 0xC6:
-                good += 1
-    return good / total if total else 0.0
+    return _han_share(text, _big5_common)
 
 
 def _western_score(text: str) -> float:
