@@ -231,3 +231,17 @@ def test_reasons_are_readable_in_a_small_window(qtbot, tab):
     qtbot.wait(20)
     base = tab.with_list.verticalHeader().defaultSectionSize()
     assert all(tab.with_list.rowHeight(r) == base for r in range(tab.with_list.rowCount()))
+
+
+def test_the_tab_opens_on_a_product_that_has_sold(qtbot, ctx):
+    """It opened on the first product by title, which may never have sold (both product lists empty)."""
+    from shopai_ui.tabs.recommend import RecommendTab
+
+    make_shop(ctx.db)
+    ctx.db.conn.execute("INSERT INTO products (sku, title) VALUES ('AAA-0', 'AAA never sold')")
+    last = ctx.db.conn.execute("SELECT p.sku FROM order_lines l JOIN products p ON p.id = l.product_id "
+                               "ORDER BY l.id DESC LIMIT 1").fetchone()[0]
+    w = RecommendTab(ctx)
+    qtbot.addWidget(w)
+    assert w.product.current_data() == last != "AAA-0"
+    w.shutdown()

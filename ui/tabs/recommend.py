@@ -290,7 +290,8 @@ class RecommendTab(QWidget):
         self._no_match_text = None
 
     def fill_pickers(self) -> None:
-        """Keep the chosen customer and product if they still exist, else pick the first of each."""
+        """Keep the chosen customer and product if they still exist, else pick the most loyal customer and the
+        product sold last."""
         db = self.ctx.db
         ext = self.customer.current_data()
         if ext is None or customer_id_for(db, ext) is None:
@@ -301,7 +302,11 @@ class RecommendTab(QWidget):
                 self.customer.set_current("", None)
         sku = self.product.current_data()
         if sku is None or product_queries.get(db, sku=sku) is None:
-            first = product_queries.choices(db, "", 1)
+            # the product sold last (it has orders, so "bought with it" can say something; the first by title
+            # may never have sold), else the first by title
+            first = [dict(zip(("sku", "title"), r)) for r in db.conn.execute(
+                "SELECT p.sku, p.title FROM order_lines l JOIN products p ON p.id = l.product_id "
+                "ORDER BY l.id DESC LIMIT 1")] or product_queries.choices(db, "", 1)
             if first:
                 self.product.set_current(f"{first[0]['title']}  [{first[0]['sku']}]", first[0]["sku"])
             else:
