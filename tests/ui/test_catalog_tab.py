@@ -442,3 +442,33 @@ def test_vendor_is_edited_shown_and_searched(tab, qtbot):
     editor = tab._open_editor(row["id"])
     assert editor.vendor.text() == "Regency Gifts Ltd"
     editor.reject()
+
+
+def test_select_all_on_a_big_catalog_and_an_edit_keep_the_selection_in_one_step(ctx, qtbot):
+    """Ctrl+A on 100,000 products took seconds (selectedRows) and, after any edit, restoring the selection one
+    row at a time re-read the whole selection at each row: the window never came back."""
+    from shopai.store import transaction
+
+    with transaction(ctx.db):
+        ctx.db.conn.executemany("INSERT INTO products (sku, title, price) VALUES (?, ?, 1.0)",
+                                [(f"B{i:05d}", f"Bead {i}") for i in range(20_000)])
+    tab = CatalogTab(ctx)
+    qtbot.addWidget(tab)
+    tab.resize(1100, 600)
+    tab.show()
+    qtbot.waitExposed(tab)
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(tab.selected_ids()) == 20_000 and tab.delete_button.isEnabled()
+    changes = []
+    tab.table.selectionModel().selectionChanged.connect(lambda *_: changes.append(1))
+    products.update(ctx.db, products.get(ctx.db, sku="B00007")["id"], price=2.0)
+    ctx.notify_changed({"products"})
+    assert len(tab.selected_ids()) == 20_000
+    assert len(changes) <= 2  # cleared and set at once, not once per row
+    # a selection with gaps comes back as it was
+    keep = [tab.model.id_at(r) for r in (0, 1, 2, 10, 11, 500)]
+    tab.select_ids(keep)
+    ctx.notify_changed({"products"})
+    assert tab.selected_ids() == keep
+    tab.shutdown()

@@ -6,7 +6,7 @@ microphone button can sit beside the search box; ``set_search_text`` fills the b
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
@@ -268,8 +268,12 @@ class CatalogTab(QWidget):
 
     # -- selection ------------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:
-        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [i for i in (self.model.id_at(r) for r in rows) if i is not None]
+        """Ids of the selected rows, top to bottom. Read from the selection's ranges: selectedRows() builds an
+        index per row and took 2.6 s for Ctrl+A on 100,000 products."""
+        rows: set[int] = set()
+        for span in self.table.selectionModel().selection():
+            rows.update(range(span.top(), span.bottom() + 1))
+        return [i for i in (self.model.id_at(r) for r in sorted(rows)) if i is not None]
 
     def current_id(self) -> int | None:
         index = self.table.currentIndex()
@@ -283,10 +287,21 @@ class CatalogTab(QWidget):
         rows = [r for r in (self.model.row_of(i) for i in ids) if r is not None]
         if not rows:
             return
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        selection.clearSelection()
-        for row in rows:
-            selection.select(self.model.index(row, 0), flags)
+        # one selection of contiguous runs, set at once: one select() per row re-read the whole selection at
+        # each step and never came back after an edit with 100,000 products selected
+        wanted = QItemSelection()
+        ordered = sorted(set(rows))
+        start = prev = ordered[0]
+        last_col = max(0, self.model.columnCount() - 1)
+        for row in ordered[1:] + [None]:
+            if row is not None and row == prev + 1:
+                prev = row
+                continue
+            wanted.select(self.model.index(start, 0), self.model.index(prev, last_col))
+            if row is not None:
+                start = prev = row
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        selection.select(wanted, flags)
         selection.setCurrentIndex(self.model.index(rows[0], 0), QItemSelectionModel.SelectionFlag.NoUpdate)
         if scroll:
             self.table.scrollTo(self.model.index(rows[0], 0))
