@@ -12,10 +12,13 @@ from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
+from shopai.jobs import UserError
 from shopai.store import orders as order_queries
 from shopai_ui.context import ShopContext
 from shopai_ui.tabs import TABS
+from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.wording import count
+from shopai_ui.worker import JobRunner
 
 log = logging.getLogger(__name__)
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -37,6 +40,17 @@ def window_title(db_path: str) -> str:
     return f"ShopAI — {path.parent.name if path.name == DB_FILENAME else path.name}"
 
 
+def _export_job(what: str, db_path: str, path: str):
+    """``export_{what}_job`` over the shop at ``db_path`` (its own connection, in the worker thread); a file
+    that can't be written (no such folder, no permission, disk full) is a UserError, its reason in plain words."""
+    from shopai.io import export
+
+    try:
+        return (yield from getattr(export, f"export_{what}_job")(db_path, path))
+    except OSError as exc:
+        raise UserError(exc.strerror or str(exc)) from None
+
+
 class MainWindow(QMainWindow):
     """One open shop. ``shopRequested(path)`` asks the application to open another shop."""
 
@@ -56,6 +70,10 @@ class MainWindow(QMainWindow):
         for title, _spec in self._tab_specs:
             self.tabs.addTab(QWidget(), self.tr(title))
         self.tabs.currentChanged.connect(self._ensure_tab)
+        # File ▸ Export … runs here, in the background: progress and Cancel in the status bar
+        self.export_runner = JobRunner(self)
+        self.export_progress = ProgressPanel(self.export_runner, self)
+        self.statusBar().addPermanentWidget(self.export_progress)
         self._counts = QLabel()
         self.statusBar().addPermanentWidget(self._counts)
         ctx.set_status_sink(lambda text: self.statusBar().showMessage(text, 8000))
@@ -124,8 +142,12 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, self.tr("&Import catalog…"), lambda: self.import_file(kind="catalog"), "Ctrl+I")
         self._action(file_menu, self.tr("Import &orders…"), lambda: self.import_file(kind="orders"), "Ctrl+Shift+I")
-        self._action(file_menu, self.tr("&Export catalog…"), lambda: self.export_file("catalog"), "Ctrl+E")
-        self._action(file_menu, self.tr("Export o&rders…"), lambda: self.export_file("orders"))
+        self._export_actions = [
+            self._action(file_menu, self.tr("&Export catalog…"), lambda: self.export_file("catalog"), "Ctrl+E"),
+            self._action(file_menu, self.tr("Export o&rders…"), lambda: self.export_file("orders"))]
+        for action in self._export_actions:  # one export at a time: the menu waits for the one running
+            self.export_runner.started.connect(lambda a=action: a.setEnabled(False))
+            self.export_runner.finished.connect(lambda a=action: a.setEnabled(True))
         file_menu.addSeparator()
         self._backup_menu_anchor = file_menu.addSeparator()
         from shopai_ui.backup_actions import add_backup_actions
@@ -161,20 +183,25 @@ class MainWindow(QMainWindow):
         open_import_dialog(self.ctx, self, path=path, kind=kind)
 
     def export_file(self, what: str) -> None:
-        from shopai.io import export
-        from shopai.jobs import UserError
-
+        """Ask where, then write the catalog or the orders there in the background (progress and Cancel in
+        the status bar). The file appears only once complete; a cancelled export leaves nothing behind."""
+        if self.export_runner.running:
+            self.ctx.show_status(self.tr("An export is still running: wait for it, or cancel it first."))
+            return
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Export {0}").format(what),
                                               str(Path.home() / f"{what}.csv"), self.tr("CSV files (*.csv)"))
         if not path:
             return
-        try:
-            count = getattr(export, f"export_{what}")(self.ctx.db, path)
-        except (UserError, OSError) as exc:
-            QMessageBox.warning(self, self.tr("Export"), str(exc))
-            return
-        rows = self.tr("1 row") if count == 1 else self.tr("{0:,} rows").format(count)
-        self.ctx.show_status(self.tr("Exported {0} to {1}").format(rows, path))
+        db_path = self.ctx.db_path
+
+        def done(n: int) -> None:
+            rows = self.tr("1 row") if n == 1 else self.tr("{0:,} rows").format(n)
+            self.ctx.show_status(self.tr("Exported {0} to {1}").format(rows, path))
+
+        def failed(reason: str) -> None:
+            QMessageBox.warning(self, self.tr("Export"), self.tr("Could not write {0}: {1}").format(path, reason))
+
+        self.export_runner.start(lambda: _export_job(what, db_path, path), on_result=done, on_error=failed)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         # Any file is let in, so that dropping one that can't be used gets a word instead of nothing.
@@ -233,6 +260,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every tab's background work and wait for it."""
+        self.export_runner.cancel()  # the export's worker removes its unfinished file as it stops
         for widget in self.tab_widgets.values():
             stop = getattr(widget, "shutdown", None)
             if callable(stop):

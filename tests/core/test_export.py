@@ -6,7 +6,9 @@ import csv
 import pytest
 
 from shopai.io import import_job
-from shopai.io.export import export_catalog, export_orders, safe_cell, write_csv
+from shopai.io import export
+from shopai.io.export import (export_catalog, export_catalog_job, export_orders, export_orders_job, safe_cell,
+                              write_csv, write_csv_job)
 from shopai.jobs import run_job
 from shopai.store import open_store
 from shopai.store.products import add
@@ -122,3 +124,90 @@ def test_a_round_trip_keeps_the_category_tree_and_who_the_customers_are(db_path,
     assert db2.conn.execute("SELECT category FROM products WHERE sku = 'W1'").fetchone()[0] == "Mugs"
     who = lambda d: d.conn.execute("SELECT external_id, name, email FROM customers").fetchall()
     assert who(db2) == who(db) and who(db)[0][1:] == ("Ann", "ann@example.com")
+
+
+def _orders_shop(db_path, tmp_path, n=12):
+    src = tmp_path / "log.csv"
+    src.write_text("invoice,stock_code,description,quantity,invoice_date,unit_price,customer_id,country\n"
+                   + "".join(f"{i},S{i % 4},MUG {i % 4},1,2011-01-{1 + i % 28:02d} 09:00:00,2.50,17850,UK\n"
+                             for i in range(1, n + 1)))
+    run_job(import_job(db_path, src, "orders"))
+
+
+@pytest.mark.parametrize("make, rows", [(export_orders_job, 12), (export_catalog_job, 4)])
+def test_export_jobs_yield_progress_and_return_the_row_count(db_path, tmp_path, monkeypatch, make, rows):
+    _orders_shop(db_path, tmp_path)
+    monkeypatch.setattr(export, "PROGRESS_EVERY", 2)
+    out = tmp_path / "out.csv"
+    seen = []
+    assert run_job(make(db_path, out), on_progress=seen.append) == rows  # the shop's path: its own connection
+    done = [p.done for p in seen if p.message.startswith("Exporting")]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == rows and len(done) >= 3
+    assert {p.total for p in seen} == {rows} and seen[-1].fraction == 1.0
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == rows + 1
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".part"] == []
+
+
+def test_the_plain_functions_write_what_the_jobs_write(db_path, tmp_path):
+    _orders_shop(db_path, tmp_path)
+    db = open_store(db_path)
+    export_orders(db, tmp_path / "plain.csv")
+    run_job(export_orders_job(db_path, tmp_path / "job.csv"))
+    assert (tmp_path / "plain.csv").read_bytes() == (tmp_path / "job.csv").read_bytes()
+
+
+def _rows(n):
+    return ([i, f"row {i}"] for i in range(n))
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_a_cancelled_export_leaves_no_file_and_keeps_the_old_one(tmp_path, existing):
+    out = tmp_path / "orders.csv"
+    if existing:
+        out.write_text("last week's export\n")
+    job = write_csv_job(out, ["n", "text"], _rows(3 * export.PROGRESS_EVERY), 3 * export.PROGRESS_EVERY)
+    assert next(job).done == 0
+    assert next(job).done == export.PROGRESS_EVERY
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".part"]  # written beside the target meanwhile
+    assert out.exists() == existing  # the old file is untouched until the new one is complete
+    job.close()  # what Cancel does
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["orders.csv"] if existing else [])
+    if existing:
+        assert out.read_text() == "last week's export\n"
+
+
+def test_a_cancel_right_before_the_rename_changes_nothing(tmp_path):
+    out = tmp_path / "c.csv"
+    out.write_text("old\n")
+    job = write_csv_job(out, ["n", "text"], _rows(3))
+    steps = [next(job), next(job)]
+    assert steps[-1].done == 3  # every row written; the rename is the next step
+    job.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"] and out.read_text() == "old\n"
+
+
+def test_a_failed_export_keeps_the_old_file_and_removes_the_folders_it_made(tmp_path):
+    out = tmp_path / "old.csv"
+    out.write_text("old\n")
+
+    def broken():
+        yield [1, "fine"]
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_csv(out, ["n", "text"], broken())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv"] and out.read_text() == "old\n"
+    deep = tmp_path / "a" / "b" / "new.csv"
+    job = write_csv_job(deep, ["n"], _rows(2 * export.PROGRESS_EVERY))
+    next(job)
+    assert deep.parent.is_dir()
+    job.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv"]  # a/ and a/b/ were made for it: gone
+
+
+def test_a_finished_export_replaces_the_old_file(tmp_path):
+    out = tmp_path / "c.csv"
+    out.write_text("old\n")
+    assert write_csv(out, ["n", "text"], _rows(2)) == 2
+    assert out.read_text(encoding="utf-8-sig").splitlines() == ["n,text", "0,row 0", "1,row 1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"]

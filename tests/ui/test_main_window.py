@@ -284,6 +284,99 @@ def test_export_says_how_many_rows_in_plain_words(qtbot, ctx, monkeypatch, tmp_p
     qtbot.addWidget(window)
     out = str(tmp_path / "catalog.csv")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (out, ""))
-    monkeypatch.setattr(export, "export_catalog", lambda db, path: count)
+
+    def job(db, path):
+        yield from ()
+        return count
+
+    monkeypatch.setattr(export, "export_catalog_job", job)
     window.export_file("catalog")
-    assert window.statusBar().currentMessage() == f"{words} {out}"
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == f"{words} {out}")
+
+
+def _shop_with_orders(db_path, tmp_path):
+    from shopai.io import import_job
+    from shopai.jobs import run_job
+
+    src = tmp_path / "log.csv"
+    src.write_text("invoice,stock_code,description,quantity,invoice_date,unit_price,customer_id,country\n"
+                   + "".join(f"{i},A{i % 7},RED MUG {i % 7},2,2011-01-03 09:00:00,2.50,178{i % 5},United Kingdom\n"
+                             for i in range(1, 31)))
+    run_job(import_job(db_path, src, "orders"))
+
+
+@pytest.mark.parametrize("what, rows", [("orders", 30), ("catalog", 7)])
+def test_export_runs_in_the_background_and_says_how_many_rows(qtbot, ctx, monkeypatch, tmp_path, what, rows):
+    import threading
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from shopai.io import export
+
+    _shop_with_orders(ctx.db_path, tmp_path)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    out = tmp_path / "out" / f"{what}.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    writers = set()
+    cell = export.safe_cell
+    monkeypatch.setattr(export, "safe_cell", lambda v: (writers.add(threading.current_thread()), cell(v))[1])
+    window.export_file(what)
+    assert window.export_runner.running and not any(a.isEnabled() for a in window._export_actions)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Exported"), timeout=10_000)
+    assert window.statusBar().currentMessage() == f"Exported {rows:,} rows to {out}"
+    assert writers and threading.main_thread() not in writers  # the rows were written off the GUI thread
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == rows + 1
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no temporary file left
+    assert all(a.isEnabled() for a in window._export_actions)
+
+
+def test_a_cancelled_export_leaves_the_old_file_and_says_nothing(qtbot, ctx, monkeypatch, tmp_path):
+    import threading
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from shopai.io import export
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    out = tmp_path / "exports" / "orders.csv"
+    out.parent.mkdir()
+    out.write_text("last week's export\n")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    half_way, go_on = threading.Event(), threading.Event()
+
+    def rows():
+        for i in range(3 * export.PROGRESS_EVERY):
+            if i == export.PROGRESS_EVERY + 1:
+                half_way.set()
+                go_on.wait(10)
+            yield [i]
+
+    monkeypatch.setattr(export, "export_orders_job", lambda db, path: export.write_csv_job(path, ["n"], rows()))
+    window.export_file("orders")
+    qtbot.waitUntil(half_way.is_set, timeout=10_000)
+    assert any(p.name.endswith(".part") for p in out.parent.iterdir())  # being written beside the old file
+    window.export_progress.cancel_button.click()
+    go_on.set()
+    assert not window.export_runner.running
+    assert window.export_runner.wait(10_000)
+    qtbot.wait(50)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["orders.csv"]
+    assert out.read_text() == "last week's export\n"
+    assert not window.statusBar().currentMessage().startswith("Exported")
+
+
+def test_an_export_that_cannot_be_written_says_why_in_plain_words(qtbot, ctx, monkeypatch, tmp_path, warnings):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    (tmp_path / "notes").write_text("a file, not a folder")
+    out = str(tmp_path / "notes" / "catalog.csv")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (out, ""))
+    window.export_file("catalog")
+    qtbot.waitUntil(lambda: bool(warnings), timeout=10_000)
+    assert len(warnings) == 1 and warnings[0].startswith(f"Could not write {out}: ")
+    assert "Errno" not in warnings[0] and ".part" not in warnings[0]  # the reason, not the temporary file's name
+    assert not window.statusBar().currentMessage().startswith("Exported")
