@@ -6,11 +6,16 @@ run (sample rows and every row problem), then Import in the background with prog
 (cancel leaves the shop as it was), a summary and "Undo this import".
 
 The preview reads the whole file, so it runs in the worker thread too, as a job that can be cancelled
-(it takes seconds on a 500,000-line log).
+(it takes seconds on a 500,000-line log). The problems are counted and grouped there as well, and the
+dialog lists only the first MAX_LISTED_PROBLEMS of them (a re-import of a 540,000-line log has a problem on
+every line): the counts stay exact, a last line says how many more, and "Save the list…" writes every one
+to a CSV file (in the background too).
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +55,58 @@ DETAIL_LABELS = {"order_lines": "order lines", "orders": "orders", "updated_orde
                  "unchanged": "rows already up to date"}
 
 
+@dataclass(frozen=True)
+class ProblemSummary:
+    """What the problems list shows of a dry run's or an import's problems, worked out in the worker: exact
+    counts over all of them, and the first few to list (skipped rows first, then the rows imported with a
+    note)."""
+
+    skipped: int = 0  # rows left out
+    skipped_rows: int = 0  # of them, rows of the file (not the whole file)
+    notes: int = 0  # rows imported with a note
+    reasons: int = 0  # different reasons, ids and numbers blanked out
+    common: tuple[tuple[str, int], ...] = ()  # the commonest reasons with their counts, most first
+    listed: tuple = ()  # the RowProblems to list
+
+    @property
+    def total(self) -> int:
+        return self.skipped + self.notes
+
+    @property
+    def more(self) -> int:
+        """How many are counted but not listed."""
+        return self.total - len(self.listed)
+
+
+def summarise_problems(problems, limit: int | None = None) -> ProblemSummary:
+    """Count and group ``problems`` (every one of them) and keep the first ``limit`` (MAX_LISTED_PROBLEMS) to list."""
+    limit = MAX_LISTED_PROBLEMS if limit is None else limit
+    skipped = [p for p in problems if p.skipped]
+    notes = [p for p in problems if not p.skipped]
+    # "cancelled line of order C570867" and "… C560540" are one reason: blank out ids and numbers (once per
+    # different message: a log's lines repeat their order's message)
+    by_reason: Counter[str] = Counter()
+    for message, n in Counter(p.message for p in problems).items():
+        by_reason[_ID_LIKE.sub("…", message)] += n
+    common = sorted(by_reason.items(), key=lambda kv: -kv[1])[:3]  # ties: the one met first
+    listed = skipped[:limit] + notes[:max(0, limit - len(skipped))]
+    return ProblemSummary(skipped=len(skipped), skipped_rows=sum(1 for p in skipped if p.row > 0), notes=len(notes),
+                          reasons=len(by_reason), common=tuple(common), listed=tuple(listed))
+
+
+def _with_summary(job):
+    """``job``'s result and the summary of its problems, both made in the worker thread."""
+    result = yield from job
+    return result, summarise_problems(result.problems)
+
+
 def _preview_job(db_path: str, path: str, kind: str | None, mapping: dict[str, str | None] | None):
-    """The dry run as a job: guess the kind if needed, then ``shopai.io.preview`` on this thread's connection."""
+    """The dry run as a job: guess the kind if needed, then ``shopai.io.preview`` on this thread's connection.
+    Returns the preview and the summary of its problems."""
+    return (yield from _with_summary(_checked_job(db_path, path, kind, mapping)))
+
+
+def _checked_job(db_path: str, path: str, kind: str | None, mapping: dict[str, str | None] | None):
     from shopai import io
     from shopai.io.common import WrongKind
     from shopai.jobs import UserError
@@ -185,12 +240,21 @@ class ImportDialog(QDialog):
         self.problems_label.setWordWrap(True)
         self.problems = QListWidget()
         self.problems.setAlternatingRowColors(True)
+        self.save_problems_button = QPushButton(self.tr("&Save the list…"))
+        self.save_problems_button.setToolTip(self.tr("Write every problem (row, skipped or imported, reason) "
+                                                     "to a CSV file you can open in a spreadsheet"))
+        self.save_problems_button.clicked.connect(self._choose_problems_file)
+        self.save_problems_button.hide()
+        self._all_problems: list = []  # every problem of the dry run or import the list shows
         preview_split = QSplitter(Qt.Orientation.Vertical)
         preview_split.addWidget(self.sample)
         problems_widget = QWidget()
         pl = QVBoxLayout(problems_widget)
         pl.setContentsMargins(0, 0, 0, 0)
-        pl.addWidget(self.problems_label)
+        problems_head = QHBoxLayout()
+        problems_head.addWidget(self.problems_label, 1)
+        problems_head.addWidget(self.save_problems_button, 0, Qt.AlignmentFlag.AlignTop)
+        pl.addLayout(problems_head)
         pl.addWidget(self.problems, 1)
         preview_split.addWidget(problems_widget)
         preview_split.setSizes([380, 160])
@@ -307,7 +371,7 @@ class ImportDialog(QDialog):
         self.counts.setText(self.tr("Checking the file…"))
         self._update_buttons()
         self.runner.start(lambda: _preview_job(db_path, path, kind, mapping),
-                          on_result=self._show_preview, on_error=self._preview_failed)
+                          on_result=lambda checked: self._show_preview(*checked), on_error=self._preview_failed)
 
     def _preview_failed(self, message: str) -> None:
         self.phase = "idle"
@@ -316,10 +380,10 @@ class ImportDialog(QDialog):
         self.detected.clear()
         self.counts.clear()
         self._fill_sample(None)
-        self._fill_problems([])
+        self._fill_problems(ProblemSummary(), [])
         self._update_buttons()
 
-    def _show_preview(self, pv) -> None:
+    def _show_preview(self, pv, problems: ProblemSummary) -> None:
         self.phase = "ready"
         self.preview_box.setTitle(self.tr("Dry run: nothing is written yet"))
         self.preview = pv
@@ -331,9 +395,9 @@ class ImportDialog(QDialog):
             kind, fmt, enc, delim, len(pv.columns)))
         self._fill_mapping(pv)
         self._fill_sample(pv)
-        self._fill_problems(pv.problems)
+        self._fill_problems(problems, pv.problems)
         missing = pv.missing_required
-        skipped = sum(1 for p in pv.problems if p.skipped and p.row > 0)
+        skipped = problems.skipped_rows
         text = self.tr("{0:,} rows in the file; {1:,} ready to import").format(pv.rows_total, pv.rows_ok)
         if skipped:
             text += self.tr(", {0:,} will be skipped (see below)").format(skipped)
@@ -407,37 +471,62 @@ class ImportDialog(QDialog):
         for c, key in enumerate(keys):
             self.sample.setColumnWidth(c, widths.get(key, 90))
 
-    def _fill_problems(self, problems) -> None:
+    def _fill_problems(self, summary: ProblemSummary, problems: list) -> None:
+        """The counts and commonest reasons over every problem, and the first MAX_LISTED_PROBLEMS of them;
+        ``problems`` (all of them) is what "Save the list…" writes."""
         self.problems.clear()
-        skipped = [p for p in problems if p.skipped]
-        notes = [p for p in problems if not p.skipped]
-        if not problems:
+        self._all_problems = list(problems)
+        self.save_problems_button.setVisible(bool(summary.total))
+        if not summary.total:
             self.problems_label.setText(self.tr("No problems found.") if self.preview is not None else "")
             return
         parts = []
-        if skipped:
-            parts.append(self.tr("1 problem (row skipped)") if len(skipped) == 1 else
-                         self.tr("{0:,} problems (rows skipped)").format(len(skipped)))
-        if notes:
-            parts.append(self.tr("1 note (row imported)") if len(notes) == 1 else
-                         self.tr("{0:,} notes (rows imported)").format(len(notes)))
-        by_reason: dict[str, int] = {}
-        for p in problems:
-            # "cancelled line of order C570867" and "… C560540" are one reason: blank out ids and numbers.
-            reason = _ID_LIKE.sub("…", p.message)
-            by_reason[reason] = by_reason.get(reason, 0) + 1
-        common = sorted(by_reason.items(), key=lambda kv: -kv[1])[:3]
+        if summary.skipped:
+            parts.append(self.tr("1 problem (row skipped)") if summary.skipped == 1 else
+                         self.tr("{0:,} problems (rows skipped)").format(summary.skipped))
+        if summary.notes:
+            parts.append(self.tr("1 note (row imported)") if summary.notes == 1 else
+                         self.tr("{0:,} notes (rows imported)").format(summary.notes))
         text = " · ".join(parts)
-        if len(by_reason) > 1:
-            text += " — " + "; ".join(f"{n:,}× {reason}" for reason, n in common)
+        if summary.reasons > 1:
+            text += " — " + "; ".join(f"{n:,}× {reason}" for reason, n in summary.common)
         self.problems_label.setText(text)
-        problems = skipped + notes  # what will be left out first, then the notes
-        for p in problems[:MAX_LISTED_PROBLEMS]:
+        lines = []
+        for p in summary.listed:
             where = self.tr("Whole file") if p.row == 0 else self.tr("Row {0}").format(p.row)
             suffix = "" if p.skipped else self.tr(" (imported)")
-            self.problems.addItem(f"{where}: {p.message}{suffix}")
-        if len(problems) > MAX_LISTED_PROBLEMS:
-            self.problems.addItem(self.tr("… and {0:,} more").format(len(problems) - MAX_LISTED_PROBLEMS))
+            lines.append(f"{where}: {p.message}{suffix}")
+        if summary.more:
+            lines.append(self._more_line(summary.more))
+        self.problems.addItems(lines)
+
+    def _more_line(self, more: int) -> str:
+        """The last line of a cut list: how many more (all in the counts above) and where to see them."""
+        return self.tr("… and {0:,} more, counted above: “Save the list…” writes every one to a CSV file.").format(more)
+
+    def _choose_problems_file(self) -> None:
+        stem = Path(self.path).stem if self.path else "import"
+        start = str((Path(self.path).parent if self.path else Path.home()) / f"{stem} problems.csv")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the list of problems"), start,
+                                              self.tr("CSV files (*.csv)"))
+        if path:
+            self.save_problems(path)
+
+    def save_problems(self, path: str) -> None:
+        """Write every problem to ``path`` in the background (the file appears once complete)."""
+        from shopai.io.export import write_problems_job
+
+        if self.runner.running or not self._all_problems:
+            return
+        if not path.lower().endswith(".csv"):
+            path += ".csv"
+        problems = self._all_problems
+        self.message.clear()
+        self.save_problems_button.setEnabled(False)
+        self.runner.start(lambda: write_problems_job(path, problems),
+                          on_result=lambda n: self.message.show_info(
+                              self.tr("Saved {0:,} problems to {1}.").format(n, path)),
+                          on_error=self.message.show_error)
 
     # -- import / undo --------------------------------------------------------------------------
     def can_import(self) -> bool:
@@ -454,13 +543,13 @@ class ImportDialog(QDialog):
         self.phase = "importing"
         self.message.clear()
         self._update_buttons()
-        self.runner.start(lambda: io.import_job(db_path, path, kind, mapping),
-                          on_result=self._imported, on_error=self._import_failed)
+        self.runner.start(lambda: _with_summary(io.import_job(db_path, path, kind, mapping)),
+                          on_result=lambda done: self._imported(*done), on_error=self._import_failed)
 
     def cancel(self) -> None:
         self.runner.cancel()
 
-    def _imported(self, report) -> None:
+    def _imported(self, report, problems: ProblemSummary) -> None:
         self.phase = "done"
         self.report = report
         noun = self.tr("products") if report.kind == "catalog" else self.tr("order lines")
@@ -471,10 +560,9 @@ class ImportDialog(QDialog):
                    if (getattr(report, "details", None) or {}).get(key)]
         if details:
             lines.append(" · ".join(details))
-        skipped = [p for p in report.problems if p.skipped]
-        if skipped:
+        if problems.skipped:
             lines.append(self.tr("The skipped rows and why are listed above."))
-            self._fill_problems(report.problems)
+            self._fill_problems(problems, report.problems)
         self.preview_box.setTitle(self.tr("The file"))
         for note in getattr(report, "notes", [])[:3]:
             lines.append(note)
@@ -545,6 +633,7 @@ class ImportDialog(QDialog):
         for widget in (self.path_edit, self.choose_button, self.kind_combo, self.mapping_box):
             widget.setEnabled(self.phase not in ("importing", "done", "undoing"))
         self.undo_button.setEnabled(self.phase == "done")
+        self.save_problems_button.setEnabled(self.phase in ("ready", "done") and not self.runner.running)
 
     # -- closing ----------------------------------------------------------------------------------
     def confirm_stop(self) -> bool:

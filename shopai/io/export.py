@@ -95,6 +95,13 @@ def write_csv_job(path: str | os.PathLike, header: Sequence[str], rows: Iterable
     return n
 
 
+def write_problems_job(path: str | os.PathLike, problems: Sequence[Any]) -> Job[int]:
+    """Every problem of a dry run or an import (``RowProblem``s) as a CSV the owner can open and sort: the row
+    of the file (empty for the whole file), whether the row was skipped or imported with a note, and why."""
+    rows = ((p.row or "", "skipped" if p.skipped else "imported with a note", p.message) for p in problems)
+    return (yield from write_csv_job(path, ["Row", "Outcome", "Reason"], rows, total=len(problems), what="problems"))
+
+
 def _writing(what: str, n: int, total: int | None) -> str:
     return f"Exporting {what} ({n:,} of {total:,})" if total else f"Exporting {what} ({n:,})"
 

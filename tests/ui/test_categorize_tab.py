@@ -427,3 +427,32 @@ def test_the_model_line_is_one_line_in_a_small_window(qtbot, ctx):
     qtbot.wait(20)
     assert "(photo alone: 45% of 30 held-out photos)" in label.text() and one_line(), label.size()
     tab.shutdown()
+
+
+def test_refresh_fills_the_queue_with_its_columns_measured_once(qtbot, shop, monkeypatch):
+    # Filled with the suggestion columns ResizeToContents, a 500-row queue took 15 s to show (Qt measured the
+    # columns again after every cell); the columns are Interactive while filling and fit the text after.
+    from PySide6.QtWidgets import QHeaderView
+
+    import shopai_ui.tabs.categorize as categorize
+
+    tab = categorize.CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    header = tab.table.horizontalHeader()
+    modes_while_filling = set()
+    fill_row = categorize.CategorizeTab._fill_row
+
+    def spy(self, r, row):
+        modes_while_filling.update(header.sectionResizeMode(c) for c in range(1, 4))
+        fill_row(self, r, row)
+
+    monkeypatch.setattr(categorize.CategorizeTab, "_fill_row", spy)
+    tab.refresh()
+    assert tab.table.rowCount() == 3
+    assert modes_while_filling == {QHeaderView.ResizeMode.Interactive}
+    assert all(header.sectionResizeMode(c) == QHeaderView.ResizeMode.ResizeToContents for c in range(1, 4))
+    assert tab.table.updatesEnabled()
+    longest = max(tab.table.fontMetrics().horizontalAdvance(tab.table.item(r, 1).text()) for r in range(3))
+    assert tab.table.columnWidth(1) >= longest
+    tab.shutdown()

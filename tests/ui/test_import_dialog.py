@@ -351,3 +351,47 @@ def test_undo_says_which_products_stay_and_in_their_categories(ctx, make_dialog,
     assert dialog.summary.text() == (f"Import {dialog.report.import_id} was undone, except for 1 product that orders "
                                      "imported since refer to: it stays in the catalog, in its category.")
     assert {r[0] for r in ctx.db.conn.execute("SELECT name FROM categories")} == {"Home", "Mugs"}
+
+
+def test_a_long_problem_list_is_cut_with_exact_counts_and_saved_whole(ctx, make_dialog, qtbot, tmp_path, monkeypatch):
+    # A re-import of a 540,000-line log has a problem on every line: the list shows the first few, the counts
+    # stay exact, and "Save the list…" writes every one.
+    import csv
+
+    import shopai_ui.import_dialog as import_dialog
+
+    monkeypatch.setattr(import_dialog, "MAX_LISTED_PROBLEMS", 5)
+    rows = [f"N{i},Thing {i},Home,-{i + 1},1," for i in range(30)] + ["OK1,Good lamp,Home,4.00,2,"]
+    path = write(tmp_path, "catalog.csv", "SKU,Title,Category,Price,Stock,Image\n" + "\n".join(rows) + "\n")
+    dialog = make_dialog(path=path)
+    settle(qtbot, dialog)
+    listed = [dialog.problems.item(i).text() for i in range(dialog.problems.count())]
+    assert len(listed) == 6 and listed[0].startswith("Row 2:")
+    assert "25 more" in listed[-1] and "Save the list" in listed[-1]
+    assert "30 problems (rows skipped)" in dialog.problems_label.text()
+    assert "30 will be skipped" in dialog.counts.text()
+    assert dialog.save_problems_button.isVisibleTo(dialog) and dialog.save_problems_button.isEnabled()
+
+    out = tmp_path / "problems"  # ".csv" is added
+    dialog.save_problems(str(out))
+    settle(qtbot, dialog)
+    with open(tmp_path / "problems.csv", encoding="utf-8-sig", newline="") as f:
+        saved = list(csv.reader(f))
+    assert saved[0] == ["Row", "Outcome", "Reason"] and len(saved) == 31
+    assert [r[0] for r in saved[1:]] == [str(i) for i in range(2, 32)] and {r[1] for r in saved[1:]} == {"skipped"}
+    assert "Saved 30 problems" in dialog.message.text()
+    assert orders.stats(ctx.db)["products"] == 0  # still a dry run
+    assert dialog.import_button.isEnabled()
+
+
+def test_problems_are_grouped_by_reason_with_ids_blanked():
+    from shopai.io.sniff import RowProblem
+    from shopai_ui.import_dialog import summarise_problems
+
+    problems = ([RowProblem(row=i, message=f"cancelled line of order C{570000 + i}", skipped=False) for i in range(1, 8)]
+                + [RowProblem(row=9, message="price '-2' is negative", skipped=True),
+                   RowProblem(row=0, message="column Cost is empty everywhere", skipped=True)])
+    s = summarise_problems(problems, limit=3)
+    assert (s.skipped, s.skipped_rows, s.notes, s.total, s.more) == (2, 1, 7, 9, 6)
+    assert s.common[0] == ("cancelled line of order …", 7) and s.reasons == 3
+    assert [p.row for p in s.listed] == [9, 0, 1]  # the skipped rows first

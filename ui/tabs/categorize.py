@@ -24,6 +24,7 @@ from shopai_ui.tabs import categorize_messages as messages
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.photo import read_scaled
 from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.widgets.tables import filling
 from shopai_ui.widgets.wording import count
 from shopai_ui.worker import JobRunner
 
@@ -223,23 +224,10 @@ class CategorizeTab(QWidget):
         self.rows = review.queue(self.ctx.db, limit=MAX_ROWS)
         total = self.ctx.db.conn.execute(
             "SELECT count(*) FROM categorize_suggestions WHERE status = 'pending'").fetchone()[0]
-        self.table.setRowCount(len(self.rows))
-        for r, row in enumerate(self.rows):
-            item = QTableWidgetItem(f"{row['title']}\n{row['sku']}" + (self.tr("  (new draft)") if row["draft"] else ""))
-            pix = self._thumb(row)
-            if pix is not None:
-                item.setIcon(pix)
-            self.table.setItem(r, 0, item)
-            for c in range(3):
-                if c < len(row["suggestions"]):
-                    s = row["suggestions"][c]
-                    cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
-                elif c == 0:  # no suggestion at all: nothing to go on
-                    cell = QTableWidgetItem(self.tr("nothing to go on"))
-                    cell.setToolTip(self.tr("No title and no photo that can be read: type the category (F)"))
-                else:  # fewer suggestions than columns
-                    cell = QTableWidgetItem("")
-                self.table.setItem(r, c + 1, cell)
+        with filling(self.table):  # the suggestion columns measured once, not after every cell (18 s for 500 rows)
+            self.table.setRowCount(len(self.rows))
+            for r, row in enumerate(self.rows):
+                self._fill_row(r, row)
         self._colour_queue()
         if total:
             self.queue_label.setText(self.tr("%1 suggestions to review (most confident first)").replace("%1", str(total)))
@@ -260,6 +248,23 @@ class CategorizeTab(QWidget):
         self.fix_box.addItems(self._cats)
         self.fix_box.setEditText(text if text in self._cats else "")
         self._offer(self.fix_box.currentText())
+
+    def _fill_row(self, r: int, row: dict) -> None:
+        item = QTableWidgetItem(f"{row['title']}\n{row['sku']}" + (self.tr("  (new draft)") if row["draft"] else ""))
+        pix = self._thumb(row)
+        if pix is not None:
+            item.setIcon(pix)
+        self.table.setItem(r, 0, item)
+        for c in range(3):
+            if c < len(row["suggestions"]):
+                s = row["suggestions"][c]
+                cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
+            elif c == 0:  # no suggestion at all: nothing to go on
+                cell = QTableWidgetItem(self.tr("nothing to go on"))
+                cell.setToolTip(self.tr("No title and no photo that can be read: type the category (F)"))
+            else:  # fewer suggestions than columns
+                cell = QTableWidgetItem("")
+            self.table.setItem(r, c + 1, cell)
 
     def _colour_queue(self) -> None:
         """Top suggestions at or above the threshold in green (what Accept all would take)."""
@@ -319,12 +324,13 @@ class CategorizeTab(QWidget):
         self.model_label.setText(messages.model_line(meta))
         per = meta.get("per_category", {})
         items = sorted(per.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["n"]) if kv[1]["n"] else 2.0)
-        self.accuracy.setRowCount(len(items))
-        for r, (cat, v) in enumerate(items):
-            self.accuracy.setItem(r, 0, QTableWidgetItem(cat))
-            self.accuracy.setItem(r, 1, QTableWidgetItem(str(v["n"])))
-            right = "—" if not v["n"] else f"{v['correct'] / v['n'] * 100:.0f}%"
-            self.accuracy.setItem(r, 2, QTableWidgetItem(right))
+        with filling(self.accuracy):  # one row per category: hundreds in a big shop
+            self.accuracy.setRowCount(len(items))
+            for r, (cat, v) in enumerate(items):
+                self.accuracy.setItem(r, 0, QTableWidgetItem(cat))
+                self.accuracy.setItem(r, 1, QTableWidgetItem(str(v["n"])))
+                right = "—" if not v["n"] else f"{v['correct'] / v['n'] * 100:.0f}%"
+                self.accuracy.setItem(r, 2, QTableWidgetItem(right))
 
     def current(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
