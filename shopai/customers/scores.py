@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from shopai.jobs import Job, Progress
 from shopai.store.db import like_pattern
 
 COLUMNS = ("customer_id", "name", "last_order", "orders", "spend", "p_return_30d", "p_return_90d",
@@ -139,8 +140,19 @@ EXPORT_HEADER = ("customer_id", "name", "last_order", "orders", "spend", "p_retu
 def export_segment(db, path: str, at_risk_only: bool = False, text: str = "",
                    order_by: str = "p_return_30d", descending: bool = True) -> int:
     """Write the rows the tab shows to a CSV (formula injection neutralised by shopai.io.export)."""
-    from shopai.io.export import write_csv
+    from shopai.jobs import run_job
 
-    rows = all_rows(db, order_by, descending, at_risk_only, text)
-    return write_csv(path, EXPORT_HEADER, ([r[k] if k != "at_risk" else ("yes" if r[k] else "no")
-                                            for k in EXPORT_HEADER] for r in rows))
+    return run_job(export_segment_job(db, path, at_risk_only, text, order_by, descending))
+
+
+def export_segment_job(db, path: str, at_risk_only: bool = False, text: str = "",
+                       order_by: str = "p_return_30d", descending: bool = True) -> Job[int]:
+    """Job form of :func:`export_segment`; ``db`` may be the shop's path (the job then reads on a connection of
+    its own, in the thread that runs it). The file appears only once complete."""
+    from shopai.io.export import reading, write_csv_job
+
+    with reading(db) as db:
+        yield Progress(0, None, "Reading the customers")
+        rows = all_rows(db, order_by, descending, at_risk_only, text)
+        out = ([r[k] if k != "at_risk" else ("yes" if r[k] else "no") for k in EXPORT_HEADER] for r in rows)
+        return (yield from write_csv_job(path, EXPORT_HEADER, out, len(rows), "customers"))

@@ -127,7 +127,7 @@ def _open_temp(path: Path):
 
 
 @contextmanager
-def _reading(db: sqlite_utils.Database | str | os.PathLike) -> Iterator[sqlite_utils.Database]:
+def reading(db: sqlite_utils.Database | str | os.PathLike) -> Iterator[sqlite_utils.Database]:
     """``db`` itself, or for a path a connection of this thread's own, reading one snapshot, closed after."""
     if isinstance(db, sqlite_utils.Database):
         yield db
@@ -151,7 +151,7 @@ def export_catalog(db: sqlite_utils.Database, path: str | os.PathLike) -> int:
 def export_catalog_job(db: sqlite_utils.Database | str | os.PathLike, path: str | os.PathLike) -> Job[int]:
     """Job form of :func:`export_catalog`. ``db`` may be the shop's path: the job then opens (and closes) its
     own connection in the thread that runs it, as a job in the app's worker thread must."""
-    with _reading(db) as db:
+    with reading(db) as db:
         paths = category_paths(db)
         total = db.conn.execute("SELECT count(*) FROM products").fetchone()[0]
         i = CATALOG_HEADER.index("category")
@@ -184,7 +184,7 @@ def export_orders(db: sqlite_utils.Database, path: str | os.PathLike) -> int:
 
 def export_orders_job(db: sqlite_utils.Database | str | os.PathLike, path: str | os.PathLike) -> Job[int]:
     """Job form of :func:`export_orders` (``db`` as for :func:`export_catalog_job`)."""
-    with _reading(db) as db:
+    with reading(db) as db:
         total = db.conn.execute("SELECT count(*) FROM order_lines l JOIN orders o ON o.id = l.order_id").fetchone()[0]
         yield Progress(0, total, "Reading the orders")
         cur = db.conn.execute(

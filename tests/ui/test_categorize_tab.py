@@ -85,7 +85,7 @@ def tab_first_suggestion_after(ctx, sku):
     return json.loads(row[0])[0]["category"]
 
 
-def test_batch_accept_and_train_button(qtbot, shop):
+def test_batch_accept_and_train_button(qtbot, shop, child_jobs):
     from shopai_ui.tabs.categorize import CategorizeTab
 
     tab = CategorizeTab(shop)
@@ -100,6 +100,7 @@ def test_batch_accept_and_train_button(qtbot, shop):
     with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
         tab.train()
     assert "Trained on 12 products" in tab.message.text()
+    assert child_jobs == [("shopai.categorize.train.train_job", 1)]  # in a process of its own
     tab.shutdown()
 
 
@@ -259,6 +260,8 @@ def test_review_goes_on_while_train_runs_and_a_drop_does_not_cancel_it(qtbot, sh
         return (yield from real(path, photo_epochs=2, photo_seconds=10, threads=1))
 
     monkeypatch.setattr(train_mod, "train_job", held_train)
+    # held_train is local (a child process cannot run it): Train runs it in the worker thread instead
+    monkeypatch.setattr("shopai_ui.tabs.categorize.in_process", lambda func, *a, **kw: func(*a, **kw))
     tab = CategorizeTab(shop)
     qtbot.addWidget(tab)
     tab.show()

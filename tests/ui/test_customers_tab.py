@@ -72,7 +72,8 @@ def test_export_segment_neutralises_formulas(qtbot, trained_ctx, tmp_path):
     qtbot.addWidget(tab)
     tab.risk_box.setChecked(True)
     out = tmp_path / "segment.csv"
-    tab.export_csv(str(out))
+    with qtbot.waitSignal(tab.exporter.finished, timeout=10_000):
+        tab.export_csv(str(out))  # written in the background
     with open(out, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == tab.model.rowCount()
@@ -154,7 +155,7 @@ def test_before_training_every_customer_is_listed_with_what_their_orders_say(qtb
     assert tab.model.rowCount() == 0  # nobody is "at risk" before a model says so
 
 
-def test_train_button_scores_the_shop(qtbot, ctx):
+def test_train_button_scores_the_shop(qtbot, ctx, child_jobs):
     from shopai_ui.tabs.customers import CustomersTab
 
     synthetic.build(ctx.db_path, days=300, regulars=30, occasional=10)
@@ -165,6 +166,7 @@ def test_train_button_scores_the_shop(qtbot, ctx):
         tab.train_button.click()
     assert tab.message.kind == "info", tab.message.label.text()
     assert tab.model.rowCount() > 30 and tab.eval_table.rowCount() >= 1
+    assert child_jobs == [("shopai.customers.train.train_job", 1)]  # trained in a process of its own
 
 
 def test_columns_fit_a_small_window_with_room_for_the_sort_arrow(qtbot, trained_ctx):
@@ -187,3 +189,17 @@ def test_columns_fit_a_small_window_with_room_for_the_sort_arrow(qtbot, trained_
     assert evaluation.rowCount() == 4
     assert evaluation.viewport().height() >= sum(evaluation.rowHeight(r) for r in range(4))
     assert evaluation.geometry().bottom() < tab.eval_sentence.geometry().top()  # nothing covered
+
+
+def test_export_to_a_folder_that_cannot_be_written_says_so(qtbot, trained_ctx, tmp_path):
+    from shopai_ui.tabs.customers import CustomersTab
+
+    tab = CustomersTab(trained_ctx)
+    qtbot.addWidget(tab)
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("x")
+    with qtbot.waitSignal(tab.exporter.finished, timeout=10_000):
+        tab.export_csv(str(blocked / "segment.csv"))
+    qtbot.waitUntil(lambda: tab.message.kind == "error", timeout=5_000)
+    assert "Could not write the file" in tab.message.label.text()
+    assert tab.export_button.isEnabled() and blocked.read_text() == "x"

@@ -94,12 +94,13 @@ def test_category_without_sales_shows_message_in_tab(qtbot, tab):
     assert "no paid sales" in tab.message.text()
 
 
-def test_fit_all_runs_in_background_and_is_used(qtbot, tab):
+def test_fit_all_runs_in_background_and_is_used(qtbot, tab, child_jobs):
     tab.fit_all()
     assert not tab.fit_all_button.isEnabled()
     _wait(qtbot, tab.fit_runner)
     assert tab.fit_all_button.isEnabled()
     assert "Fitted 4 products" in tab.message.text()
+    assert child_jobs == [("shopai.forecast.train.train_job", 1)]  # in a process of its own
     _wait(qtbot, tab.runner)
     tab.select(sku="SKU0")
     _wait(qtbot, tab.runner)

@@ -30,12 +30,13 @@ def _train(qtbot, tab):
                     timeout=30_000)
 
 
-def test_train_then_suggestions_with_reasons(qtbot, tab):
+def test_train_then_suggestions_with_reasons(qtbot, tab, child_jobs):
     assert tab.rec is None and "press Train" in tab.model_label.text()
     _train(qtbot, tab)
     assert tab.results.rowCount() >= 7
     used = [tab.results.item(r, 0).text() for r in range(tab.results.rowCount()) if tab.results.item(r, 4).text()]
     assert len(used) == 1
+    assert child_jobs == [("shopai.recommend.train.train_job", 1)]  # trained in a process of its own
     assert "beats most popular by" in tab.verdict.text()
     tab.customer.set_current("10000", "10000")
     tab.show_customer()

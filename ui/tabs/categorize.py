@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.jobs import Progress, UserError
+from shopai.process_jobs import in_process
 from shopai_ui.context import ShopContext
 from shopai_ui.tabs import categorize_messages as messages
 from shopai_ui.widgets.message import MessageBar
@@ -511,7 +512,7 @@ class CategorizeTab(QWidget):
         path, opts = self.ctx.db_path, dict(self.train_options)
         if self.learner.running:  # a correction being saved into the model Train is about to replace
             self.learner.wait()
-        self.runner.start(lambda: train_job(path, **opts), on_result=self._trained, on_error=self.message.show_error)
+        self.runner.start(lambda: in_process(train_job, path, **opts), on_result=self._trained, on_error=self.message.show_error)
         self._job = "train"  # after start: starting cancels (and forgets) any job before
 
     def _trained(self, summary: dict) -> None:

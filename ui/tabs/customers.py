@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.customers import scores
+from shopai.jobs import UserError
+from shopai.process_jobs import in_process
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
@@ -66,11 +68,21 @@ class SparklineDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def _export_job(db_path: str, path: str, *args):
+    """The list as the tab shows it, written in the worker thread; a file that can't be written is a UserError
+    with the reason in plain words."""
+    try:
+        return (yield from scores.export_segment_job(db_path, path, *args))
+    except OSError as exc:
+        raise UserError(exc.strerror or str(exc)) from None
+
+
 class CustomersTab(QWidget):
     def __init__(self, ctx: ShopContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = JobRunner(self)
+        self.exporter = JobRunner(self)  # its own runner: an export does not cancel Train, nor Train an export
         #: Extra options for train_job (tests make training short with {"epochs": 2, "seeds": 1}).
         self.train_options: dict = {}
 
@@ -165,6 +177,8 @@ class CustomersTab(QWidget):
         layout.addWidget(self.info_label)
         layout.addWidget(split, 1)
 
+        self.exporter.started.connect(lambda: self.export_button.setEnabled(False))
+        self.exporter.finished.connect(lambda: self.export_button.setEnabled(True))
         self.runner.started.connect(lambda: self.train_button.setEnabled(False))
         self.runner.finished.connect(lambda: self.train_button.setEnabled(True))
         ctx.dataChanged.connect(self._on_data_changed)
@@ -243,7 +257,7 @@ class CustomersTab(QWidget):
 
         self.message.clear()
         path, options = self.ctx.db_path, dict(self.train_options)
-        self.runner.start(lambda: train_job(path, **options), on_result=self._on_trained, on_error=self.message.show_error)
+        self.runner.start(lambda: in_process(train_job, path, **options), on_result=self._on_trained, on_error=self.message.show_error)
 
     def _on_trained(self, summary: dict) -> None:
         self.ctx.notify_changed({"customer_scores"})
@@ -261,14 +275,18 @@ class CustomersTab(QWidget):
                                                   self.tr("CSV files (*.csv)"))
             if not path:
                 return
-        try:
-            n = scores.export_segment(self.ctx.db, path, self.risk_box.isChecked(), self.search.text(),
-                                      self.model.sort_key, self.model.descending)
-        except OSError as exc:
-            self.message.show_error(self.tr("Could not write the file: %1").replace("%1", exc.strerror or str(exc)))
-            return
-        what = self.tr("1 customer") if n == 1 else self.tr("{0:,} customers").format(n)
-        self.message.show_info(self.tr("Exported %1 to %2").replace("%1", what).replace("%2", path))
+        args = (self.ctx.db_path, path, self.risk_box.isChecked(), self.search.text(), self.model.sort_key,
+                self.model.descending)
+
+        def done(n: int) -> None:
+            what = self.tr("1 customer") if n == 1 else self.tr("{0:,} customers").format(n)
+            self.message.show_info(self.tr("Exported %1 to %2").replace("%1", what).replace("%2", path))
+
+        self.message.show_info(self.tr("Exporting the list to %1…").replace("%1", path))
+        self.exporter.start(lambda: _export_job(*args), on_result=done,
+                            on_error=lambda reason: self.message.show_error(
+                                self.tr("Could not write the file: %1").replace("%1", reason)))
 
     def shutdown(self) -> None:
         self.runner.cancel()
+        self.exporter.cancel()

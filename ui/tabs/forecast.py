@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from shopai.forecast import methods as M
 from shopai.forecast.api import MAX_LEAD_DAYS
+from shopai.process_jobs import in_process
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.search_picker import SearchPicker
@@ -409,7 +410,7 @@ class ForecastTab(QWidget):
         db_path = self.ctx.db_path
         self.fit_all_button.setEnabled(False)
         self.fit_runner.finished.connect(self._fit_finished)
-        self.fit_runner.start(lambda: train_job(db_path), on_result=self._fit_done, on_error=self.show_error)
+        self.fit_runner.start(lambda: in_process(train_job, db_path), on_result=self._fit_done, on_error=self.show_error)
 
     def _fit_finished(self) -> None:
         self.fit_all_button.setEnabled(True)

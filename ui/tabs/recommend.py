@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.jobs import Progress, UserError
+from shopai.process_jobs import in_process
 from shopai.store import products as product_queries
 from shopai.store.orders import customer_id_for, search_customers
 from shopai_ui.context import ShopContext
@@ -195,7 +196,7 @@ class RecommendTab(QWidget):
         self.message.clear()
         self.retrain_button.hide()
         path = self.ctx.db_path
-        self.runner.start(lambda: train_job(path), on_result=self._on_trained, on_error=self.message.show_error)
+        self.runner.start(lambda: in_process(train_job, path), on_result=self._on_trained, on_error=self.message.show_error)
 
     def _on_trained(self, summary: dict) -> None:
         self.ctx.show_status(self.tr("Recommendations trained: {0}").format(summary.get("note", "")))
