@@ -2,8 +2,8 @@
 
 ``ShopAI --self-test`` checks, without opening a window, that what the build collected works:
 torch trains a step, torchvision's C++ ops run, the pocketsphinx model is there, Qt can draw SVG
-icons, the voice denoisers' C libraries (RNNoise, DeepFilterNet3 and its model) run and the shop's
-resources are found. It prints one line per check and exits 0 when all pass.
+icons, the voice denoisers' C libraries (RNNoise, DeepFilterNet3 and its model) run, a job runs in a
+background process of its own (as Train does) and the shop's resources are found. It prints one line per check and exits 0 when all pass.
 """
 import multiprocessing
 import sys
@@ -70,6 +70,20 @@ def self_test() -> int:
             out.append(make.__name__)
         return " + ".join(out) + " ran"
 
+    def background_process():
+        import os
+        import tempfile
+
+        from shopai.io.export import write_csv_job
+        from shopai.jobs import run_job
+        from shopai.process_jobs import in_process
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "check.csv")
+            n = run_job(in_process(write_csv_job, path, ["a", "b"], [[1, 2], [3, 4]]))
+            assert n == 2 and os.path.getsize(path) > 0, n
+        return "a job ran in a spawned process"
+
     def core():
         import shopai.cli.main
         import shopai.safety
@@ -78,7 +92,8 @@ def self_test() -> int:
         return "core + CLI import"
 
     for name, fn in [("torch", torch_step), ("torchvision", torchvision_ops), ("pocketsphinx", pocketsphinx_model),
-                     ("qt", qt_svg_and_resources), ("voice denoisers", denoisers), ("shopai", core)]:
+                     ("qt", qt_svg_and_resources), ("voice denoisers", denoisers),
+                     ("background process", background_process), ("shopai", core)]:
         check(name, fn)
     for name, ok, note in checks:
         print(f"self_test {name}: {'ok' if ok else 'FAILED'} - {note}", flush=True)
@@ -86,7 +101,7 @@ def self_test() -> int:
 
 
 if __name__ == "__main__":
-    multiprocessing.freeze_support()  # torch/data loaders may spawn workers in a frozen app
+    multiprocessing.freeze_support()  # Train runs in a spawned process (shopai.process_jobs): the frozen app is it
     if "--self-test" in sys.argv[1:]:
         sys.exit(self_test())
     from shopai_ui.app import main
