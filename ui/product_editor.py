@@ -89,6 +89,12 @@ class ProductEditorDialog(QDialog):
         self.category.addItems(products.categories(ctx.db))
         self.vendor = QLineEdit()
         self.vendor.setPlaceholderText(self.tr("optional: brand or supplier"))
+        self.status = QComboBox()
+        for key, label in (("active", self.tr("Active: for sale")), ("draft", self.tr("Draft: not for sale yet")),
+                           ("archived", self.tr("Archived: no longer sold"))):
+            self.status.addItem(label, key)
+        self.status.setToolTip(self.tr("Drafts and archived products stay in the catalog with their sales, "
+                                       "but are never offered to customers"))
         self.price = QLineEdit()
         self.cost = QLineEdit()
         self.stock = QLineEdit()
@@ -105,6 +111,7 @@ class ProductEditorDialog(QDialog):
         form.addRow(self.tr("&Price"), self.price)
         form.addRow(self.tr("C&ost"), self.cost)
         form.addRow(self.tr("St&ock"), self.stock)
+        form.addRow(self.tr("Stat&us"), self.status)
 
         self.photo = QLabel(self.tr("No photo"))
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -158,6 +165,7 @@ class ProductEditorDialog(QDialog):
         self.price.setText(_num_text(row["price"]))
         self.cost.setText(_num_text(row["cost"]))
         self.stock.setText("" if row["stock"] is None else str(row["stock"]))
+        self.status.setCurrentIndex(max(0, self.status.findData(row.get("status") or "active")))
         self._image_path = row["image_path"]
 
     def _choose_photo(self) -> None:
@@ -204,6 +212,7 @@ class ProductEditorDialog(QDialog):
             "price": _number(self.price.text()),
             "cost": _number(self.cost.text()),
             "stock": self.stock.text().strip() or None,
+            "status": self.status.currentData(),
         }
 
     def save(self) -> bool:

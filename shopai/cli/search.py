@@ -17,7 +17,8 @@ def run(args: argparse.Namespace) -> int:
     from shopai.store.products import search
 
     hits = search(open_db(args), " ".join(args.text), limit=max(1, args.limit))
-    rows = [{"sku": h["sku"], "title": h["title"], "price": h["price"], "category": h["category"]} for h in hits]
+    rows = [{"sku": h["sku"], "title": h["title"], "price": h["price"], "category": h["category"],
+             "status": h.get("status", "active")} for h in hits]
     if args.json:
         print_json(rows)
         return 0
@@ -25,5 +26,6 @@ def run(args: argparse.Namespace) -> int:
         print("No matches.")
     for r in rows:
         price = f"{r['price']:>9.2f}" if r["price"] is not None else " " * 9
-        print(f"{r['sku']:<14} {price}  {r['title']}" + (f"  [{r['category']}]" if r["category"] else ""))
+        print(f"{r['sku']:<14} {price}  {r['title']}" + (f"  [{r['category']}]" if r["category"] else "")
+              + ("" if r["status"] == "active" else f"  ({r['status']})"))
     return 0

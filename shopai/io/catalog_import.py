@@ -23,7 +23,7 @@ import sqlite_utils
 
 from shopai.io import common, formats
 from shopai.io.common import ImportPreview, ImportReport, RowProblem
-from shopai.io.values import decimal_comma_from, parse_number
+from shopai.io.values import decimal_comma_from, listing_is_inverted, parse_listing, parse_number
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
@@ -36,7 +36,8 @@ _SPACE = re.compile(r"\s+")
 _SLUG = re.compile(r"[^0-9a-zA-Z\u4e00-\u9fff]+")
 _NO_VARIANT = {"", "default title", "regular", "default", "-"}
 _NEUTRALISED = ("=", "+", "-", "@", "\t", "\r")
-PRODUCT_FIELDS = ("sku", "title", "description", "category", "vendor", "price", "cost", "stock", "image_path")
+PRODUCT_FIELDS = ("sku", "title", "description", "category", "vendor", "price", "cost", "stock", "image_path",
+                  "status")
 SHOWN_MADE_SKUS = 3  # products named in the note about SKUs made from names
 
 
@@ -114,6 +115,7 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
         return lambda v: first(v) or next((s for f in rest if (s := f(v))), "")
 
     get = {f: col(f) for f in formats.CATALOG_FIELDS}
+    inverted = listing_is_inverted(src.mapping.get("listing") or "")  # Square's "Archived": Y means archived
     own_image = col_at(idx["image"]) if idx.get("image") is not None else (lambda v: "")
     header = src.table.header
     # Shopify: a variant is named by all its options ("S / Red"); "Type" stands in for an empty Product Category
@@ -178,6 +180,7 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
         description = get["description"](v) or (base["description"] if base and not get["title"](v) else "")
         vendor = get["vendor"](v) or (base["vendor"] if base and not get["title"](v) else "")
         category = get["category"](v) or (base["category"] if base and not get["title"](v) else "")
+        listing = get["listing"](v) or (base["listing"] if base and not get["title"](v) else "")
         if not title and not sku:
             out.problems.append(RowProblem(row, "no title; skipped"))
             continue
@@ -226,6 +229,10 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
                 out.problems.append(RowProblem(row, f"stock {stock_text!r} is not a number; left empty", False))
             else:
                 stock = int(num)
+        status = parse_listing(listing, inverted) if listing else None
+        if listing and status is None:
+            out.problems.append(RowProblem(row, f"status {listing!r} is not active, draft or archived; "
+                                                "left as it was (a new product is active)", False))
         image_path, web_image = photo(row, image) if image else (None, False)
         cat_path = _category_path(category) if category else ()
         if cat_path:
@@ -233,12 +240,13 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
         product = {
             "row": row, "sku": sku, "title": title, "description": _text(description) if description else "",
             "category": cat_path[-1] if cat_path else None, "vendor": vendor or None, "price": price,
-            "cost": cost, "stock": stock, "image": image_path, "web_image": web_image,
+            "cost": cost, "stock": stock, "image": image_path, "web_image": web_image, "status": status,
         }
         out.products.append(product)
         if group and group not in groups:
             groups[group] = {"title": get["title"](v) or title, "description": description,
-                             "category": category, "vendor": vendor, "image": image, "product": product}
+                             "category": category, "vendor": vendor, "image": image, "listing": listing,
+                             "product": product}
     if made_skus:
         named = ", ".join(f"“{t}” → {s}" for t, s in made_skus[:SHOWN_MADE_SKUS])
         if len(made_skus) == 1:
@@ -300,7 +308,7 @@ def _existing(conn, skus: list[str]) -> dict[str, dict[str, Any]]:
 def _changes(product: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     """Fields the file sets to a new value (an empty cell leaves the shop's value alone)."""
     out = {}
-    for key in ("title", "description", "category", "vendor", "price", "cost", "stock"):
+    for key in ("title", "description", "category", "vendor", "price", "cost", "stock", "status"):
         value = product[key]
         if value in (None, ""):
             continue
@@ -330,7 +338,7 @@ def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
     pv.problems = parsed.problems
     pv.notes = parsed.notes
     pv.sample = [{k: p[k] for k in ("sku", "title", "description", "category", "vendor", "price", "cost", "stock",
-                                    "image")} for p in parsed.products[:common.SAMPLE_ROWS]]
+                                    "status", "image")} for p in parsed.products[:common.SAMPLE_ROWS]]
     pv.would_update = sum(1 for p in parsed.products if p["sku"] in existing
                           and (_changes(p, existing[p["sku"]])
                                or p["image"] and not _same_image(p["image"], existing[p["sku"]]["image_path"])))
@@ -436,7 +444,8 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
                 p["image_path"] = None
             if before is None:
                 new_rows.append((p["sku"], p["title"], p["description"], p["category"], p["vendor"], p["price"],
-                                 p["cost"], p["stock"], p["image_path"], now, now, import_id))
+                                 p["cost"], p["stock"], p["image_path"], p["status"] or "active", now, now,
+                                 import_id))
             else:
                 change = _changes(p, before)
                 if p["image_path"] and p["image_path"] != before["image_path"]:
@@ -481,5 +490,5 @@ def _images_dir(db_path: str) -> Path:
 
 def _insert(conn, rows: list[tuple]) -> None:
     conn.executemany(
-        "INSERT INTO products (sku, title, description, category, vendor, price, cost, stock, image_path, "
-        "created_at, updated_at, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "INSERT INTO products (sku, title, description, category, vendor, price, cost, stock, image_path, status, "
+        "created_at, updated_at, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

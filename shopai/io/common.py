@@ -172,7 +172,7 @@ def list_imports(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 _RESTORABLE = {"products": ("sku", "title", "description", "category", "vendor", "price", "cost", "stock",
-                            "image_path", "updated_at"),
+                            "image_path", "status", "updated_at"),
                "customers": ("name", "email", "country"),
                # an orders import that re-read an order already in the shop (a later export: refunded since)
                "orders": ("status", "total")}

@@ -27,7 +27,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 CATALOG_HEADER = ["sku", "title", "description", "category", "vendor", "price", "cost", "stock", "image_path",
-                  "created_at", "updated_at"]
+                  "status", "created_at", "updated_at"]
 ORDERS_HEADER = ["order_id", "ordered_at", "status", "customer_id", "customer_name", "email", "country", "sku",
                  "title", "quantity", "unit_price", "line_total"]
 _QUANTITY = ORDERS_HEADER.index("quantity")

@@ -13,7 +13,7 @@ from typing import Iterable
 from shopai.io import values as V
 
 CATALOG_FIELDS = ["sku", "title", "description", "category", "price", "cost", "stock", "image",
-                  "group", "variant", "vendor"]
+                  "group", "variant", "vendor", "listing"]
 CATALOG_REQUIRED = ["title"]
 ORDER_FIELDS = ["order_id", "ordered_at", "time", "sku", "title", "quantity", "unit_price", "line_total",
                 "customer_id", "customer_name", "email", "country", "status",
@@ -25,6 +25,7 @@ FIELD_LABELS = {
     "sku": "SKU / product code", "title": "Title / product name", "description": "Description",
     "category": "Category", "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image file",
     "group": "Product group (variants)", "variant": "Variant name", "vendor": "Vendor",
+    "listing": "Status (active, draft, archived)",
     "order_id": "Order / invoice number", "ordered_at": "Order date", "time": "Order time",
     "quantity": "Quantity", "unit_price": "Unit price", "line_total": "Line total",
     "customer_id": "Customer id", "customer_name": "Customer name", "email": "Customer email",
@@ -88,7 +89,7 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
         "group": ("Handle",), "title": ("Title",), "description": ("Body (HTML)",),
         "vendor": ("Vendor",), "category": ("Product Category", "Type"), "sku": ("Variant SKU",),
         "price": ("Variant Price",), "cost": ("Cost per item",), "stock": ("Variant Inventory Qty",),
-        "image": ("Variant Image", "Image Src"), "variant": ("Option1 Value",),
+        "image": ("Variant Image", "Image Src"), "variant": ("Option1 Value",), "listing": ("Status",),
     }),
     ("shopify", "orders", ("Name", "Created at", "Lineitem quantity", "Lineitem name"), {
         "order_id": ("Name",), "ordered_at": ("Created at",), "quantity": ("Lineitem quantity",),
@@ -103,6 +104,7 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
         "sku": ("SKU",), "title": ("Name",),
         "description": ("Short description", "Description"), "category": ("Categories",),
         "price": ("Regular price",), "stock": ("Stock",), "image": ("Images",),
+        "listing": ("Published",),  # 1 published, 0 draft, -1 private
     }),
     # WooCommerce order exports name the order column "Order Number" or "Order ID" depending on the plugin
     ("woocommerce", "orders", ("Order Number", "Order Date", "Order Status"), _WOO_ORDERS),
@@ -110,7 +112,7 @@ KNOWN: list[tuple[str, str, tuple[str, ...], dict[str, tuple[str, ...]]]] = [
     ("square", "catalog", ("Token", "Item Name", "Variation Name"), {
         "group": ("Token",), "title": ("Item Name",), "variant": ("Variation Name",), "sku": ("SKU",),
         "description": ("Description",), "category": ("Category", "Reporting Category", "Categories"),
-        "price": ("Price",), "stock": ("Current Quantity",), "image": ("Image",),
+        "price": ("Price",), "stock": ("Current Quantity",), "image": ("Image",), "listing": ("Archived",),
     }),
     ("square", "orders", ("Date", "Time", "Item", "Qty", "Transaction ID"), {
         "order_id": ("Transaction ID",), "ordered_at": ("Date",), "time": ("Time",), "title": ("Item",),
@@ -145,6 +147,10 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "group": (),
         "variant": (),
         "vendor": ("vendor", "brand", "manufacturer", "supplier", "品牌", "供应商", "厂商", "厂家", "生产厂家"),
+        # our own export's "status"; "archived"/"hidden" columns say yes for an archived product
+        "listing": ("status", "productstatus", "listingstatus", "published", "active", "isactive", "visibility",
+                    "archived", "isarchived", "hidden", "状态", "商品状态", "宝贝状态", "上架状态", "上下架状态",
+                    "销售状态"),
     },
     "orders": {
         "order_id": ("orderid", "ordernumber", "invoice", "invoiceno", "invoicenumber", "orderno", "order",

@@ -224,3 +224,40 @@ def numeric_share(values: list[str]) -> tuple[float, float]:
     whole = sum(1 for v, n in zip(vals, nums) if n is not None and float(n).is_integer() and "." not in v
                 and "," not in v)
     return len(ok) / len(vals), whole / len(ok)
+
+
+_ACTIVE = {"active", "published", "publish", "public", "visible", "live", "online", "enabled", "listed", "onsale",
+           "yes", "y", "true", "1", "上架", "已上架", "出售中", "在售", "销售中", "正常"}
+_DRAFT = {"draft", "drafts", "unpublished", "pending", "private", "hidden", "invisible", "disabled", "inactive",
+          "offline", "unlisted", "no", "n", "false", "0", "-1", "草稿", "待发布", "未发布", "仓库中", "未上架", "待上架"}
+_ARCHIVED = {"archived", "archive", "discontinued", "deleted", "trash", "retired", "下架", "已下架", "停售", "已停售"}
+_INVERTED_COLUMNS = {"archived", "isarchived", "hidden", "ishidden", "deleted", "isdeleted"}
+
+
+def listing_is_inverted(column: str) -> bool:
+    """True for a column that says whether a product is *archived* or *hidden* (Square's "Archived"), where
+    "yes" means the product is not for sale."""
+    return re.sub(r"[\W_]+", "", column.lower()) in _INVERTED_COLUMNS
+
+
+def parse_listing(text: str, inverted: bool = False) -> str | None:
+    """A listing status cell as ``active``, ``draft`` or ``archived`` (None when it says none of these).
+
+    Shopify writes active/draft/archived, WooCommerce's Published 1/0/-1 (published, draft, private: a
+    private product is not offered, so a draft here), Chinese shops 上架/下架/仓库中. In an ``inverted`` column
+    ("Archived", "Hidden") yes means archived and no means active.
+    """
+    word = re.sub(r"[\s_]+", "", _half_width(text).strip().lower())
+    if inverted:
+        if word in {"yes", "y", "true", "1", "archived", "hidden", "是"}:
+            return "archived"
+        if word in {"no", "n", "false", "0", "active", "否"}:
+            return "active"
+        return None
+    if word in _ACTIVE:
+        return "active"
+    if word in _DRAFT:
+        return "draft"
+    if word in _ARCHIVED:
+        return "archived"
+    return None

@@ -1,8 +1,8 @@
 """Asking the trained recommender: what to offer a customer, what goes with / resembles a product.
 
 Every suggestion carries a short reason in plain words. Out-of-stock products can be hidden,
-products the owner blocked never appear, pinned ones come first, and products deleted since
-training are skipped. Products added since training are reached through their description.
+products the owner blocked never appear, nor drafts and archived products (``products.status``), pinned
+ones come first, and products deleted since training are skipped. Products added since training are reached through their description.
 """
 from __future__ import annotations
 
@@ -266,8 +266,9 @@ def _finish(db, out: list[dict], k: int, hide_out_of_stock: bool, pins: bool = T
         for pid, sku, title, stock, image, price in pinned:
             out.insert(0, {"product_id": pid, "sku": sku, "title": title, "stock": stock, "image_path": image,
                            "price": price, "score": 1.0, "reason": "pinned by you", "pinned": True})
+    not_for_sale = _not_for_sale(db, {e["sku"] for e in out})
     for e in out:
-        if e["sku"] in seen or e["sku"] in blocked:
+        if e["sku"] in seen or e["sku"] in blocked or e["sku"] in not_for_sale:
             continue
         if hide_out_of_stock and e["stock"] is not None and e["stock"] <= 0:
             continue
@@ -276,6 +277,16 @@ def _finish(db, out: list[dict], k: int, hide_out_of_stock: bool, pins: bool = T
         if len(result) >= k:
             break
     return result
+
+
+def _not_for_sale(db, skus: set[str]) -> set[str]:
+    """Of ``skus``, the drafts and archived products: never offered (pinned or not)."""
+    skus_list, out = list(skus), set()
+    for a in range(0, len(skus_list), 500):
+        chunk = skus_list[a:a + 500]
+        out.update(r[0] for r in db.conn.execute(
+            f"SELECT sku FROM products WHERE status != 'active' AND sku IN ({','.join('?' * len(chunk))})", chunk))
+    return out
 
 
 def _entry(p: dict, score: float, reason: str) -> dict:

@@ -16,10 +16,14 @@ from shopai.store.db import like_pattern, transaction
 
 PRODUCT_COLUMNS = (
     "id", "sku", "title", "description", "category", "price", "cost", "stock", "image_path",
-    "created_at", "updated_at", "vendor",
+    "created_at", "updated_at", "vendor", "status",
 )
-EDITABLE = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path", "vendor")
-SORTABLE = {"sku", "title", "category", "price", "cost", "stock", "created_at", "updated_at", "id", "vendor"}
+EDITABLE = ("sku", "title", "description", "category", "price", "cost", "stock", "image_path", "vendor", "status")
+SORTABLE = {"sku", "title", "category", "price", "cost", "stock", "created_at", "updated_at", "id", "vendor",
+            "status"}
+#: A product's listing status: only active products are offered to customers (recommendations); drafts (not
+#: published yet) and archived ones (no longer sold) stay in the catalog with their sales history.
+STATUSES = ("active", "draft", "archived")
 STOCK_LIMIT = 1_000_000_000  # SQLite's integers end at 2**63; no shop counts stock beyond this
 
 _TOKEN = re.compile(r"[^\W_]+")  # letters and digits, as FTS5's unicode61 splits words
@@ -245,6 +249,10 @@ def validate(fields: dict[str, Any]) -> dict[str, Any]:
         clean["description"] = ""
     if "vendor" in clean:
         clean["vendor"] = (clean["vendor"] or "").strip() or None
+    if "status" in clean:
+        clean["status"] = (clean["status"] or "active").strip().lower()
+        if clean["status"] not in STATUSES:
+            raise UserError("The status must be active, draft or archived.")
     return clean
 
 

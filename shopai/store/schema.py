@@ -195,6 +195,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     # a product's vendor / brand (Shopify's Vendor column), searched like its category: the search index gets
     # a fifth column, so it is made again and filled from the products
     ("core_0003", CORE_0003_VENDOR),
+    # a product's listing status, as Shopify and WooCommerce keep it: drafts and archived products stay in the
+    # catalog (and their sales in the history) but are not offered to customers
+    ("core_0004", "ALTER TABLE products ADD COLUMN status TEXT NOT NULL DEFAULT 'active' "
+                  "CHECK (status IN ('active', 'draft', 'archived'));"),
     # -- new migrations go above this line --
 ]
 

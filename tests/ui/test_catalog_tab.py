@@ -472,3 +472,25 @@ def test_select_all_on_a_big_catalog_and_an_edit_keep_the_selection_in_one_step(
     ctx.notify_changed({"products"})
     assert tab.selected_ids() == keep
     tab.shutdown()
+
+
+def test_archiving_a_product_in_the_editor_greys_it_and_says_so(tab, qtbot):
+    from PySide6.QtCore import Qt
+
+    row = products.get(tab.ctx.db, sku="22752")
+    editor = tab._open_editor(row["id"])
+    assert editor.status.currentData() == "active"
+    editor.status.setCurrentIndex(editor.status.findData("archived"))
+    with qtbot.waitSignal(tab.ctx.dataChanged):
+        editor.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert products.get(tab.ctx.db, sku="22752")["status"] == "archived"
+    r = row_of_sku(tab, "22752")
+    status_col = [c.key for c in tab.model.columns].index("status")
+    assert tab.model.data(tab.model.index(r, status_col)) == "Archived"
+    assert tab.model.data(tab.model.index(r, 1), Qt.ItemDataRole.ForegroundRole) is not None
+    other = row_of_sku(tab, next(sku for sku, *_ in ITEMS if sku != "22752"))
+    assert tab.model.data(tab.model.index(other, status_col)) == ""
+    assert tab.model.data(tab.model.index(other, 1), Qt.ItemDataRole.ForegroundRole) is None
+    editor = tab._open_editor(row["id"])
+    assert editor.status.currentData() == "archived"
+    editor.reject()

@@ -7,7 +7,7 @@ microphone button can sit beside the search box; ``set_search_text`` fills the b
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
     QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
@@ -24,6 +24,9 @@ from shopai_ui.widgets.sql_table import (
 
 SEARCH_DEBOUNCE_MS = 150
 PRODUCT_TABLES = {"products", "categories", "imports"}
+
+
+_NOT_FOR_SALE = QBrush(QColor("#808080"))
 
 
 class CatalogTab(QWidget):
@@ -85,10 +88,13 @@ class CatalogTab(QWidget):
                 Column("price", self.tr("Price"), fmt_money, ALIGN_RIGHT),
                 Column("stock", self.tr("Stock"), fmt_int, ALIGN_RIGHT),
                 Column("updated_at", self.tr("Updated"), fmt_datetime),
+                # drafts and archived products stay listed, greyed, and are never offered to customers
+                Column("status", self.tr("Status"), self._status_text),
             ],
             self._query_ids,
             lambda ids: products.fetch_rows(self.ctx.db, ids),
             sort_key="title",
+            foreground=lambda row: _NOT_FOR_SALE if row.get("status", "active") != "active" else None,
             parent=self,
         )
         self.table = QTableView()
@@ -107,7 +113,7 @@ class CatalogTab(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 110), (2, 150), (3, 80), (4, 64), (5, 130)):
+        for col, width in ((0, 110), (2, 150), (3, 80), (4, 64), (5, 130), (6, 76)):
             self.table.setColumnWidth(col, width)
         self.table.doubleClicked.connect(lambda _index: self.edit_selected())
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
@@ -190,6 +196,10 @@ class CatalogTab(QWidget):
         return None
 
     # -- searching ------------------------------------------------------------------------
+    def _status_text(self, status: str | None) -> str:
+        """Blank for an active product (most of them), else Draft or Archived."""
+        return {"draft": self.tr("Draft"), "archived": self.tr("Archived")}.get(status or "active", "")
+
     def _query_ids(self, sort_key: str, descending: bool) -> list[int]:
         unfiltered = products.fts_query(self._text) is None and not self._category
         if unfiltered and self._all_ids is not None and self._all_ids[0] == (sort_key, descending):
