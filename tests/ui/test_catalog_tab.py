@@ -478,6 +478,8 @@ def test_archiving_a_product_in_the_editor_greys_it_and_says_so(tab, qtbot):
     from PySide6.QtCore import Qt
 
     row = products.get(tab.ctx.db, sku="22752")
+    status_col = [c.key for c in tab.model.columns].index("status")
+    assert tab.table.isColumnHidden(status_col)  # every product is active: no blank column
     editor = tab._open_editor(row["id"])
     assert editor.status.currentData() == "active"
     editor.status.setCurrentIndex(editor.status.findData("archived"))
@@ -485,12 +487,15 @@ def test_archiving_a_product_in_the_editor_greys_it_and_says_so(tab, qtbot):
         editor.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     assert products.get(tab.ctx.db, sku="22752")["status"] == "archived"
     r = row_of_sku(tab, "22752")
-    status_col = [c.key for c in tab.model.columns].index("status")
+    assert not tab.table.isColumnHidden(status_col)
     assert tab.model.data(tab.model.index(r, status_col)) == "Archived"
     assert tab.model.data(tab.model.index(r, 1), Qt.ItemDataRole.ForegroundRole) is not None
     other = row_of_sku(tab, next(sku for sku, *_ in ITEMS if sku != "22752"))
     assert tab.model.data(tab.model.index(other, status_col)) == ""
     assert tab.model.data(tab.model.index(other, 1), Qt.ItemDataRole.ForegroundRole) is None
+    tab.table.clearSelection()
+    tab.table.selectRow(r)
+    assert tab.current_id() == row["id"] and tab.details["status"].text() == "Archived"
     editor = tab._open_editor(row["id"])
     assert editor.status.currentData() == "archived"
     editor.reject()

@@ -129,7 +129,8 @@ class CatalogTab(QWidget):
         for key, label in (("sku", self.tr("SKU")), ("title", self.tr("Title")), ("category", self.tr("Category")),
                            ("vendor", self.tr("Vendor")),
                            ("price", self.tr("Price")), ("cost", self.tr("Cost")), ("stock", self.tr("Stock")),
-                           ("updated_at", self.tr("Updated")), ("description", self.tr("Description"))):
+                           ("status", self.tr("Status")), ("updated_at", self.tr("Updated")),
+                           ("description", self.tr("Description"))):
             value = QLabel()
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -170,6 +171,7 @@ class CatalogTab(QWidget):
 
         ctx.dataChanged.connect(self._on_data_changed)
         self._reload_categories()
+        self._show_status_column()
         self._update_count()
         self._on_selection_changed()
 
@@ -252,6 +254,12 @@ class CatalogTab(QWidget):
         else:
             self.count_label.setText(self.tr("{0:,} products").format(n))
 
+    def _show_status_column(self) -> None:
+        """The Status column only in a shop that has drafts or archived products (else it would be blank)."""
+        col = [c.key for c in self.model.columns].index("status")
+        some = self.ctx.db.conn.execute("SELECT EXISTS (SELECT 1 FROM products WHERE status != 'active')").fetchone()[0]
+        self.table.setColumnHidden(col, not some)
+
     def _reload_categories(self) -> None:
         current = self._category
         self.category.blockSignals(True)
@@ -271,6 +279,7 @@ class CatalogTab(QWidget):
         self._all_ids = None
         selected = self.selected_ids()
         self._reload_categories()
+        self._show_status_column()
         self.model.refresh()
         self._update_count()
         self.select_ids(selected, scroll=False)
@@ -336,6 +345,7 @@ class CatalogTab(QWidget):
             "vendor": row.get("vendor") or "—",
             "price": fmt_money(row["price"]) or "—", "cost": fmt_money(row["cost"]) or "—",
             "stock": fmt_int(row["stock"]) or "—", "updated_at": fmt_datetime(row["updated_at"]),
+            "status": self._status_text(row.get("status")) or self.tr("Active"),
             "description": (row["description"] or "—")[:600],
         }
         for key, label in self.details.items():
