@@ -30,6 +30,7 @@ from shopai.jobs import Progress
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.widgets.wording import count
 from shopai_ui.worker import JobRunner
 
 KIND_LABELS = {"catalog": "Catalog (products)", "orders": "Orders (sales)"}
@@ -398,13 +399,17 @@ class ImportDialog(QDialog):
         self._fill_problems(problems, pv.problems)
         missing = pv.missing_required
         skipped = problems.skipped_rows
-        text = self.tr("{0:,} rows in the file; {1:,} ready to import").format(pv.rows_total, pv.rows_ok)
+        text = count(pv.rows_total, self.tr("{0:,} row in the file"), self.tr("{0:,} rows in the file")) + \
+            self.tr("; {0:,} ready to import").format(pv.rows_ok)
         if skipped:
             text += self.tr(", {0:,} will be skipped (see below)").format(skipped)
         text += "."
         if pv.would_create or pv.would_update:
-            noun = self.tr("products") if pv.kind == "catalog" else self.tr("orders")
-            text += " " + self.tr("It would add {0:,} new {1}").format(pv.would_create, noun)
+            if pv.kind == "catalog":
+                new = count(pv.would_create, self.tr("{0:,} new product"), self.tr("{0:,} new products"))
+            else:
+                new = count(pv.would_create, self.tr("{0:,} new order"), self.tr("{0:,} new orders"))
+            text += " " + self.tr("It would add {0}").format(new)
             if pv.would_update:
                 text += self.tr(" and change {0:,}").format(pv.would_update)
             text += "."

@@ -369,7 +369,8 @@ def test_a_long_problem_list_is_cut_with_exact_counts_and_saved_whole(ctx, make_
     assert len(listed) == 6 and listed[0].startswith("Row 2:")
     assert "25 more" in listed[-1] and "Save the list" in listed[-1]
     assert "30 problems (rows skipped)" in dialog.problems_label.text()
-    assert "30 will be skipped" in dialog.counts.text()
+    assert "31 rows in the file; 1 ready to import, 30 will be skipped" in dialog.counts.text()
+    assert "It would add 1 new product." in dialog.counts.text()  # one product, not "1 new products"
     assert dialog.save_problems_button.isVisibleTo(dialog) and dialog.save_problems_button.isEnabled()
 
     out = tmp_path / "problems"  # ".csv" is added
