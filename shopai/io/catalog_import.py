@@ -239,7 +239,8 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
             category_paths.setdefault(cat_path, None)
         product = {
             "row": row, "sku": sku, "title": title, "description": _text(description) if description else "",
-            "category": cat_path[-1] if cat_path else None, "vendor": vendor or None, "price": price,
+            "category": cat_path[-1] if cat_path else None, "category_path": cat_path, "vendor": vendor or None,
+            "price": price,
             "cost": cost, "stock": stock, "image": image_path, "web_image": web_image, "status": status,
         }
         out.products.append(product)
@@ -277,6 +278,47 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
     out.rows_total += sum(1 for p in src.table.problems if p.skipped)  # rows the reader could not split
     out.problems.sort(key=lambda p: p.row)
     return out
+
+
+def _place_categories(conn, parsed: _Parsed) -> None:
+    """Give every category of the file's paths a name of its own in the shop's tree.
+
+    Category names are unique in a shop, and a product names only its leaf, so "Women > Tops" and "Men > Tops"
+    would merge into one "Tops". A name already placed under another parent (in the shop, or earlier in the
+    file) becomes "Tops (Men)" for the second path, and the products of that path get it; a re-import of the
+    same file finds the same names again. A name without a parent on either side (a flat category, or a file
+    that only names the leaf) is the same category, as before.
+    """
+    if not parsed.categories:
+        return
+    parent_of: dict[str, str | None] = dict(conn.execute(
+        "SELECT c.name, p.name FROM categories c LEFT JOIN categories p ON p.id = c.parent_id"))
+    placed: dict[tuple[str, ...], list[str]] = {}
+    renamed: dict[str, list[str]] = {}
+    for path in parsed.categories:
+        out: list[str] = []
+        parent: str | None = None
+        for depth, name in enumerate(path):
+            final, k = name, 1
+            # taken under another parent: "Tops (Men)", then "Tops (Men) 2" should that be taken too
+            while parent is not None and parent_of.get(final) not in (None, parent):
+                k += 1
+                final = f"{name} ({path[depth - 1]})" + (f" {k - 1}" if k > 2 else "")
+            if final != name:
+                renamed.setdefault(name, []).append(final)
+            parent_of.setdefault(final, parent)
+            out.append(final)
+            parent = final
+        placed[tuple(path)] = out
+    parsed.categories = [placed[tuple(p)] for p in parsed.categories]
+    for p in parsed.products:
+        if p["category_path"]:
+            p["category"] = placed[tuple(p["category_path"])][-1]
+    for name, finals in list(renamed.items())[:3]:
+        finals = list(dict.fromkeys(finals))
+        parsed.notes.append(f"“{name}” is the name of categories under different parents; "
+                            + ", ".join(f"“{f}”" for f in finals) + (" keeps them apart." if len(finals) == 1
+                                                                         else " keep them apart."))
 
 
 def _drop_new_untitled(parsed: _Parsed, existing: dict[str, dict[str, Any]]) -> None:
@@ -333,6 +375,7 @@ def preview_steps(db: sqlite_utils.Database, path: str | os.PathLike,
     parsed = yield from _parse(src)
     existing = _existing(db.conn, [p["sku"] for p in parsed.products])
     _drop_new_untitled(parsed, existing)
+    _place_categories(db.conn, parsed)
     pv.rows_total = parsed.rows_total
     pv.rows_ok = len(parsed.products) + parsed.rows_merged
     pv.problems = parsed.problems
@@ -415,6 +458,7 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
     with transaction(db) as conn:
         existing = _existing(conn, [p["sku"] for p in parsed.products])
         _drop_new_untitled(parsed, existing)  # again, inside the write transaction
+        _place_categories(conn, parsed)
         products = parsed.products
         total = len(products)
         import_id = common.start_import(conn, "catalog", src.table.path, src.format)

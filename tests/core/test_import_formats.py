@@ -436,3 +436,36 @@ def test_a_chinese_order_file_picked_as_a_catalog_is_refused(db_path, tmp_path):
     path.write_text("订单编号,订单创建时间,宝贝标题,宝贝总数量\n1,2024-03-05 10:14:22,青花瓷杯,1\n", encoding="gbk")
     with pytest.raises(WrongKind, match="it has '订单编号' and '订单创建时间' columns"):
         preview(open_store(db_path), path, "catalog")
+
+
+def test_categories_of_the_same_name_under_different_parents_stay_apart(db_path, tmp_path):
+    text = ("Handle,Title,Product Category,Variant SKU,Variant Price\n"
+            "w-top,Linen top,Apparel > Women > Tops,W1,30\n"
+            "m-top,Cotton top,Apparel > Men > Tops,M1,25\n"
+            "w-top2,Silk top,Apparel > Women > Tops,W2,40\n")
+    path = tmp_path / "products_export.csv"
+    path.write_text(text, encoding="utf-8")
+    db = open_store(db_path)
+    pv = preview(db, path, "catalog")
+    assert [r["category"] for r in pv.sample] == ["Tops", "Tops (Men)", "Tops"]
+    assert any("“Tops (Men)” keeps them apart" in n for n in pv.notes)
+    run_job(import_job(db_path, path, "catalog"))
+    cats = dict(db.conn.execute("SELECT sku, category FROM products"))
+    assert cats == {"W1": "Tops", "M1": "Tops (Men)", "W2": "Tops"}
+    tree = dict(db.conn.execute("SELECT c.name, p.name FROM categories c LEFT JOIN categories p ON p.id = c.parent_id"))
+    assert tree["Tops"] == "Women" and tree["Tops (Men)"] == "Men" and tree["Men"] == tree["Women"] == "Apparel"
+    # the same file again changes nothing; a flat "Tops" names the category the shop has
+    again = run_job(import_job(db_path, path, "catalog"))
+    assert again.updated == 0 and dict(db.conn.execute("SELECT sku, category FROM products")) == cats
+    flat = tmp_path / "flat.csv"
+    flat.write_text("SKU,Title,Category,Price\nF1,Plain top,Tops,10\n", encoding="utf-8")
+    run_job(import_job(db_path, flat, "catalog"))
+    assert db.conn.execute("SELECT category FROM products WHERE sku = 'F1'").fetchone()[0] == "Tops"
+    assert db.conn.execute("SELECT count(*) FROM categories WHERE name LIKE 'Tops%'").fetchone()[0] == 2
+    from shopai.io.export import export_catalog
+
+    export_catalog(db, tmp_path / "catalog.csv")
+    second = tmp_path / "second.sqlite"
+    open_store(second).conn.close()
+    run_job(import_job(str(second), tmp_path / "catalog.csv", "catalog"))
+    assert dict(open_store(second).conn.execute("SELECT sku, category FROM products")) == {**cats, "F1": "Tops"}
