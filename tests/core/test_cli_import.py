@@ -32,7 +32,7 @@ def test_import_dry_run_then_import_then_search(db_path, catalog, capsys):
     assert report["created"] == 2 and report["import_id"] == 1
     assert main(["search", "teapot", "--db", db_path, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"sku": "T1", "title": "Teal teapot", "price": 12.0,
-                                                    "category": None}]
+                                                    "category": None, "status": "active"}]
     assert main(["import", "list", "--db", db_path, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["rows_ok"] == 2
     assert main(["import", "undo", "1", "--db", db_path]) == 0
