@@ -246,9 +246,10 @@ def _learnt_part(bundle: Bundle, text: str | None) -> dict[str, np.ndarray]:
     return out
 
 
-def _unlearn(db: sqlite_utils.Database, db_path: str, decision_ids: list[int]) -> bool:
-    """Put back the models as they were before these fixes were learnt (newest first). False when there was
-    nothing to take back (never learnt, or learnt by a model the next Train has replaced)."""
+def unlearn(db: sqlite_utils.Database, db_path: str, decision_ids: list[int]) -> bool:
+    """Put back the models as they were before these fixes (their decision ids, newest first) were learnt,
+    also after the fixes were undone without ``db_path`` (while a Train ran). False when there was nothing to
+    take back (never learnt, or learnt by a model the next Train has replaced)."""
     if not has_model(db_path):
         return False
     bundle = load_bundle(db_path)
@@ -302,8 +303,20 @@ def undo(db: sqlite_utils.Database, db_path: str | None = None) -> int:
             conn.execute("DELETE FROM categorize_decisions WHERE id = ?", (did,))
     fixes = [r[0] for r in rows if r[4] == "fix"]
     if db_path is not None and fixes:
-        _unlearn(db, db_path, fixes)
+        unlearn(db, db_path, fixes)
     return len(rows)
+
+
+def next_undo(db: sqlite_utils.Database) -> list[dict]:
+    """What the next :func:`undo` takes back (a whole batch-accept at once), newest first: each decision's
+    ``id``, ``product_id``, ``sku``, ``action`` and ``category`` (None for a skip)."""
+    last = db.conn.execute("SELECT at FROM categorize_decisions ORDER BY id DESC LIMIT 1").fetchone()
+    if not last:
+        return []
+    rows = db.conn.execute(
+        "SELECT d.id, d.product_id, p.sku, d.action, d.category FROM categorize_decisions d "
+        "JOIN products p ON p.id = d.product_id WHERE d.at = ? ORDER BY d.id DESC", (last[0],)).fetchall()
+    return [dict(zip(("id", "product_id", "sku", "action", "category"), r)) for r in rows]
 
 
 def can_undo(db: sqlite_utils.Database) -> bool:

@@ -459,3 +459,126 @@ def test_refresh_fills_the_queue_with_its_columns_measured_once(qtbot, shop, mon
     longest = max(tab.table.fontMetrics().horizontalAdvance(tab.table.item(r, 1).text()) for r in range(3))
     assert tab.table.columnWidth(1) >= longest
     tab.shutdown()
+
+
+def _train_held_after_reading(monkeypatch):
+    """Train that reads the labels (its first step, as always), then waits for the gate returned; it runs in
+    the worker thread, as a local job cannot go to a child process."""
+    import threading
+    import time
+
+    from shopai.categorize import train as train_mod
+    from shopai.jobs import Progress
+
+    real, gate = train_mod.train_job, threading.Event()
+
+    def held_train(path, **kw):
+        job = real(path, photo_epochs=2, photo_seconds=10, threads=1)
+        yield next(job)  # before reading the labels
+        yield next(job)  # the first step after
+        while not gate.is_set():
+            yield Progress(0, 1, "training")
+            time.sleep(0.02)
+        return (yield from job)
+
+    monkeypatch.setattr(train_mod, "train_job", held_train)
+    monkeypatch.setattr("shopai_ui.tabs.categorize.in_process", lambda func, *a, **kw: func(*a, **kw))
+    return gate
+
+
+def _start_train(qtbot, tab):
+    """Train started, once it has read the labels."""
+    with qtbot.waitSignal(tab.runner.progressed, check_params_cb=lambda p: bool(p.fraction), timeout=20_000):
+        tab.train()
+
+
+def test_a_correction_undone_while_train_runs_is_never_learnt(qtbot, shop, monkeypatch):
+    """A fix made while Train runs waits for the new model; undone (Ctrl+Z) it is taken off the waiting list
+    at once, so the new model never learns it. Fixed again, it is learnt once, and its undo takes it all out."""
+    from shopai.categorize import review
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    gate = _train_held_after_reading(monkeypatch)
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    row = tab.current()
+    other = row["suggestions"][1]["category"]
+    learn, before = review.learn_correction, []  # what the model said before each correction it learnt
+
+    def spy(db, path, pid, cat):
+        before.append(review.suggest_text(path, row["title"]))
+        return learn(db, path, pid, cat)
+
+    monkeypatch.setattr(review, "learn_correction", spy)
+    _start_train(qtbot, tab)
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_2)
+    assert category(shop, row["sku"]) == other and tab._to_learn == [(row["product_id"], other)]
+    qtbot.keyClick(tab.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert category(shop, row["sku"]) is None and tab._to_learn == []
+    assert "The new model will not learn that correction." in tab.message.text()
+    assert "press Train again" not in tab.message.text()  # Train had read the labels before that fix
+    tab.table.selectRow([r["sku"] for r in tab.rows].index(row["sku"]))
+    qtbot.keyClick(tab.table, Qt.Key.Key_2)  # the same fix again
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        gate.set()
+    qtbot.waitUntil(lambda: not tab.learner.running and not tab._to_learn, timeout=20_000)
+    assert "Trained on 12 products" in tab.message.text() and len(before) == 1  # learnt once, not twice
+    tab.undo()
+    assert review.suggest_text(shop.db_path, row["title"]) == before[0]  # the new model as Train left it
+    tab.shutdown()
+
+
+def test_a_fix_from_before_train_undone_while_it_runs(qtbot, shop, monkeypatch):
+    """A fix learnt before Train, undone while it runs: cancelled, Train leaves the model before in place, and
+    the correction comes out of it. Train had read the fix as a label, so the model a finished Train makes
+    knows it: the tab says so, at the undo and after, until another Train leaves it out."""
+    from shopai.categorize import review
+    from shopai_ui.tabs.categorize import CategorizeTab
+
+    gate = _train_held_after_reading(monkeypatch)
+    tab = CategorizeTab(shop)
+    qtbot.addWidget(tab)
+    tab.show()
+    row = tab.current()
+    before = review.suggest_text(shop.db_path, row["title"])
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_2)
+    qtbot.waitUntil(lambda: not tab.learner.running, timeout=20_000)
+    assert review.suggest_text(shop.db_path, row["title"]) != before  # learnt at once
+    _start_train(qtbot, tab)
+    tab.undo()
+    assert category(shop, row["sku"]) is None
+    assert f"Train had already read the category of {row['sku']}" in tab.message.text()
+    tab.runner.cancel()
+    assert review.suggest_text(shop.db_path, row["title"]) == before  # out of the model still in use
+    assert "press Train again" not in tab.model_label.text()
+    # the same, with Train finishing this time
+    tab.table.selectRow([r["sku"] for r in tab.rows].index(row["sku"]))
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_2)
+    qtbot.waitUntil(lambda: not tab.learner.running, timeout=20_000)
+    _start_train(qtbot, tab)
+    tab.undo()
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        gate.set()
+    text = tab.message.text()
+    assert "Trained on 13 products" in text and tab.message.kind == "error", text
+    assert f"still learnt the category of {row['sku']}, undone while Train ran: press Train again" in text
+    assert f"still learnt the category of {row['sku']}" in tab.model_label.text()
+    assert row["sku"] in [r["sku"] for r in tab.rows]  # back in the queue, with the new model's suggestions
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        tab.train()  # another Train leaves it out
+    assert "Trained on 12 products" in tab.message.text() and tab.message.kind == "info"
+    assert "still learnt" not in tab.model_label.text()
+    tab.shutdown()
+
+
+def test_undo_while_train_runs_names_what_train_may_have_read(qapp):
+    from shopai_ui.tabs import categorize_messages as messages
+
+    assert messages.read_by_train(["A1"], surely=False).startswith("Train may already have read the category of A1")
+    many = messages.read_by_train([f"A{i}" for i in range(5)], surely=True)
+    assert "categories of A0, A1, A2 (and 2 more)" in many and "leave them out" in many
+    assert messages.still_learnt(["A1", "B2"]).startswith("This model has still learnt the categories of A1, B2")

@@ -54,6 +54,36 @@ def trained_message(summary: dict[str, Any]) -> tuple[str, bool]:
     return " ".join([text, *to_fix]), bool(to_fix)
 
 
+def _skus(skus: list[str], shown: int = 3) -> str:
+    more = (" " + _tr("(and {0} more)").format(len(skus) - shown)) if len(skus) > shown else ""
+    return ", ".join(skus[:shown]) + more
+
+
+def read_by_train(skus: list[str], surely: bool) -> str:
+    """Said when an undo while Train runs takes back categories Train has (``surely``) or may have read
+    already: the model it is making learns them, and only another Train leaves them out."""
+    one = len(skus) == 1
+    if surely:
+        text = (_tr("Train had already read the category of {0}, so the model it is making learns it anyway: "
+                    "when Train has finished, press Train again to leave it out.") if one else
+                _tr("Train had already read the categories of {0}, so the model it is making learns them anyway: "
+                    "when Train has finished, press Train again to leave them out."))
+    else:
+        text = (_tr("Train may already have read the category of {0}, so the model it is making may learn it: "
+                    "when Train has finished, press Train again to be sure it is left out.") if one else
+                _tr("Train may already have read the categories of {0}, so the model it is making may learn them: "
+                    "when Train has finished, press Train again to be sure they are left out."))
+    return text.format(_skus(skus))
+
+
+def still_learnt(skus: list[str]) -> str:
+    """Said of a model Train made from categories undone while it ran (after the model line and a Train)."""
+    return (_tr("This model has still learnt the category of {0}, undone while Train ran: press Train again to "
+                "leave it out.") if len(skus) == 1 else
+            _tr("This model has still learnt the categories of {0}, undone while Train ran: press Train again to "
+                "leave them out.")).format(_skus(skus))
+
+
 def imported_message(result: dict[str, Any], shown: int = 8) -> tuple[str, bool]:
     """(what a photo import did, whether some files need a look), naming the first ``shown`` problems."""
     text = "{0}: {1}, {2}.".format(
