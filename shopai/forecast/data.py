@@ -96,12 +96,13 @@ def load_series(
 
 
 def load_all(db: sqlite_utils.Database, what: str, min_points: int = 1) -> list[WeeklySeries]:
-    """Every product's series (fees, postage and vouchers left out), all ending the same week."""
+    """Every product's series (fees, postage and vouchers left out, and archived products: no longer sold), all
+    ending the same week."""
     end = last_week(db)
     if end is None:
         return []
-    products = {pid: (sku, title) for pid, sku, title in db.conn.execute("SELECT id, sku, title FROM products")
-                if is_product_code(sku)}
+    products = {pid: (sku, title) for pid, sku, title in db.conn.execute(
+                "SELECT id, sku, title FROM products WHERE status != 'archived'") if is_product_code(sku)}
     grouped: dict[int, list] = {}
     if what == "sales":
         for pid, w, q in _sales_rows(db, None):

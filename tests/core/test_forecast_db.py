@@ -233,3 +233,14 @@ def test_the_picker_finds_chinese_inside_titles_as_the_catalog_search_does(db_pa
     assert skus("青花") == ["JDZ-001", "JDZ-002"]  # best seller first
     assert skus("景德镇 青花") == ["JDZ-001"]
     assert skus("龙井 250") == ["TEA-1"]
+
+
+def test_fit_all_leaves_archived_products_out(db_path):
+    _fill(db_path, n_products=4, weeks=26, seed=2)
+    db = open_store(db_path)
+    db.conn.execute("UPDATE products SET status = 'archived' WHERE sku = 'SKU1'")
+    db.conn.execute("UPDATE products SET status = 'draft' WHERE sku = 'SKU2'")
+    db.conn.commit()
+    keys = {s.key for s in load_all(db, "sales")}
+    assert "SKU1" not in keys and {"SKU0", "SKU2", "SKU3"} <= keys  # a draft may be about to sell again
+    assert len(forecast(db, sku="SKU1", what="sales", horizon=4)["forecast"]) == 4  # still forecast when asked
