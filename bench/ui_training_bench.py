@@ -6,7 +6,9 @@ the log's titles, so searches match many), the Customers model (``shopai.custome
 tab's Train runs; ``--model recommend`` for the Recommendations tab's) trains in the background while the window's thread, every ``--every`` seconds, searches the catalog
 the way the Catalog tab does (FTS query and the first screen of rows), sorts it by price, and keeps a 20 ms
 timer whose late ticks show how long the window could not answer. The same probes run with nothing training
-(idle). Figures are seconds on the window's thread; the machine's other load is printed too.
+(idle). Figures are seconds on the window's thread; the machine's other load is printed too. The last line is
+``verdict: met`` when, while the model trains in its own process, the window never went unanswered for
+GAP_TARGET_S (0.1 s) and no search took SEARCH_TARGET_S (0.25 s), else ``verdict: missed: <which>``.
 
     QT_QPA_PLATFORM=offscreen nice -n 10 .venv/bin/python bench/ui_training_bench.py
     ... --db PATH   (an existing shop, copied, instead of importing the log into a temporary one)
@@ -23,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "retail" / "transactions.csv.gz"
+GAP_TARGET_S = 0.1
+SEARCH_TARGET_S = 0.25
 SEARCHES = ["s", "vint", "vintage heart", "lunch bag", "christmas", "cake stand", "c", "red retrospot"]
 MODELS = {"customers": "shopai.customers.train", "recommend": "shopai.recommend.train"}
 
@@ -167,6 +171,14 @@ def main() -> None:
     if base and base["search"] and process["search"]:
         print(f"thread/process: search median {statistics.median(base['search']) / statistics.median(process['search']):.1f}×, "
               f"late tick max {max(base['gaps']) / max(process['gaps']):.1f}×")
+    missed = []
+    if max(process["gaps"], default=0) >= GAP_TARGET_S:
+        missed.append(f"window unanswered {max(process['gaps']):.2f} s ≥ {GAP_TARGET_S} s")
+    if max(process["search"], default=0) >= SEARCH_TARGET_S:
+        missed.append(f"slowest search {max(process['search']):.2f} s ≥ {SEARCH_TARGET_S} s")
+    if process.get("trained") is None:
+        missed.append("training did not finish within --seconds")
+    print("verdict: met" if not missed else "verdict: missed: " + "; ".join(missed))
 
 
 if __name__ == "__main__":
