@@ -21,7 +21,9 @@ from typing import Any, Callable
 
 from shopai.jobs import Job, Progress, UserError
 
-GRACE_S = 10.0  # how long a cancelled child may take to roll back and stop before it is ended
+# How long a cancelled child may take to roll back and stop before it is ended. Less than the 10 s the app
+# waits for its worker threads when it quits: a thread still waiting on its child then would be cut off.
+GRACE_S = 4.0
 POLL_S = 0.1
 NICE = 5  # the child's priority below the window's (Unix)
 

@@ -122,17 +122,44 @@ def model_dir(db_path: str) -> Path:
 
 
 def save_bundle(db_path: str, bundle: Bundle) -> None:
+    """Save the models as one whole: the text and photo models go to files of their own (new names each time),
+    then ``categorize.json``, which names them, is replaced in one step. Stopped anywhere before that (a
+    cancelled Train ended, the computer off), the shop keeps the models it had, whole. The files of the
+    bundle before are kept too (a reader may have just read the old ``categorize.json``); older ones go."""
+    import secrets
+
     folder = model_dir(db_path)
-    bundle.text.save(folder / TEXT)
+    before = _bundle_files(folder)
+    token = secrets.token_hex(4)
+    text_file, photo_file = f"categorize_text-{token}.npz", f"categorize_photo-{token}.pt"
+    bundle.text.save(folder / text_file)
     if bundle.photo is not None:
-        bundle.photo.save(folder / PHOTO)
-    elif (folder / PHOTO).exists():
-        (folder / PHOTO).unlink()
+        bundle.photo.save(folder / photo_file)
     meta = dict(bundle.meta, format=FORMAT, fusion=list(bundle.fusion), has_photo=bundle.photo is not None,
-                text_temperature=bundle.text.temperature)
+                text_temperature=bundle.text.temperature, text_file=text_file,
+                photo_file=photo_file if bundle.photo is not None else None)
     tmp = folder / (META + ".tmp")
     tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
     os.replace(tmp, folder / META)
+    keep = before | _bundle_files(folder)
+    for old in [*folder.glob("categorize_text*.npz"), *folder.glob("categorize_photo*.pt"),
+                *folder.glob("categorize_photo*.json")]:
+        if old.name not in keep:
+            old.unlink(missing_ok=True)
+
+
+def _bundle_files(folder: Path) -> set[str]:
+    """The model files ``categorize.json`` names now (none when there is none, or it cannot be read)."""
+    try:
+        meta = json.loads((folder / META).read_text("utf-8"))
+    except (OSError, ValueError):
+        return set()
+    text = meta.get("text_file") or TEXT  # bundles saved before the files had names of their own
+    photo = (meta.get("photo_file") or PHOTO) if meta.get("has_photo") else None
+    names = {text}
+    if photo:
+        names |= {photo, str(Path(photo).with_suffix(".json"))}
+    return names
 
 
 def has_model(db_path: str) -> bool:
@@ -149,12 +176,12 @@ def load_bundle(db_path: str) -> Bundle:
         raise UserError("The saved category model is damaged: train categorize again.") from None
     if meta.get("format") != FORMAT:
         raise UserError("The saved category model is from another ShopAI version: train categorize again.")
-    text = TextModel.load(folder / TEXT)
+    text = TextModel.load(folder / (meta.get("text_file") or TEXT))
     text.temperature = float(meta.get("text_temperature", text.temperature))
     photo = None
     if meta.get("has_photo"):
         try:
-            photo = PhotoModel.load(folder / PHOTO)
+            photo = PhotoModel.load(folder / (meta.get("photo_file") or PHOTO))
         except BackboneUnavailable as exc:  # the pretrained backbone went: text still works, photos say why
             log.warning("photo model not loaded: %s", exc)
             meta = dict(meta, photo_problem=str(exc))

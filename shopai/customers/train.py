@@ -149,9 +149,16 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def _save_model_files(db_path: str, final: evaluate.Fitted, meta: dict, cfg: seq.SeqConfig) -> None:
+    """The weights go to a file of a new name, then the description naming it replaces the old one in one
+    step: stopped in between, the shop keeps the model it had, whole. The weights before are kept (a reader
+    may have just read the old description); older ones go."""
+    import secrets
+
     from shopai.paths import subdir
 
     folder = subdir(db_path, "models")
+    before = _weights_named(folder)
+    weights_file = f"{Path(WEIGHTS_FILE).stem}-{secrets.token_hex(4)}.pt"
     doc = dict(meta)
     doc["bgnbd"] = final.bgnbd_params
     doc["rfm_logistic"] = final.rfm_params
@@ -162,10 +169,23 @@ def _save_model_files(db_path: str, final: evaluate.Fitted, meta: dict, cfg: seq
         m = final.seq_model
         doc["seq"] = {"n_static": m.n_static, "static_mean": m.static_mean.tolist(),
                       "static_std": m.static_std.tolist(), "spend_scale": m.spend_scale,
-                      "seeds": len(m.states), "config": cfg.to_json(), "file": WEIGHTS_FILE}
+                      "seeds": len(m.states), "config": cfg.to_json(), "file": weights_file}
         flat = {f"{i}.{k}": t for i, state in enumerate(m.states) for k, t in state.items()}
-        _atomic_write(folder / WEIGHTS_FILE, lambda p: torch.save(flat, p))
+        _atomic_write(folder / weights_file, lambda p: torch.save(flat, p))
     _atomic_write(folder / META_FILE, lambda p: p.write_text(json.dumps(doc, indent=1), encoding="utf-8"))
+    keep = before | _weights_named(folder)
+    for old in folder.glob(f"{Path(WEIGHTS_FILE).stem}*.pt"):
+        if old.name not in keep:
+            old.unlink(missing_ok=True)
+
+
+def _weights_named(folder: Path) -> set[str]:
+    """The weights file the saved description names (none when there is none, or it cannot be read)."""
+    try:
+        info = json.loads((folder / META_FILE).read_text(encoding="utf-8")).get("seq") or {}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {str(info["file"])} if info.get("file") else set()
 
 
 def load_model(db_path: str) -> dict:

@@ -257,7 +257,8 @@ def test_unstamped_photo_embeddings_are_dropped_on_upgrade(tmp_path):
 
 def test_damaged_model_file_gives_clear_message(shop):
     fast_train(shop, photos=False)
-    (model_dir(shop) / "categorize_text.npz").write_bytes(b"not a zip")
+    text_file = json.loads((model_dir(shop) / "categorize.json").read_text())["text_file"]
+    (model_dir(shop) / text_file).write_bytes(b"not a zip")
     with pytest.raises(UserError, match="damaged"):
         load_bundle(shop)
     meta = model_dir(shop) / "categorize.json"
@@ -403,3 +404,36 @@ def test_import_photo_names_never_replace_a_products_photo(shop, tmp_path):
     assert (images / rows["candle_001-2"]).read_bytes() == (second / "candle_001.png").read_bytes()
     assert review._match_product(db.conn, "U1_front") and review._match_product(db.conn, "U1 back 2")
     assert not review._match_product(db.conn, "U1 copy") and not review._match_product(db.conn, "U1-2024x")
+
+
+def test_a_save_stopped_before_its_last_step_leaves_the_models_before_whole(shop, monkeypatch):
+    """The text and photo models go to new files and categorize.json, naming them, is replaced last: a save cut
+    off before that (a cancelled Train's process ended mid-save) leaves the shop with the bundle it had."""
+    import os
+
+    from shopai.categorize import models
+
+    fast_train(shop)
+    before = load_bundle(shop)
+    files = set(p.name for p in model_dir(shop).iterdir())
+    real_replace = os.replace
+
+    def cut_off(src, dst):
+        if str(dst).endswith("categorize.json"):
+            raise KeyboardInterrupt  # as if the process ended here
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(models.os, "replace", cut_off)
+    changed = load_bundle(shop)
+    changed.text.classes.append("Brand new category")
+    with pytest.raises(KeyboardInterrupt):
+        models.save_bundle(shop, changed)
+    monkeypatch.setattr(models.os, "replace", real_replace)
+    after = load_bundle(shop)
+    assert after.classes == before.classes and after.meta["text_file"] == before.meta["text_file"]
+    assert after.photo is not None
+    # the next whole save keeps its own files and the ones before, and clears the rest (the cut-off save's)
+    models.save_bundle(shop, after)
+    names = set(p.name for p in model_dir(shop).iterdir() if p.name.startswith("categorize_"))
+    assert before.meta["text_file"] in names and load_bundle(shop).meta["text_file"] in names
+    assert len([n for n in names if n.startswith("categorize_text")]) == 2, (names, files)

@@ -428,3 +428,34 @@ def test_odd_shops_give_scores_or_a_plain_message(tmp_path, seed):
         db.conn.close()
         assert len(got) == summary["customers_scored"]
         assert all(0 <= r["p_return_30d"] <= r["p_return_90d"] + 1e-9 <= 1 + 1e-9 for r in got)
+
+
+def test_a_retrain_stopped_before_its_description_keeps_the_model_before(tmp_path, monkeypatch):
+    """New weights go to a file of a new name and the description naming them is written last: cut off before
+    that, the shop keeps the model it had; after whole saves, the weights of the last two stay."""
+    from shopai.customers import train as train_mod
+    from shopai.paths import subdir
+
+    path = str(tmp_path / "shop.sqlite")
+    open_store(path).conn.close()
+    synthetic.build(path, days=260, regulars=20, occasional=10)
+    monkeypatch.setattr(evaluate, "choose", lambda table: ("sequence", "forced for this test"))
+    run_job(train_job(path, epochs=1, seeds=1))
+    first = load_model(path)["seq"]["file"]
+    real = train_mod._atomic_write
+
+    def cut_off(target, write):
+        if target.name == train_mod.META_FILE:
+            raise KeyboardInterrupt  # as if the training process ended here
+        return real(target, write)
+
+    monkeypatch.setattr(train_mod, "_atomic_write", cut_off)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(train_job(path, epochs=1, seeds=1))
+    monkeypatch.setattr(train_mod, "_atomic_write", real)
+    doc = load_model(path)
+    assert doc["seq"]["file"] == first and doc["seq_model"] is not None
+    run_job(train_job(path, epochs=1, seeds=1))
+    run_job(train_job(path, epochs=1, seeds=1))
+    weights = sorted(p.name for p in subdir(path, "models").glob("customers_seq*.pt"))
+    assert len(weights) == 2 and load_model(path)["seq"]["file"] in weights and first not in weights
