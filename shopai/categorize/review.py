@@ -25,6 +25,7 @@ from shopai.categorize.train import (NOTHING_TO_GO_ON, _write_suggestions, decod
 from shopai.jobs import Job, Progress, UserError
 from shopai.paths import subdir
 from shopai.store.db import open_store, transaction
+from shopai.store.title_keys import title_key
 
 DUPLICATE_BITS = 4
 
@@ -435,7 +436,8 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
                             n += 1
                             sku = f"{base}-{n}"
                         title = re.sub(r"[_\-]+", " ", stem).strip() or sku
-                        pid = conn.execute("INSERT INTO products (sku, title) VALUES (?, ?)", (sku, title)).lastrowid
+                        pid = conn.execute("INSERT INTO products (sku, title, title_key) VALUES (?, ?, ?)",
+                                           (sku, title, title_key(title))).lastrowid
                         drafts += 1
                         draft = 1
                     if stored is None:

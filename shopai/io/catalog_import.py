@@ -27,6 +27,7 @@ from shopai.io.values import decimal_comma_from, listing_is_inverted, parse_list
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
+from shopai.store.title_keys import fill_title_keys
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>")  # a tag starts with a letter: "3 < 4 and 5 > 2" stays
 # what a browser never shows: scripts, style sheets, comments (an unclosed one runs to the end of the text)
@@ -515,6 +516,7 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
             report.created += len(new_rows)
         yield Progress(total, total, "Indexing for search")
         fast.finish()
+        fill_title_keys(conn)  # Chinese titles new or renamed: their pinyin, to sort by
         conn.execute("INSERT INTO price_history (product_id, price, changed_at, source, import_id) "
                      "SELECT id, price, ?, 'import', ? FROM products WHERE import_id = ? AND price IS NOT NULL",
                      (now, import_id, import_id))

@@ -244,6 +244,9 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
         counts["categories_deleted"], counts["categories_kept"] = _drop_unused_categories(
             conn, import_id, created_categories)
         conn.execute("UPDATE imports SET undone_at = ? WHERE id = ?", (now_iso(), import_id))
+        from shopai.store.title_keys import fill_title_keys
+
+        fill_title_keys(conn)  # titles put back: their sort keys again
     return counts
 
 

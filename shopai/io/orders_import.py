@@ -37,6 +37,7 @@ from shopai.io.values import date_parser, decimal_comma_from, parse_number
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import open_store, transaction
+from shopai.store.title_keys import fill_title_keys
 
 PAID, CANCELLED, RETURNED = "paid", "cancelled", "returned"
 NOT_SOLD = "not sold"  # a line's status only: such lines are skipped
@@ -662,6 +663,7 @@ def _write(db, src, parsed: _Parsed) -> Job[ImportReport]:
                 "VALUES (?, ?, '', ?, ?, ?, ?)",
                 [(sku, title, price, now, now, import_id) for sku, (title, price) in plan.new_products.items()])
             fast.finish()
+            fill_title_keys(conn)  # Chinese titles: their pinyin, to sort by
             plan.product_ids.update(conn.execute("SELECT sku, id FROM products WHERE import_id = ?",
                                                  (import_id,)).fetchall())
         yield Progress(total * 1.35, 2 * total, "Saving customers")

@@ -153,7 +153,9 @@ def search_ids(
         sql += " WHERE " + " AND ".join(where)
     collate = " COLLATE NOCASE" if order_by in {"sku", "title", "category", "vendor"} else ""
     direction = "DESC" if descending else "ASC"
-    sql += f" ORDER BY p.{order_by}{collate} {direction}, p.id {direction}"
+    # a Chinese title sorts by its pinyin (shopai.store.title_keys); the expression is the index's
+    column = "coalesce(p.title_key, p.title)" if order_by == "title" else f"p.{order_by}"
+    sql += f" ORDER BY {column}{collate} {direction}, p.id {direction}"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [r[0] for r in db.conn.execute(sql, params)]
@@ -268,12 +270,21 @@ def add(db: sqlite_utils.Database, **fields: Any) -> int:
     with transaction(db) as conn:
         cur = conn.execute(f"INSERT INTO products ({cols}) VALUES ({marks})", list(clean.values()))
         product_id = cur.lastrowid
+        _set_title_key(conn, product_id, clean["title"])
         if clean.get("price") is not None:
             conn.execute(
                 "INSERT INTO price_history (product_id, price, changed_at, source) VALUES (?, ?, ?, 'edit')",
                 (product_id, clean["price"], now_iso()),
             )
     return product_id
+
+
+def _set_title_key(conn, product_id: int, title: str) -> None:
+    from shopai.store.title_keys import title_key
+
+    key = title_key(title)
+    if key is not None:
+        conn.execute("UPDATE products SET title_key = ? WHERE id = ?", (key, product_id))
 
 
 def update(db: sqlite_utils.Database, product_id: int, **fields: Any) -> None:
@@ -292,6 +303,8 @@ def update(db: sqlite_utils.Database, product_id: int, **fields: Any) -> None:
             f"UPDATE products SET {sets}, updated_at = ? WHERE id = ?",
             [*clean.values(), now_iso(), product_id],
         )
+        if "title" in clean:  # (the trigger emptied the old key)
+            _set_title_key(conn, product_id, clean["title"])
         if "price" in clean and clean["price"] is not None and clean["price"] != before["price"]:
             conn.execute(
                 "INSERT INTO price_history (product_id, price, changed_at, source) VALUES (?, ?, ?, 'edit')",

@@ -4,6 +4,8 @@ Migrations are append-only: never edit one that has shipped, add a new entry at 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlite_utils
 
 CORE_0001 = """
@@ -163,9 +165,15 @@ END;
 INSERT INTO products_fts(products_fts) VALUES ('rebuild');
 """
 
-# (name, sql) in the order they apply. Append new migrations at the end; each capability that needs
+def _add_title_keys(conn) -> None:
+    from shopai.store.title_keys import add_title_keys
+
+    add_title_keys(conn)
+
+
+# (name, sql or a function of the connection) in the order they apply. Append new migrations at the end; each capability that needs
 # tables of its own adds one entry named after it (e.g. "recommend_0001").
-MIGRATIONS: list[tuple[str, str]] = [
+MIGRATIONS: list[tuple[str, Any]] = [
     ("core_0001", CORE_0001),
     ("io_0001", "ALTER TABLE price_history ADD COLUMN import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL;\n"
                 "CREATE INDEX price_history_import ON price_history(import_id);"),
@@ -199,6 +207,8 @@ MIGRATIONS: list[tuple[str, str]] = [
     # catalog (and their sales in the history) but are not offered to customers
     ("core_0004", "ALTER TABLE products ADD COLUMN status TEXT NOT NULL DEFAULT 'active' "
                   "CHECK (status IN ('active', 'draft', 'archived'));"),
+    # Chinese titles sort by their pinyin (shopai.store.title_keys)
+    ("core_0005", _add_title_keys),
     # -- new migrations go above this line --
 ]
 
@@ -238,16 +248,23 @@ def migrate(db: sqlite_utils.Database) -> int:
             if version >= SCHEMA_VERSION:
                 conn.execute("COMMIT")
                 return applied
-            _name, sql = MIGRATIONS[version]
-            # executescript would COMMIT first; run statement by statement inside our transaction.
-            for statement in _split_sql(sql):
-                conn.execute(statement)
+            apply_migration(conn, MIGRATIONS[version][1])
             conn.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         applied += 1
+
+
+def apply_migration(conn, migration) -> None:
+    """Run one migration on ``conn``, inside the caller's transaction: a script, statement by statement
+    (executescript would COMMIT first), or a function of the connection (one that computes values)."""
+    if callable(migration):
+        migration(conn)
+        return
+    for statement in _split_sql(migration):
+        conn.execute(statement)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -302,8 +302,7 @@ def _build_with(path: Path, migrations) -> None:
     conn = sqlite3.connect(str(path), isolation_level=None)
     for version, (_, sql) in enumerate(migrations, start=1):
         conn.execute("BEGIN")
-        for statement in schema._split_sql(sql):
-            conn.execute(statement)
+        schema.apply_migration(conn, sql)
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
     conn.executemany("INSERT INTO products (sku, title, price) VALUES (?, ?, ?)",

@@ -1,0 +1,53 @@
+"""Sorting Chinese titles by their pinyin, as Chinese readers (and Excel) expect.
+
+SQLite compares text by code point, which for Chinese characters is no order a reader knows: "苹果" before
+"香蕉" before "橙子" is as good as random. Each title with Chinese characters gets a sort key in
+``products.title_key``, its characters written in pinyin with tone numbers ("ping2 guo3"), other characters
+as they are, and the Catalog sorts by ``coalesce(title_key, title)``: Chinese titles fall among the Latin
+ones by their sound (苹果 among the P's), titles without Chinese sort as before and pay nothing.
+
+A trigger empties the key when a title changes (whatever writes it); :func:`fill_title_keys` computes the
+missing ones. It runs after every write of ShopAI's own that can add or rename products and when the key
+column is first added, so a title renamed by another program is put in order the next time ShopAI writes.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+from functools import lru_cache
+
+# Chinese characters: CJK Unified Ideographs and Extension A, and the compatibility ideographs (a GLOB class
+# for SQLite, a regex for Python)
+CJK_GLOB = "*[㐀-䶿一-鿿豈-﫿]*"
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=65536)
+def title_key(title: str | None) -> str | None:
+    """The sort key of ``title``: None when it has no Chinese characters (it sorts as itself)."""
+    if not title or not _CJK.search(title):
+        return None
+    from pypinyin import Style, lazy_pinyin
+
+    # lazy_pinyin keeps a run of other characters as one item ("iPhone15"): each item is one word of the key
+    return " ".join(part.strip() for part in lazy_pinyin(title, style=Style.TONE3, neutral_tone_with_five=True)
+                    if part.strip()).lower()
+
+
+def fill_title_keys(conn: sqlite3.Connection) -> int:
+    """Compute the sort key of every Chinese title that lacks one; returns how many. Leaves ``updated_at``
+    alone (the product did not change). Run it inside the caller's transaction or on its own."""
+    rows = conn.execute("SELECT id, title FROM products WHERE title_key IS NULL AND title GLOB ?",
+                        (CJK_GLOB,)).fetchall()
+    if rows:
+        conn.executemany("UPDATE products SET title_key = ? WHERE id = ?", [(title_key(t), i) for i, t in rows])
+    return len(rows)
+
+
+def add_title_keys(conn: sqlite3.Connection) -> None:
+    """Migration core_0005: the key column, its index, the trigger that empties it, and the keys."""
+    conn.execute("ALTER TABLE products ADD COLUMN title_key TEXT")
+    conn.execute("CREATE INDEX products_title_sort ON products(coalesce(title_key, title) COLLATE NOCASE)")
+    conn.execute("CREATE TRIGGER products_title_key AFTER UPDATE OF title ON products "
+                 "WHEN new.title IS NOT old.title BEGIN UPDATE products SET title_key = NULL WHERE id = new.id; END")
+    fill_title_keys(conn)
