@@ -3,7 +3,8 @@
 ``ShopAI --self-test`` checks, without opening a window, that what the build collected works:
 torch trains a step, torchvision's C++ ops run, the pocketsphinx model is there, Qt can draw SVG
 icons, the voice denoisers' C libraries (RNNoise, DeepFilterNet3 and its model) run, a job runs in a
-background process of its own (as Train does) and the shop's resources are found. It prints one line per check and exits 0 when all pass.
+background process of its own (as Train does), Chinese titles get their pinyin and the shop's resources are
+found. It prints one line per check and exits 0 when all pass.
 """
 import multiprocessing
 import sys
@@ -84,6 +85,13 @@ def self_test() -> int:
             assert n == 2 and os.path.getsize(path) > 0, n
         return "a job ran in a spawned process"
 
+    def chinese_sorting():
+        from shopai.store.title_keys import title_key
+
+        key = title_key("苹果")
+        assert key == "ping2 guo3", key
+        return "pypinyin's dictionaries found"
+
     def core():
         import shopai.cli.main
         import shopai.safety
@@ -93,7 +101,8 @@ def self_test() -> int:
 
     for name, fn in [("torch", torch_step), ("torchvision", torchvision_ops), ("pocketsphinx", pocketsphinx_model),
                      ("qt", qt_svg_and_resources), ("voice denoisers", denoisers),
-                     ("background process", background_process), ("shopai", core)]:
+                     ("background process", background_process), ("chinese sorting", chinese_sorting),
+                     ("shopai", core)]:
         check(name, fn)
     for name, ok, note in checks:
         print(f"self_test {name}: {'ok' if ok else 'FAILED'} - {note}", flush=True)
