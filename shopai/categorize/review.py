@@ -436,8 +436,9 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
                             n += 1
                             sku = f"{base}-{n}"
                         title = re.sub(r"[_\-]+", " ", stem).strip() or sku
-                        pid = conn.execute("INSERT INTO products (sku, title, title_key) VALUES (?, ?, ?)",
-                                           (sku, title, title_key(title))).lastrowid
+                        # a draft: not offered to customers until the owner makes it active (it has no price)
+                        pid = conn.execute("INSERT INTO products (sku, title, title_key, status) "
+                                           "VALUES (?, ?, ?, 'draft')", (sku, title, title_key(title))).lastrowid
                         drafts += 1
                         draft = 1
                     if stored is None:

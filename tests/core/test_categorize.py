@@ -174,6 +174,8 @@ def test_import_photos_match_draft_bad_and_duplicates(shop, tmp_path):
     assert any("copy-of-scarf.png" in d for d in result["duplicates"])
     q = {r["sku"]: r for r in review.queue(db)}
     assert q["new-candle"]["draft"] and q["new-candle"]["category"] == "Candles"
+    statuses = dict(db.conn.execute("SELECT sku, status FROM products WHERE sku IN ('new-candle', 'U2')"))
+    assert statuses == {"new-candle": "draft", "U2": "active"}  # a photo's new product is a draft, not for sale
     sims = review.similar_products(db, q["new-candle"]["product_id"], k=3)
     assert len(sims) == 3
     copy_id = q["copy-of-scarf"]["product_id"]
