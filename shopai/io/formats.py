@@ -324,7 +324,9 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
             if hit:
                 mapping["quantity"] = hit
                 free.remove(hit)
-        if not mapping["unit_price"] and not named("unit_price"):
+        # with a line total the unit price is worked out from it: another column of decimals (a refund, a
+        # postage) is not guessed in its place
+        if not mapping["unit_price"] and not mapping["line_total"] and not named("unit_price"):
             hit = next((c for c, share, whole in numeric if c in free and share >= 0.95 and whole < 0.9), None)
             if hit:
                 mapping["unit_price"] = hit
@@ -342,7 +344,21 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
             if hit:
                 mapping["title"] = hit
                 free.remove(hit)
+    if kind == "orders" and not mapping["refunded"]:
+        mapping["refunded"] = _taobao_refund_column(columns, mapping)
     return mapping
+
+
+# Taobao/Tmall's order report (one row per order) gives what each order paid and what was refunded of it
+_TAOBAO_PAID = {"买家实际支付金额", "买家应付货款"}
+
+
+def _taobao_refund_column(columns: list[str], mapping: dict[str, str | None]) -> str | None:
+    """Taobao's 退款金额 (the amount refunded of the order), where the file is its one-row-per-order report: the
+    line total is one of its order amounts. Other files' refund columns may be per line: never guessed."""
+    if (mapping.get("line_total") or "").strip() not in _TAOBAO_PAID:
+        return None
+    return next((c for c in columns if c.strip() == "退款金额"), None)
 
 
 _NUMERIC = ("price", "cost", "stock", "quantity", "unit_price", "line_total")

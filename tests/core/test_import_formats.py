@@ -469,3 +469,27 @@ def test_categories_of_the_same_name_under_different_parents_stay_apart(db_path,
     open_store(second).conn.close()
     run_job(import_job(str(second), tmp_path / "catalog.csv", "catalog"))
     assert dict(open_store(second).conn.execute("SELECT sku, category FROM products")) == {**cats, "F1": "Tops"}
+
+
+def test_taobao_order_report_refunds_are_taken_off_the_order(db_path, tmp_path):
+    # Taobao's one-row-per-order report: 退款金额 is what was refunded of the order (partly, or all of it)
+    text = ("订单编号,买家会员名,买家实际支付金额,退款金额,订单状态,订单创建时间,宝贝标题,宝贝总数量,商家编码\n"
+            "T1,tb_小明,68.00,20.00,交易成功,2024-03-05 10:14:22,景德镇青花瓷杯,2,JDZ-001\n"
+            "T2,tb_小明,50.00,50.00,交易成功,2024-03-06 11:00:00,白瓷碗,1,BWL-001\n"
+            "T3,tb_小红,30.00,0.00,交易成功,2024-03-07 09:30:00,茶勺,1,SPN-001\n")
+    path = tmp_path / "ExportOrderList.csv"
+    path.write_text(text, encoding="gbk")
+    db = open_store(db_path)
+    mapping = preview(db, path, "orders").mapping
+    assert mapping["refunded"] == "退款金额"
+    assert mapping["unit_price"] is None  # worked out from the line total, never guessed as the refund column
+    run_job(import_job(db_path, path, "orders"))
+    got = orders(db)
+    assert got["T1"][2:] == ("paid", 48.0) and got["T2"][2] == "returned" and got["T3"][2:] == ("paid", 30.0)
+
+
+def test_a_refund_column_of_another_file_is_never_guessed(db_path, tmp_path):
+    text = "订单号,下单时间,商品名称,数量,金额,退款金额\nA1,2024-03-05,瓷杯,1,68,20\n"  # may be per line
+    path = tmp_path / "orders.csv"
+    path.write_text(text, encoding="utf-8")
+    assert preview(open_store(db_path), path, "orders").mapping["refunded"] is None
