@@ -37,12 +37,12 @@ def in_process(func: Callable[..., Job[Any]], *args: Any, **kwargs: Any) -> Job[
     """``func(*args, **kwargs)`` (a job) run in a child process; a job here, with the same progress and result."""
     import multiprocessing
 
+    yield Progress(0, None, "Starting…")  # cancelled here, nothing was made yet
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     stop = context.Event()
     process = context.Process(target=_child, args=(func, args, kwargs, send, stop, os.getpid()),
                               name=f"shopai-{getattr(func, '__module__', 'job')}", daemon=True)
-    yield Progress(0, None, "Starting…")
     try:
         process.start()  # pickles func and its arguments: a local function fails here, before any child runs
     except BaseException:

@@ -111,3 +111,12 @@ def test_a_job_the_child_cannot_find_by_name_is_a_clear_error():
 
     with pytest.raises(Exception, match="(?i)pickle|local"):
         run_job(in_process(local_job))
+
+
+def test_cancel_before_the_child_starts_starts_none():
+    import multiprocessing
+
+    job = in_process(counting_job, 3)
+    assert next(job).message == "Starting…"
+    job.close()
+    assert multiprocessing.active_children() == []
