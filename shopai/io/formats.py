@@ -240,6 +240,9 @@ _KIND_CATALOG_WORDS = frozenset({"title", "name", "productname", "sku", "货号"
                                  "商品标题", "宝贝标题", "宝贝名称", "商品名", "品名", "名称"})
 
 
+_EXACT_NAME_ONLY = frozenset({"listing"})
+
+
 def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> dict[str, str | None]:
     """Guess a mapping for an unknown layout from header names, then from sample values."""
     fields, required = fields_for(kind)
@@ -290,9 +293,10 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
         if hit:
             mapping[field] = hit
             used.add(hit)
-    # pass 2: a header that contains an alias ("Unit Price (GBP)", "Customer ID number")
+    # pass 2: a header that contains an alias ("Unit Price (GBP)", "Customer ID number"); a status only by its
+    # exact name ("Stock status", "Tax status" and "Visibility in catalog" are other things)
     for field in fields:
-        if mapping[field]:
+        if mapping[field] or field in _EXACT_NAME_ONLY:
             continue
         for alias in aliases.get(field, ()):
             if len(alias) < 4:

@@ -129,3 +129,9 @@ def test_the_command_line_search_marks_archived_products(db_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert any("L1" in line and line.endswith("(archived)") for line in lines)
     assert any("L2" in line and "(" not in line for line in lines)
+
+
+def test_stock_status_and_tax_status_are_not_the_listing_status(db_path, tmp_path):
+    text = "SKU,Title,Price,Stock status,Tax status\nA1,Lamp,5,instock,taxable\n"
+    pv = preview(open_store(db_path), write(tmp_path, "sheet.csv", text), "catalog")
+    assert pv.mapping["listing"] is None and not pv.problems
