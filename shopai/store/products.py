@@ -140,14 +140,20 @@ def search_ids(
     descending: bool = False,
     category: str | None = None,
     limit: int | None = None,
+    status: str | None = None,
 ) -> list[int]:
-    """Product ids matching ``text`` (FTS5) and ``category``, sorted in SQL."""
+    """Product ids matching ``text`` (FTS5), ``category`` and ``status`` (one of STATUSES), sorted in SQL."""
     if order_by not in SORTABLE:
         raise ValueError(f"cannot sort by {order_by!r}")
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"no status {status!r}")
     where, params = match_where(db, text)
     if category:
         where.append("p.category = ?")
         params.append(category)
+    if status:
+        where.append("p.status = ?")
+        params.append(status)
     sql = "SELECT p.id FROM products p"
     if where:
         sql += " WHERE " + " AND ".join(where)

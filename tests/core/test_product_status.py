@@ -103,6 +103,10 @@ def test_the_status_is_edited_like_any_field(db_path):
     with pytest.raises(UserError, match="active, draft or archived"):
         product_store.update(db, pid, status="gone")
     assert product_store.search_ids(db, "", order_by="status")  # sortable in SQL
+    assert product_store.search_ids(db, "lamp", status="archived") == [pid]
+    assert product_store.search_ids(db, "lamp", status="active") == []
+    with pytest.raises(ValueError):
+        product_store.search_ids(db, "", status="gone")
 
 
 def test_drafts_and_archived_products_are_never_offered(db_path):

@@ -502,3 +502,22 @@ def test_archiving_a_product_in_the_editor_greys_it_and_says_so(tab, qtbot):
     editor = tab._open_editor(row["id"])
     assert editor.status.currentData() == "archived"
     editor.reject()
+
+
+def test_the_status_filter_shows_archived_products_apart_and_goes_when_none_are_left(tab, qtbot):
+    assert not tab.status_filter.isVisibleTo(tab)  # an all-active shop: no filter
+    pid = products.get(tab.ctx.db, sku="22752")["id"]
+    products.update(tab.ctx.db, pid, status="archived")
+    tab.ctx.notify_changed({"products"})
+    assert tab.status_filter.isVisibleTo(tab)
+    tab.status_filter.setCurrentIndex(tab.status_filter.findData("archived"))
+    assert titles(tab) == ["SET 7 BABUSHKA NESTING BOXES"] and tab.count_label.text() == "1 found"
+    tab.status_filter.setCurrentIndex(tab.status_filter.findData("active"))
+    assert len(titles(tab)) == len(ITEMS) - 1 and "SET 7 BABUSHKA NESTING BOXES" not in titles(tab)
+    tab.status_filter.setCurrentIndex(tab.status_filter.findData("draft"))
+    assert titles(tab) == [] and tab.count_label.text() == "0 found"
+    tab.status_filter.setCurrentIndex(tab.status_filter.findData("archived"))
+    products.update(tab.ctx.db, pid, status="active")  # the last one back on sale: the filter goes, and lets go
+    tab.ctx.notify_changed({"products"})
+    assert not tab.status_filter.isVisibleTo(tab) and tab.status_filter.currentData() is None
+    assert len(titles(tab)) == len(ITEMS) and tab.count_label.text() == "6 products"

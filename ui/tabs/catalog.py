@@ -40,6 +40,7 @@ class CatalogTab(QWidget):
         self.editor: ProductEditorDialog | None = None
         self._text = ""
         self._category: str | None = None
+        self._status: str | None = None  # None: every status
         # The unfiltered, sorted ids: clearing the search is then instant. Dropped on any product change.
         self._all_ids: tuple[tuple[str, bool], list[int]] | None = None
 
@@ -52,6 +53,13 @@ class CatalogTab(QWidget):
         self.category.setMinimumContentsLength(14)
         self.category.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.category.currentIndexChanged.connect(self._on_category_changed)
+        # shown only in a shop with drafts or archived products (see _show_status_column)
+        self.status_filter = QComboBox()
+        for label, key in ((self.tr("All statuses"), None), (self.tr("Active"), "active"),
+                           (self.tr("Drafts"), "draft"), (self.tr("Archived"), "archived")):
+            self.status_filter.addItem(label, key)
+        self.status_filter.setToolTip(self.tr("Show only active products, drafts or archived ones"))
+        self.status_filter.currentIndexChanged.connect(self._on_status_changed)
         self.count_label = QLabel()
         self.add_button = QPushButton(self.tr("&Add…"))
         self.add_button.setToolTip(self.tr("Add a product (Ctrl+N)"))
@@ -72,6 +80,7 @@ class CatalogTab(QWidget):
         self.search_bar_layout.addWidget(self.search, 1)
         self.mic_slot_index = 1
         self.search_bar_layout.addWidget(self.category)
+        self.search_bar_layout.addWidget(self.status_filter)
         self.search_bar_layout.addWidget(self.count_label)
         self.search_bar_layout.addSpacing(12)
         for button in (self.add_button, self.edit_button, self.delete_button, self.import_button):
@@ -203,11 +212,11 @@ class CatalogTab(QWidget):
         return {"draft": self.tr("Draft"), "archived": self.tr("Archived")}.get(status or "active", "")
 
     def _query_ids(self, sort_key: str, descending: bool) -> list[int]:
-        unfiltered = products.fts_query(self._text) is None and not self._category
+        unfiltered = products.fts_query(self._text) is None and not self._category and not self._status
         if unfiltered and self._all_ids is not None and self._all_ids[0] == (sort_key, descending):
             return self._all_ids[1]
         ids = products.search_ids(self.ctx.db, self._text, order_by=sort_key, descending=descending,
-                                  category=self._category)
+                                  category=self._category, status=self._status)
         if unfiltered:
             self._all_ids = ((sort_key, descending), ids)
         return ids
@@ -236,6 +245,10 @@ class CatalogTab(QWidget):
         self._category = self.category.currentData()
         self.apply_search()
 
+    def _on_status_changed(self, _index: int) -> None:
+        self._status = self.status_filter.currentData()
+        self.apply_search()
+
     def apply_search(self) -> None:
         """Re-run the ids query for the current search text and category."""
         self._debounce.stop()
@@ -248,17 +261,27 @@ class CatalogTab(QWidget):
     def _update_count(self) -> None:
         n = self.model.rowCount()
         # Text without a letter or digit (a lone quote, "*", "-") searches for nothing: say so, as the list does.
-        filtered = products.fts_query(self._text) is not None or bool(self._category)
+        filtered = products.fts_query(self._text) is not None or bool(self._category) or bool(self._status)
         if filtered:
             self.count_label.setText(self.tr("{0:,} found").format(n))
         else:
             self.count_label.setText(self.tr("{0:,} products").format(n))
 
     def _show_status_column(self) -> None:
-        """The Status column only in a shop that has drafts or archived products (else it would be blank)."""
+        """The Status column and filter only in a shop that has drafts or archived products (else the column
+        would be blank and the filter pointless); a filter left set when they go is put back to all."""
         col = [c.key for c in self.model.columns].index("status")
         some = self.ctx.db.conn.execute("SELECT EXISTS (SELECT 1 FROM products WHERE status != 'active')").fetchone()[0]
         self.table.setColumnHidden(col, not some)
+        self.status_filter.setVisible(bool(some))
+        if not some and self._status is not None:
+            self._reset_status_filter()
+
+    def _reset_status_filter(self) -> None:
+        self.status_filter.blockSignals(True)
+        self.status_filter.setCurrentIndex(0)
+        self.status_filter.blockSignals(False)
+        self._status = None
 
     def _reload_categories(self) -> None:
         current = self._category
@@ -385,13 +408,14 @@ class CatalogTab(QWidget):
 
     def _on_saved(self, product_id: int) -> None:
         self.message.clear()
-        if self.model.row_of(product_id) is None and (self._text or self._category):
+        if self.model.row_of(product_id) is None and (self._text or self._category or self._status):
             # A new product hidden by the search: clear the search so the owner sees it.
             self.search.blockSignals(True)
             self.search.clear()
             self.search.blockSignals(False)
             self._text = ""
             self._category = None
+            self._reset_status_filter()
             self._reload_categories()
             self.model.refresh()
             self._update_count()
