@@ -318,6 +318,20 @@ def update(db: sqlite_utils.Database, product_id: int, **fields: Any) -> None:
             )
 
 
+def set_status(db: sqlite_utils.Database, product_ids: Iterable[int], status: str) -> int:
+    """Give these products ``status`` (one of STATUSES) in one transaction; returns how many changed."""
+    if status not in STATUSES:
+        raise UserError("The status must be active, draft or archived.")
+    ids = list(product_ids)
+    n = 0
+    with transaction(db) as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            n += conn.execute(f"UPDATE products SET status = ?, updated_at = ? WHERE status != ? AND id IN "
+                              f"({','.join('?' * len(chunk))})", [status, now_iso(), status, *chunk]).rowcount
+    return n
+
+
 def delete(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int:
     """Delete products; their order lines keep their history, and the product's SKU and title with it
     (``deleted_sku`` / ``deleted_title``). Returns how many."""

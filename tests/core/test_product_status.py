@@ -107,6 +107,12 @@ def test_the_status_is_edited_like_any_field(db_path):
     assert product_store.search_ids(db, "lamp", status="active") == []
     with pytest.raises(ValueError):
         product_store.search_ids(db, "", status="gone")
+    other = product_store.add(db, sku="A2", title="Desk lamp")
+    assert product_store.set_status(db, [pid, other], "draft") == 2
+    assert product_store.set_status(db, [pid, other], "draft") == 0  # already drafts: nothing changed
+    with pytest.raises(UserError, match="active, draft or archived"):
+        product_store.set_status(db, [pid], "sold")
+    assert product_store.get(db, product_id=other)["status"] == "draft"
 
 
 def test_drafts_and_archived_products_are_never_offered(db_path):

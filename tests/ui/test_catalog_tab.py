@@ -521,3 +521,20 @@ def test_the_status_filter_shows_archived_products_apart_and_goes_when_none_are_
     tab.ctx.notify_changed({"products"})
     assert not tab.status_filter.isVisibleTo(tab) and tab.status_filter.currentData() is None
     assert len(titles(tab)) == len(ITEMS) and tab.count_label.text() == "6 products"
+
+
+def test_selected_products_are_marked_archived_and_active_again_from_the_right_click_menu(tab, qtbot):
+    tab.select_ids([products.get(tab.ctx.db, sku=s)["id"] for s in ("22752", "71053")])
+    menu = tab.selection_menu()
+    labels = [a.text() for a in menu.actions() if a.text()]
+    archive = next(a for a in menu.actions() if a.text().startswith("Mark 2 products as archived"))
+    assert "Mark 2 products as active (for sale)" in labels
+    assert not next(a for a in menu.actions() if a.text() == "Edit…").isEnabled()  # two selected
+    with qtbot.waitSignal(tab.ctx.dataChanged):
+        archive.trigger()
+    assert {products.get(tab.ctx.db, sku=s)["status"] for s in ("22752", "71053")} == {"archived"}
+    assert products.get(tab.ctx.db, sku="84029E")["status"] == "active"
+    assert tab.status_filter.isVisibleTo(tab) and tab.selected_ids()  # the selection stays
+    assert tab.set_status_of_selected("active") == 2
+    assert not tab.status_filter.isVisibleTo(tab)
+    assert tab.set_status_of_selected("active") == 0  # nothing left to change

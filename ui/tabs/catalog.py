@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
     QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
@@ -125,6 +125,9 @@ class CatalogTab(QWidget):
         for col, width in ((0, 110), (2, 150), (3, 80), (4, 64), (5, 130), (6, 76)):
             self.table.setColumnWidth(col, width)
         self.table.doubleClicked.connect(lambda _index: self.edit_selected())
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(
+            lambda pos: self.selection_menu().exec(self.table.viewport().mapToGlobal(pos)))
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.model.modelReset.connect(self._on_selection_changed)
 
@@ -449,6 +452,39 @@ class CatalogTab(QWidget):
         self.ctx.show_status(self.tr("Deleted {0:,} products").format(n) if n != 1 else self.tr("Deleted 1 product"))
         if self.model.rowCount():
             self.table.selectRow(min(next_row, self.model.rowCount() - 1))
+        return n
+
+    def selection_menu(self) -> QMenu:
+        """The right-click menu of the selected products: edit, mark them active, draft or archived, delete."""
+        ids = self.selected_ids()
+        menu = QMenu(self)
+        menu.addAction(self.tr("Edit…"), self.edit_selected).setEnabled(len(ids) == 1)
+        menu.addSeparator()
+        what = self.tr("1 product") if len(ids) == 1 else self.tr("{0:,} products").format(len(ids))
+        for status, label in (("active", self.tr("Mark {0} as active (for sale)")),
+                              ("draft", self.tr("Mark {0} as draft (not for sale yet)")),
+                              ("archived", self.tr("Mark {0} as archived (no longer sold)"))):
+            action = menu.addAction(label.format(what), lambda s=status: self.set_status_of_selected(s))
+            action.setEnabled(bool(ids))
+        menu.addSeparator()
+        menu.addAction(self.tr("Delete…"), self.delete_selected).setEnabled(bool(ids))
+        return menu
+
+    def set_status_of_selected(self, status: str) -> int:
+        """Mark the selected products active, draft or archived (drafts and archived ones are never offered
+        to customers); says how many changed."""
+        ids = self.selected_ids()
+        if not ids:
+            return 0
+        try:
+            n = products.set_status(self.ctx.db, ids, status)
+        except UserError as exc:
+            self.message.show_error(str(exc))
+            return 0
+        self.ctx.notify_changed({"products"})
+        word = {"active": self.tr("active"), "draft": self.tr("draft"), "archived": self.tr("archived")}[status]
+        self.ctx.show_status(self.tr("1 product marked {0}").format(word) if n == 1 else
+                             self.tr("{0:,} products marked {1}").format(n, word))
         return n
 
     def import_catalog(self) -> None:
