@@ -568,6 +568,10 @@ def test_a_fix_from_before_train_undone_while_it_runs(qtbot, shop, monkeypatch):
     assert f"still learnt the category of {row['sku']}, undone while Train ran: press Train again" in text
     assert f"still learnt the category of {row['sku']}" in tab.model_label.text()
     assert row["sku"] in [r["sku"] for r in tab.rows]  # back in the queue, with the new model's suggestions
+    reopened = CategorizeTab(shop)  # the app started again: the model line still says it
+    qtbot.addWidget(reopened)
+    assert f"still learnt the category of {row['sku']}" in reopened.model_label.text()
+    reopened.shutdown()
     with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
         tab.train()  # another Train leaves it out
     assert "Trained on 12 products" in tab.message.text() and tab.message.kind == "info"

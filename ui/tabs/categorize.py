@@ -36,6 +36,7 @@ from shopai_ui.worker import JobRunner
 THUMB = QSize(56, 56)
 BIG = QSize(200, 200)
 MAX_ROWS = 500
+KNOWS_UNDONE_KEY = "categorize.learnt_undone"  # the model Train made from categories undone while it ran
 
 
 def _learn_job(db_path: str, items: list[tuple[int, str]]):
@@ -73,7 +74,8 @@ class CategorizeTab(QWidget):
         self._read_then_undone: list[tuple[int, str, str]] = []
         self._model_before: str | None = None  # the model in use when Train started
         # the model (its stamp) Train made from categories undone while it ran, and those categories
-        self._knows_undone: tuple[str | None, list[tuple[int, str, str]]] = (None, [])
+        # (kept in the shop's settings, so that it is still said after a restart)
+        self._knows_undone: tuple[str | None, list[tuple[int, str, str]]] = self._load_knows_undone()
         self._cats: list[str] = []  # the shop's categories, offered first in the Fix box
         self.setAcceptDrops(True)
 
@@ -361,6 +363,21 @@ class CategorizeTab(QWidget):
         except (OSError, ValueError, AttributeError):
             return None
 
+    def _load_knows_undone(self) -> tuple[str | None, list[tuple[int, str, str]]]:
+        row = self.ctx.db.conn.execute("SELECT value FROM settings WHERE key = ?", (KNOWS_UNDONE_KEY,)).fetchone()
+        try:
+            data = json.loads(row[0]) if row else {}
+            return data.get("stamp"), [(int(p), str(s), str(c)) for p, s, c in data.get("items", [])]
+        except (ValueError, TypeError):
+            return None, []
+
+    def _save_knows_undone(self) -> None:
+        stamp, items = self._knows_undone
+        with self.ctx.db.conn:
+            self.ctx.db.conn.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (KNOWS_UNDONE_KEY, json.dumps({"stamp": stamp, "items": [list(i) for i in items]})))
+
     def _still_known(self, stamp: str | None) -> list[str]:
         """SKUs whose category, undone while Train ran, the model ``stamp`` learnt all the same (one decided
         again with that category since is no longer named)."""
@@ -589,6 +606,7 @@ class CategorizeTab(QWidget):
         stamp = self._model_stamp()
         if stamp != self._model_before:  # a new model, from the labels as they were when Train read them
             self._knows_undone = (stamp, self._read_then_undone)
+            self._save_knows_undone()
             ids = [pid for pid, _sku, _cat in self._read_then_undone]
             if ids:  # Train gave them no suggestions (they had a category then): the new model's now
                 changed = review.refresh_suggestions(self.ctx.db, self.ctx.db_path, product_ids=ids) > 0
