@@ -531,7 +531,8 @@ class ImportDialog(QDialog):
         self.runner.start(lambda: write_problems_job(path, problems),
                           on_result=lambda n: self.message.show_info(
                               self.tr("Saved {0:,} problems to {1}.").format(n, path)),
-                          on_error=self.message.show_error)
+                          on_error=lambda reason: self.message.show_error(
+                              self.tr("Could not write {0}: {1}").format(path, reason)))
 
     # -- import / undo --------------------------------------------------------------------------
     def can_import(self) -> bool:

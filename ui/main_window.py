@@ -12,7 +12,6 @@ from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
-from shopai.jobs import UserError
 from shopai.store import orders as order_queries
 from shopai_ui.context import ShopContext
 from shopai_ui.tabs import TABS
@@ -42,13 +41,10 @@ def window_title(db_path: str) -> str:
 
 def _export_job(what: str, db_path: str, path: str):
     """``export_{what}_job`` over the shop at ``db_path`` (its own connection, in the worker thread); a file
-    that can't be written (no such folder, no permission, disk full) is a UserError, its reason in plain words."""
+    that can't be written is a UserError (``export.CannotWrite``), its reason in plain words."""
     from shopai.io import export
 
-    try:
-        return (yield from getattr(export, f"export_{what}_job")(db_path, path))
-    except OSError as exc:
-        raise UserError(exc.strerror or str(exc)) from None
+    return (yield from getattr(export, f"export_{what}_job")(db_path, path))
 
 
 class MainWindow(QMainWindow):

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import sqlite_utils
 
-from shopai.jobs import Job, Progress, run_job
+from shopai.jobs import Job, Progress, UserError, run_job
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -46,6 +46,10 @@ def safe_cell(value: Any) -> Any:
     return text
 
 
+class CannotWrite(UserError, OSError):
+    """An export that could not be written: a UserError (shown in plain words), and an OSError still."""
+
+
 def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write a CSV (UTF-8 with BOM, every cell through :func:`safe_cell`) atomically; returns the row count."""
     return run_job(write_csv_job(path, header, rows))
@@ -57,7 +61,8 @@ def write_csv_job(path: str | os.PathLike, header: Sequence[str], rows: Iterable
 
     The rows go to a temporary file next to ``path`` (a hidden ``.NAME.XXXXXXXX.part``) that is renamed over
     ``path`` only once it is complete: closed early (cancel) or failed, the job removes it, leaves an existing
-    file at ``path`` as it was, and takes away the folders it had to create for it.
+    file at ``path`` as it was, and takes away the folders it had to create for it. A file that can't be written
+    (no such folder, no permission, disk full) raises :class:`CannotWrite` with the reason in plain words.
     """
     path = Path(path)
     missing = _missing_folders(path.parent)
@@ -81,6 +86,8 @@ def write_csv_job(path: str | os.PathLike, header: Sequence[str], rows: Iterable
         yield Progress(n, total or n, _writing(what, n, total))
         os.replace(tmp, path)
         done = True
+    except OSError as exc:  # the reason, not the temporary file's name or an errno
+        raise CannotWrite(exc.strerror or str(exc)) from None
     finally:
         if not done:
             if tmp is not None:

@@ -381,6 +381,10 @@ def test_a_long_problem_list_is_cut_with_exact_counts_and_saved_whole(ctx, make_
     assert saved[0] == ["Row", "Outcome", "Reason"] and len(saved) == 31
     assert [r[0] for r in saved[1:]] == [str(i) for i in range(2, 32)] and {r[1] for r in saved[1:]} == {"skipped"}
     assert "Saved 30 problems" in dialog.message.text()
+    (tmp_path / "notes").write_text("a file, not a folder")  # a folder that cannot be made: said in the dialog
+    dialog.save_problems(str(tmp_path / "notes" / "problems.csv"))
+    settle(qtbot, dialog)
+    assert dialog.message.text().startswith(f"Could not write {tmp_path / 'notes' / 'problems.csv'}: ")
     assert orders.stats(ctx.db)["products"] == 0  # still a dry run
     assert dialog.import_button.isEnabled()
 

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.customers import scores
-from shopai.jobs import UserError
 from shopai.process_jobs import in_process
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
@@ -66,15 +65,6 @@ class SparklineDelegate(QStyledItemDelegate):
         painter.setBrush(colour)
         painter.drawEllipse(last, 2.0, 2.0)
         painter.restore()
-
-
-def _export_job(db_path: str, path: str, *args):
-    """The list as the tab shows it, written in the worker thread; a file that can't be written is a UserError
-    with the reason in plain words."""
-    try:
-        return (yield from scores.export_segment_job(db_path, path, *args))
-    except OSError as exc:
-        raise UserError(exc.strerror or str(exc)) from None
 
 
 class CustomersTab(QWidget):
@@ -283,7 +273,8 @@ class CustomersTab(QWidget):
             self.message.show_info(self.tr("Exported %1 to %2").replace("%1", what).replace("%2", path))
 
         self.message.show_info(self.tr("Exporting the list to %1…").replace("%1", path))
-        self.exporter.start(lambda: _export_job(*args), on_result=done,
+        # a file that can't be written is a UserError with the reason (shopai.io.export.CannotWrite)
+        self.exporter.start(lambda: scores.export_segment_job(*args), on_result=done,
                             on_error=lambda reason: self.message.show_error(
                                 self.tr("Could not write the file: %1").replace("%1", reason)))
 
