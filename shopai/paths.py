@@ -63,3 +63,20 @@ def read_only_reason(db_path: str | os.PathLike) -> str | None:
     if path.is_file() and not os.access(path, os.W_OK):
         return "the file is read-only"
     return None
+
+
+def new_file_name(stem: str, suffix: str) -> str:
+    """A file name no save has used yet (``stem-1a2b3c4d.suffix``): a model written under it replaces nothing
+    until the description naming it does, so a save cut off half-way leaves the model before whole."""
+    import secrets
+
+    return f"{stem}-{secrets.token_hex(4)}{suffix}"
+
+
+def remove_files_except(folder: Path, patterns: tuple[str, ...], keep: set[str]) -> None:
+    """Delete the files of ``folder`` matching ``patterns`` (globs) whose names are not in ``keep``: the model
+    files no description names any more."""
+    for pattern in patterns:
+        for old in folder.glob(pattern):
+            if old.name not in keep:
+                old.unlink(missing_ok=True)

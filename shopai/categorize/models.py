@@ -18,7 +18,7 @@ from shopai.categorize.photo import PhotoModel
 from shopai.categorize.pretrained import BackboneUnavailable
 from shopai.categorize.text import TextModel
 from shopai.jobs import UserError
-from shopai.paths import subdir
+from shopai.paths import new_file_name, remove_files_except, subdir
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +126,9 @@ def save_bundle(db_path: str, bundle: Bundle) -> None:
     then ``categorize.json``, which names them, is replaced in one step. Stopped anywhere before that (a
     cancelled Train ended, the computer off), the shop keeps the models it had, whole. The files of the
     bundle before are kept too (a reader may have just read the old ``categorize.json``); older ones go."""
-    import secrets
-
     folder = model_dir(db_path)
     before = _bundle_files(folder)
-    token = secrets.token_hex(4)
-    text_file, photo_file = f"categorize_text-{token}.npz", f"categorize_photo-{token}.pt"
+    text_file, photo_file = new_file_name("categorize_text", ".npz"), new_file_name("categorize_photo", ".pt")
     bundle.text.save(folder / text_file)
     if bundle.photo is not None:
         bundle.photo.save(folder / photo_file)
@@ -141,11 +138,8 @@ def save_bundle(db_path: str, bundle: Bundle) -> None:
     tmp = folder / (META + ".tmp")
     tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
     os.replace(tmp, folder / META)
-    keep = before | _bundle_files(folder)
-    for old in [*folder.glob("categorize_text*.npz"), *folder.glob("categorize_photo*.pt"),
-                *folder.glob("categorize_photo*.json")]:
-        if old.name not in keep:
-            old.unlink(missing_ok=True)
+    remove_files_except(folder, ("categorize_text*.npz", "categorize_photo*.pt", "categorize_photo*.json"),
+                        before | _bundle_files(folder))
 
 
 def _bundle_files(folder: Path) -> set[str]:

@@ -152,13 +152,12 @@ def _save_model_files(db_path: str, final: evaluate.Fitted, meta: dict, cfg: seq
     """The weights go to a file of a new name, then the description naming it replaces the old one in one
     step: stopped in between, the shop keeps the model it had, whole. The weights before are kept (a reader
     may have just read the old description); older ones go."""
-    import secrets
-
-    from shopai.paths import subdir
+    from shopai.paths import new_file_name, remove_files_except, subdir
 
     folder = subdir(db_path, "models")
     before = _weights_named(folder)
-    weights_file = f"{Path(WEIGHTS_FILE).stem}-{secrets.token_hex(4)}.pt"
+    stem = Path(WEIGHTS_FILE).stem
+    weights_file = new_file_name(stem, ".pt")
     doc = dict(meta)
     doc["bgnbd"] = final.bgnbd_params
     doc["rfm_logistic"] = final.rfm_params
@@ -173,10 +172,7 @@ def _save_model_files(db_path: str, final: evaluate.Fitted, meta: dict, cfg: seq
         flat = {f"{i}.{k}": t for i, state in enumerate(m.states) for k, t in state.items()}
         _atomic_write(folder / weights_file, lambda p: torch.save(flat, p))
     _atomic_write(folder / META_FILE, lambda p: p.write_text(json.dumps(doc, indent=1), encoding="utf-8"))
-    keep = before | _weights_named(folder)
-    for old in folder.glob(f"{Path(WEIGHTS_FILE).stem}*.pt"):
-        if old.name not in keep:
-            old.unlink(missing_ok=True)
+    remove_files_except(folder, (f"{stem}*.pt",), before | _weights_named(folder))
 
 
 def _weights_named(folder: Path) -> set[str]:
