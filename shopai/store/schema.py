@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
+from shopai.store.title_keys import add_title_keys  # (pypinyin itself is imported only for Chinese titles)
+
 CORE_0001 = """
 CREATE TABLE categories (
     id INTEGER PRIMARY KEY,
@@ -165,12 +167,6 @@ END;
 INSERT INTO products_fts(products_fts) VALUES ('rebuild');
 """
 
-def _add_title_keys(conn) -> None:
-    from shopai.store.title_keys import add_title_keys
-
-    add_title_keys(conn)
-
-
 # (name, sql or a function of the connection) in the order they apply. Append new migrations at the end; each capability that needs
 # tables of its own adds one entry named after it (e.g. "recommend_0001").
 MIGRATIONS: list[tuple[str, Any]] = [
@@ -208,7 +204,7 @@ MIGRATIONS: list[tuple[str, Any]] = [
     ("core_0004", "ALTER TABLE products ADD COLUMN status TEXT NOT NULL DEFAULT 'active' "
                   "CHECK (status IN ('active', 'draft', 'archived'));"),
     # Chinese titles sort by their pinyin (shopai.store.title_keys)
-    ("core_0005", _add_title_keys),
+    ("core_0005", add_title_keys),
     # -- new migrations go above this line --
 ]
 

@@ -15,7 +15,7 @@ def filling(table: QTableWidget) -> Iterator[None]:
 
     Once a table is laid out and shown, every change that may alter a cell's size (``setItem``, ``setText``)
     makes Qt measure each ResizeToContents column again over all its rows, so filling n rows costs n² cell
-    measurements: refilling the 500-row review queue took 8 s. Inside the block those columns are
+    measurements: refilling the 500-row review queue took 18 s. Inside the block those columns are
     Interactive (they keep their width) and the table does not repaint; leaving it makes them
     ResizeToContents again, which measures each of them once. The columns must stay the same inside.
     """
