@@ -24,7 +24,10 @@ from shopai.jobs import Job, Progress, UserError
 # How long a cancelled child may take to roll back and stop before it is ended. Less than the 10 s the app
 # waits for its worker threads when it quits: a thread still waiting on its child then would be cut off.
 GRACE_S = 4.0
-POLL_S = 0.1
+# A job is cancelled between two of its steps, and a training step (an epoch) can take minutes: while the
+# child says nothing, its last progress is handed on again this often, so a Cancel or the app quitting reaches
+# the child within this time instead of at the end of the step.
+HEARTBEAT_S = 0.5
 NICE = 5  # the child's priority below the window's (Unix)
 
 
@@ -37,7 +40,8 @@ def in_process(func: Callable[..., Job[Any]], *args: Any, **kwargs: Any) -> Job[
     """``func(*args, **kwargs)`` (a job) run in a child process; a job here, with the same progress and result."""
     import multiprocessing
 
-    yield Progress(0, None, "Starting…")  # cancelled here, nothing was made yet
+    last = Progress(0, None, "Starting…")
+    yield last  # cancelled here, nothing was made yet
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     stop = context.Event()
@@ -53,17 +57,17 @@ def in_process(func: Callable[..., Job[Any]], *args: Any, **kwargs: Any) -> Job[
     finished = False
     try:
         while True:
-            if not receive.poll(POLL_S):
-                if not process.is_alive() and not receive.poll(0):
-                    raise JobProcessError(f"the background process ended unexpectedly (exit code {process.exitcode}); "
-                                          "perhaps the computer ran short of memory")
+            if not receive.poll(HEARTBEAT_S):  # (a child that is gone makes the pipe readable: EOF below)
+                yield last
                 continue
             try:
                 kind, value = receive.recv()
             except EOFError:
                 process.join(GRACE_S)
-                raise JobProcessError(f"the background process ended unexpectedly (exit code {process.exitcode})")
+                raise JobProcessError(f"the background process ended unexpectedly (exit code {process.exitcode}); "
+                                      "perhaps the computer ran short of memory")
             if kind == "progress":
+                last = value
                 yield value
             elif kind == "result":
                 finished = True

@@ -99,7 +99,10 @@ def test_a_child_stuck_in_one_step_is_ended_after_the_grace_time(monkeypatch):
     monkeypatch.setattr(process_jobs, "GRACE_S", 0.5)
     job = in_process(stuck_job, 60)
     next(job)  # "Starting…"
-    next(job)  # the child's first step: it now sleeps for a minute
+    first = next(job)  # the child's first step: it now sleeps for a minute
+    t0 = time.monotonic()
+    assert next(job) == first  # handed on again meanwhile: the worker can see a Cancel between steps
+    assert time.monotonic() - t0 < 5
     t0 = time.monotonic()
     job.close()
     assert time.monotonic() - t0 < 10

@@ -180,3 +180,25 @@ def test_a_long_job_with_many_progress_steps_does_not_crash(qtbot):
     runner.wait()
     assert len(steps) == 20_000
     assert sys.getrefcount(True) >= start - 100  # not one reference lost per step
+
+
+def one_long_step(seconds: float):
+    """A job whose one step outlasts the app's wait at quit (run in a child process: module level)."""
+    yield Progress(0, 1, "training")
+    time.sleep(seconds)
+    yield Progress(1, 1)
+
+
+def test_quitting_while_a_training_process_is_in_a_long_step_ends_it_in_time(qtbot):
+    # The worker sees a cancel only between two steps; the child's last progress is handed on again while it
+    # is silent, so shutdown reaches it at once and ends it after the grace time, well within its 10 s wait.
+    from shopai.process_jobs import GRACE_S, in_process
+
+    runner = JobRunner()
+    seen = []
+    runner.progressed.connect(seen.append)
+    runner.start(lambda: in_process(one_long_step, 120))
+    qtbot.waitUntil(lambda: any(p.message == "training" for p in seen), timeout=30_000)
+    t0 = time.monotonic()
+    runner.shutdown(10_000)
+    assert runner.wait(1) and time.monotonic() - t0 < GRACE_S + 3
