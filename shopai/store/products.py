@@ -318,6 +318,14 @@ def update(db: sqlite_utils.Database, product_id: int, **fields: Any) -> None:
             )
 
 
+ANY_NOT_ACTIVE = "SELECT EXISTS (SELECT 1 FROM products WHERE status != 'active')"
+
+
+def any_not_active(db: sqlite_utils.Database) -> bool:
+    """Whether the shop has a draft or an archived product (read from a partial index: instant)."""
+    return bool(db.conn.execute(ANY_NOT_ACTIVE).fetchone()[0])
+
+
 def set_status(db: sqlite_utils.Database, product_ids: Iterable[int], status: str) -> int:
     """Give these products ``status`` (one of STATUSES) in one transaction; returns how many changed."""
     if status not in STATUSES:

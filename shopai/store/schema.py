@@ -205,6 +205,9 @@ MIGRATIONS: list[tuple[str, Any]] = [
                   "CHECK (status IN ('active', 'draft', 'archived'));"),
     # Chinese titles sort by their pinyin (shopai.store.title_keys)
     ("core_0005", add_title_keys),
+    # the few drafts and archived products found without reading every product (the Catalog asks whether there
+    # are any after each change)
+    ("core_0006", "CREATE INDEX products_not_active ON products(status) WHERE status != 'active';"),
     # -- new migrations go above this line --
 ]
 

@@ -145,3 +145,13 @@ def test_stock_status_and_tax_status_are_not_the_listing_status(db_path, tmp_pat
     text = "SKU,Title,Price,Stock status,Tax status\nA1,Lamp,5,instock,taxable\n"
     pv = preview(open_store(db_path), write(tmp_path, "sheet.csv", text), "catalog")
     assert pv.mapping["listing"] is None and not pv.problems
+
+
+def test_whether_any_product_is_not_active_is_read_from_its_index(db_path):
+    db = open_store(db_path)
+    pid = product_store.add(db, sku="A1", title="Lamp")
+    assert not product_store.any_not_active(db)
+    product_store.set_status(db, [pid], "archived")
+    assert product_store.any_not_active(db)
+    plan = " ".join(str(r) for r in db.conn.execute("EXPLAIN QUERY PLAN " + product_store.ANY_NOT_ACTIVE))
+    assert "products_not_active" in plan  # not a scan of every product, after each change in the Catalog

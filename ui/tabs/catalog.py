@@ -274,9 +274,9 @@ class CatalogTab(QWidget):
         """The Status column and filter only in a shop that has drafts or archived products (else the column
         would be blank and the filter pointless); a filter left set when they go is put back to all."""
         col = [c.key for c in self.model.columns].index("status")
-        some = self.ctx.db.conn.execute("SELECT EXISTS (SELECT 1 FROM products WHERE status != 'active')").fetchone()[0]
+        some = products.any_not_active(self.ctx.db)
         self.table.setColumnHidden(col, not some)
-        self.status_filter.setVisible(bool(some))
+        self.status_filter.setVisible(some)
         if not some and self._status is not None:
             self._reset_status_filter()
 
