@@ -75,6 +75,7 @@ def bench_queue(app, rows: int, repeat: int) -> tuple[float, float]:
 def _fill_before(dialog, problems) -> None:
     """What the dialog did on the GUI thread before the fix: sort out and group every problem (one regex each),
     then list 1,000."""
+    from shopai.io.problems import ID_LIKE
     from shopai_ui import import_dialog
 
     dialog.problems.clear()
@@ -82,7 +83,7 @@ def _fill_before(dialog, problems) -> None:
     notes = [p for p in problems if not p.skipped]
     by_reason: dict[str, int] = {}
     for p in problems:
-        reason = import_dialog._ID_LIKE.sub("…", p.message)
+        reason = ID_LIKE.sub("…", p.message)
         by_reason[reason] = by_reason.get(reason, 0) + 1
     sorted(by_reason.items(), key=lambda kv: -kv[1])[:3]
     for p in (skipped + notes)[:import_dialog.MAX_LISTED_PROBLEMS]:
@@ -102,7 +103,7 @@ def bench_problems(app, n: int, repeat: int) -> tuple[float, float]:
         dialog.preview = object()
         ours = old = float("inf")
         for _ in range(repeat):
-            summary = import_dialog.summarise_problems(problems)  # in the worker thread
+            summary = import_dialog.summarise_problems(problems, import_dialog.MAX_LISTED_PROBLEMS)  # in the worker
             t0 = time.perf_counter()
             dialog._fill_problems(summary, problems)
             app.processEvents()

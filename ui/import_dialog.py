@@ -13,9 +13,6 @@ to a CSV file (in the background too).
 """
 from __future__ import annotations
 
-import re
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopai.io.problems import ProblemSummary, summarise_problems
 from shopai.jobs import Progress
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
@@ -43,7 +41,6 @@ CHANGED_TABLES = {"products", "categories", "customers", "orders", "order_lines"
 NOT_MAPPED = "—"
 MAX_LISTED_PROBLEMS = 1000
 REPREVIEW_MS = 250
-_ID_LIKE = re.compile(r"[^\s,;:()]*\d[^\s,;:()]*")
 SHORT_LABELS = {"sku": "SKU", "title": "Title", "description": "Description", "category": "Category",
                 "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image", "vendor": "Vendor",
                 "order_id": "Order no.",
@@ -56,49 +53,10 @@ DETAIL_LABELS = {"order_lines": "order lines", "orders": "orders", "updated_orde
                  "unchanged": "rows already up to date"}
 
 
-@dataclass(frozen=True)
-class ProblemSummary:
-    """What the problems list shows of a dry run's or an import's problems, worked out in the worker: exact
-    counts over all of them, and the first few to list (skipped rows first, then the rows imported with a
-    note)."""
-
-    skipped: int = 0  # rows left out
-    skipped_rows: int = 0  # of them, rows of the file (not the whole file)
-    notes: int = 0  # rows imported with a note
-    reasons: int = 0  # different reasons, ids and numbers blanked out
-    common: tuple[tuple[str, int], ...] = ()  # the commonest reasons with their counts, most first
-    listed: tuple = ()  # the RowProblems to list
-
-    @property
-    def total(self) -> int:
-        return self.skipped + self.notes
-
-    @property
-    def more(self) -> int:
-        """How many are counted but not listed."""
-        return self.total - len(self.listed)
-
-
-def summarise_problems(problems, limit: int | None = None) -> ProblemSummary:
-    """Count and group ``problems`` (every one of them) and keep the first ``limit`` (MAX_LISTED_PROBLEMS) to list."""
-    limit = MAX_LISTED_PROBLEMS if limit is None else limit
-    skipped = [p for p in problems if p.skipped]
-    notes = [p for p in problems if not p.skipped]
-    # "cancelled line of order C570867" and "… C560540" are one reason: blank out ids and numbers (once per
-    # different message: a log's lines repeat their order's message)
-    by_reason: Counter[str] = Counter()
-    for message, n in Counter(p.message for p in problems).items():
-        by_reason[_ID_LIKE.sub("…", message)] += n
-    common = sorted(by_reason.items(), key=lambda kv: -kv[1])[:3]  # ties: the one met first
-    listed = skipped[:limit] + notes[:max(0, limit - len(skipped))]
-    return ProblemSummary(skipped=len(skipped), skipped_rows=sum(1 for p in skipped if p.row > 0), notes=len(notes),
-                          reasons=len(by_reason), common=tuple(common), listed=tuple(listed))
-
-
 def _with_summary(job):
     """``job``'s result and the summary of its problems, both made in the worker thread."""
     result = yield from job
-    return result, summarise_problems(result.problems)
+    return result, summarise_problems(result.problems, MAX_LISTED_PROBLEMS)
 
 
 def _preview_job(db_path: str, path: str, kind: str | None, mapping: dict[str, str | None] | None):
