@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.jobs import Progress, UserError
+from shopai.categorize.train_undo import UndoDuringTrain, stamp_of
 from shopai.process_jobs import in_process
 from shopai_ui.context import ShopContext
 from shopai_ui.tabs import categorize_messages as messages
@@ -36,7 +37,6 @@ from shopai_ui.worker import JobRunner
 THUMB = QSize(56, 56)
 BIG = QSize(200, 200)
 MAX_ROWS = 500
-KNOWS_UNDONE_KEY = "categorize.learnt_undone"  # the model Train made from categories undone while it ran
 
 
 def _learn_job(db_path: str, items: list[tuple[int, str]]):
@@ -66,16 +66,7 @@ class CategorizeTab(QWidget):
         self._pixmaps: dict[tuple[str, int, int], QPixmap] = {}  # (path, mtime, size) -> thumbnail
         self._job = ""  # what the runner is doing: "train", "import", "download"
         self._to_learn: list[tuple[int, str]] = []  # corrections waiting to be learnt (while Train runs)
-        # while Train runs: the decisions there were once it had read the labels (None: it may not have yet),
-        # fixes undone meanwhile (taken out of the model when Train ends, if it is still the one in use) and
-        # categories undone that Train had read (product id, SKU, category)
-        self._labels_read: set[int] | None = None
-        self._unlearn_later: list[int] = []
-        self._read_then_undone: list[tuple[int, str, str]] = []
-        self._model_before: str | None = None  # the model in use when Train started
-        # the model (its stamp) Train made from categories undone while it ran, and those categories
-        # (kept in the shop's settings, so that it is still said after a restart)
-        self._knows_undone: tuple[str | None, list[tuple[int, str, str]]] = self._load_knows_undone()
+        self._train_undo = UndoDuringTrain(ctx.db, ctx.db_path)  # what an undo while Train runs means
         self._cats: list[str] = []  # the shop's categories, offered first in the Fix box
         self.setAcceptDrops(True)
 
@@ -338,7 +329,7 @@ class CategorizeTab(QWidget):
         except (OSError, ValueError):
             self.model_label.setText(self.tr("The saved model is damaged: train again."))
             return
-        known = self._still_known(self._stamp_of(meta))
+        known = self._train_undo.still_known(stamp_of(meta))
         self.model_label.setText(messages.model_line(meta) + (". " + messages.still_learnt(known) if known else ""))
         per = meta.get("per_category", {})
         items = sorted(per.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["n"]) if kv[1]["n"] else 2.0)
@@ -349,45 +340,6 @@ class CategorizeTab(QWidget):
                 self.accuracy.setItem(r, 1, QTableWidgetItem(str(v["n"])))
                 right = "—" if not v["n"] else f"{v['correct'] / v['n'] * 100:.0f}%"
                 self.accuracy.setItem(r, 2, QTableWidgetItem(right))
-
-    @staticmethod
-    def _stamp_of(meta: dict) -> str | None:
-        return str(meta.get("stamp") or meta.get("trained_at") or "") or None
-
-    def _model_stamp(self) -> str | None:
-        """Which model is saved now (None: none, or one that cannot be read)."""
-        from shopai.categorize.models import META, model_dir
-
-        try:
-            return self._stamp_of(json.loads((model_dir(self.ctx.db_path) / META).read_text("utf-8")))
-        except (OSError, ValueError, AttributeError):
-            return None
-
-    def _load_knows_undone(self) -> tuple[str | None, list[tuple[int, str, str]]]:
-        row = self.ctx.db.conn.execute("SELECT value FROM settings WHERE key = ?", (KNOWS_UNDONE_KEY,)).fetchone()
-        try:
-            data = json.loads(row[0]) if row else {}
-            return data.get("stamp"), [(int(p), str(s), str(c)) for p, s, c in data.get("items", [])]
-        except (ValueError, TypeError):
-            return None, []
-
-    def _save_knows_undone(self) -> None:
-        stamp, items = self._knows_undone
-        with self.ctx.db.conn:
-            self.ctx.db.conn.execute(
-                "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (KNOWS_UNDONE_KEY, json.dumps({"stamp": stamp, "items": [list(i) for i in items]})))
-
-    def _still_known(self, stamp: str | None) -> list[str]:
-        """SKUs whose category, undone while Train ran, the model ``stamp`` learnt all the same (one decided
-        again with that category since is no longer named)."""
-        model, items = self._knows_undone
-        if not items or stamp is None or stamp != model:
-            return []
-        ids = [pid for pid, _sku, _cat in items]
-        now = dict(self.ctx.db.conn.execute(
-            f"SELECT id, category FROM products WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall())
-        return [sku for pid, sku, cat in items if (now.get(pid) or "").strip() != cat]
 
     def current(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -564,13 +516,7 @@ class CategorizeTab(QWidget):
         self._to_learn = [item for item in self._to_learn if item[0] not in undone]  # never learnt now
         text = count(n, self.tr("Undone (1 product)."), self.tr("Undone ({0:,} products)."))
         if training:
-            # a fix the model in use had learnt comes out of it when Train ends, if Train leaves that model in place
-            self._unlearn_later += [d["id"] for d in taken if d["action"] == "fix"]
-            surely = self._labels_read is not None
-            read = [d for d in taken if d["category"] is not None and (not surely or d["id"] in self._labels_read)]
-            if surely:  # gone: a decision made from now on may be given the same id
-                self._labels_read -= {d["id"] for d in taken}
-            self._read_then_undone += [(d["product_id"], d["sku"], d["category"]) for d in read]
+            read, surely = self._train_undo.undone(taken)
             if read:
                 text += " " + messages.read_by_train([d["sku"] for d in read], surely)
             elif waiting:
@@ -586,39 +532,17 @@ class CategorizeTab(QWidget):
         path, opts = self.ctx.db_path, dict(self.train_options)
         if self.learner.running:  # a correction being saved into the model Train is about to replace
             self.learner.wait()
-        self._labels_read, self._unlearn_later, self._read_then_undone = None, [], []
-        self._model_before = self._model_stamp()
+        self._train_undo.started()
         self.runner.start(lambda: in_process(train_job, path, **opts), on_result=self._trained, on_error=self.message.show_error)
         self._job = "train"  # after start: starting cancels (and forgets) any job before
 
     def _train_progressed(self, progress: Progress) -> None:
-        """Note which decisions there were once Train had read the labels: train_job reads them all before its
-        first step above 0, so a category decided after that is not in its model."""
-        if self._job == "train" and self._labels_read is None and progress.fraction:
-            self._labels_read = {r[0] for r in self.ctx.db.conn.execute("SELECT id FROM categorize_decisions")}
-
-    def _train_ended(self) -> None:
-        """After Train (done, failed or cancelled): what was undone while it ran comes out of the model in use
-        where it can; a new model that learnt undone categories is named (see :meth:`_still_known`)."""
-        from shopai.categorize import review
-
-        changed = False
-        stamp = self._model_stamp()
-        if stamp != self._model_before:  # a new model, from the labels as they were when Train read them
-            self._knows_undone = (stamp, self._read_then_undone)
-            self._save_knows_undone()
-            ids = [pid for pid, _sku, _cat in self._read_then_undone]
-            if ids:  # Train gave them no suggestions (they had a category then): the new model's now
-                changed = review.refresh_suggestions(self.ctx.db, self.ctx.db_path, product_ids=ids) > 0
-        elif self._unlearn_later:  # the model before is still in use: the fixes undone come out of it now
-            changed = review.unlearn(self.ctx.db, self.ctx.db_path, self._unlearn_later)
-        self._labels_read, self._unlearn_later, self._read_then_undone = None, [], []
-        if changed:
-            self._after_write()
+        if self._job == "train":
+            self._train_undo.progressed(progress)
 
     def _trained(self, summary: dict) -> None:
         text, to_fix = messages.trained_message(summary)
-        known = self._still_known(self._model_stamp())
+        known = self._train_undo.still_known()
         if known:  # categories undone while Train ran, after it had read them
             text, to_fix = text + " " + messages.still_learnt(known), True
         (self.message.show_error if to_fix else self.message.show_info)(text)
@@ -698,8 +622,9 @@ class CategorizeTab(QWidget):
             self._job = ""
         for w in (self.train_button, self.import_button, self.folder_button, self.backbone_button):
             w.setEnabled(not busy)
-        if trained:  # before the corrections waiting are learnt (they may be given an undone fix's id)
-            self._train_ended()
+        # before the corrections waiting are learnt (they may be given an undone fix's id)
+        if trained and self._train_undo.ended():
+            self._after_write()
         if not busy:  # corrections made while Train ran go into the model it left (or the old one, if cancelled)
             self._learn_next()
 
