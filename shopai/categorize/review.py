@@ -13,7 +13,6 @@ import shutil
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import sqlite_utils
@@ -24,7 +23,7 @@ from shopai.categorize.train import (NOTHING_TO_GO_ON, _write_suggestions, decod
                                     product_text, resolve_image, stored_embedding)
 from shopai.jobs import Job, Progress, UserError
 from shopai.paths import subdir
-from shopai.store.db import open_store, transaction
+from shopai.store.db import in_chunks, open_store, transaction
 from shopai.store.title_keys import title_key
 
 DUPLICATE_BITS = 4
@@ -124,13 +123,11 @@ def refresh_suggestions(db: sqlite_utils.Database, db_path: str, bundle: Bundle 
            "LEFT JOIN categorize_photos cp ON cp.product_id = p.id "
            "LEFT JOIN categorize_suggestions s ON s.product_id = p.id "
            "WHERE (p.category IS NULL OR trim(p.category) = '') AND coalesce(s.status, 'pending') = 'pending'")
-    params: list[Any] = []
-    if product_ids is not None:
-        if not product_ids:
-            return 0
-        sql += f" AND p.id IN ({','.join('?' * len(product_ids))})"
-        params = list(product_ids)
-    rows = db.conn.execute(sql, params).fetchall()
+    if product_ids is None:
+        rows = db.conn.execute(sql).fetchall()
+    else:
+        rows = [r for chunk, marks in in_chunks(product_ids)
+                for r in db.conn.execute(f"{sql} AND p.id IN ({marks})", chunk)]
     if not rows:
         return 0
     texts = [None if r[4] else f"{r[1] or ''} {r[2] or ''}".strip() or None for r in rows]

@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from shopai.jobs import Progress
+from shopai.store.db import in_chunks
 
 KNOWS_UNDONE_KEY = "categorize.learnt_undone"  # the model Train made from categories undone while it ran
 
@@ -99,9 +100,8 @@ class UndoDuringTrain:
         model, items = self.knows_undone
         if not items or stamp is None or stamp != model:
             return []
-        ids = [pid for pid, _sku, _cat in items]
-        now = dict(self.db.conn.execute(
-            f"SELECT id, category FROM products WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall())
+        now = {pid: cat for chunk, marks in in_chunks(pid for pid, _sku, _cat in items)
+               for pid, cat in self.db.conn.execute(f"SELECT id, category FROM products WHERE id IN ({marks})", chunk)}
         return [sku for pid, sku, cat in items if (now.get(pid) or "").strip() != cat]
 
     def _load(self) -> tuple[str | None, list[tuple[int, str, str]]]:

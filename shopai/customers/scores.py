@@ -6,7 +6,7 @@ import json
 from typing import Any, Iterable
 
 from shopai.jobs import Job, Progress
-from shopai.store.db import like_pattern
+from shopai.store.db import in_chunks, like_pattern
 
 COLUMNS = ("customer_id", "name", "last_order", "orders", "spend", "p_return_30d", "p_return_90d",
            "expected_spend_90d", "at_risk", "regular", "recency_days", "rfm", "history", "id")
@@ -93,11 +93,8 @@ def _row(r) -> dict[str, Any]:
 
 def fetch_rows(db, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Rows for customer ids (customers.id): their scores, or before any training what their orders say."""
-    ids = list(ids)
     out: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(ids):
         for r in db.conn.execute(f"{_SELECT} WHERE s.customer_id IN ({marks})", chunk):
             d = _row(r)
             out[d["id"]] = d

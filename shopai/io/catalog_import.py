@@ -26,7 +26,7 @@ from shopai.io.common import ImportPreview, ImportReport, RowProblem
 from shopai.io.values import decimal_comma_from, listing_is_inverted, parse_listing, parse_number
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
-from shopai.store.db import open_store, transaction
+from shopai.store.db import in_chunks, open_store, transaction
 from shopai.store.title_keys import fill_title_keys
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>")  # a tag starts with a letter: "3 < 4 and 5 > 2" stays
@@ -340,9 +340,7 @@ def _drop_new_untitled(parsed: _Parsed, existing: dict[str, dict[str, Any]]) -> 
 def _existing(conn, skus: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     cols = ("id",) + PRODUCT_FIELDS + ("updated_at",)    # updated_at too, so an undo puts it back
-    for start in range(0, len(skus), 900):
-        chunk = skus[start:start + 900]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(skus):
         for r in conn.execute(f"SELECT {', '.join(cols)} FROM products WHERE sku IN ({marks})", chunk):
             found[r[1]] = dict(zip(cols, r))
     return found

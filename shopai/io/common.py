@@ -14,7 +14,7 @@ import sqlite_utils
 from shopai.io import formats
 from shopai.io.sniff import RowProblem, Table, read_table
 from shopai.jobs import UserError
-from shopai.store.db import transaction
+from shopai.store.db import in_chunks, transaction
 
 SAMPLE_ROWS = 20
 BATCH = 5000
@@ -275,9 +275,7 @@ def _drop_unused_categories(conn, import_id: int, created: list[int]) -> tuple[i
             stay.add(parent)
             parent = tree[parent][1]
     gone = sorted(candidates - stay)
-    for start in range(0, len(gone), 500):
-        chunk = gone[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(gone):
         conn.execute(f"DELETE FROM categories WHERE id IN ({marks})", chunk)
         conn.execute(f"DELETE FROM import_changes WHERE table_name = 'categories' AND before_json = 'null' "
                      f"AND row_id IN ({marks})", chunk)

@@ -36,7 +36,7 @@ from shopai.io.order_status import order_status as _order_status, order_value as
 from shopai.io.values import date_parser, decimal_comma_from, parse_number
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
-from shopai.store.db import open_store, transaction
+from shopai.store.db import in_chunks, open_store, transaction
 from shopai.store.title_keys import fill_title_keys
 
 def _n(n: int, one: str, many: str | None = None) -> str:
@@ -495,9 +495,8 @@ def _notes(parsed: _Parsed, plan: _Plan, *, status_changes, value_changes, lines
 
 def _fetch(conn, sql: str, keys: list) -> list[tuple]:
     out: list[tuple] = []
-    for start in range(0, len(keys), 900):
-        chunk = keys[start:start + 900]
-        out.extend(conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+    for chunk, marks in in_chunks(keys):
+        out.extend(conn.execute(sql.format(marks), chunk).fetchall())
     return out
 
 

@@ -16,6 +16,7 @@ from shopai.jobs import UserError
 from shopai.recommend import models as M
 from shopai.recommend import persist
 from shopai.recommend.train import history_for
+from shopai.store.db import in_chunks
 
 RULES_KEY = "recommend.rules"
 MIN_SIMILAR = 0.12
@@ -260,9 +261,8 @@ def _finish(db, out: list[dict], k: int, hide_out_of_stock: bool, pins: bool = T
     seen: set[str] = set()
     result = []
     if pins and r["pinned"]:
-        pinned = db.conn.execute(
-            f"SELECT id, sku, title, stock, image_path, price FROM products WHERE sku IN ({','.join('?' * len(r['pinned']))})",
-            r["pinned"]).fetchall()
+        pinned = [row for chunk, marks in in_chunks(r["pinned"]) for row in db.conn.execute(
+            f"SELECT id, sku, title, stock, image_path, price FROM products WHERE sku IN ({marks})", chunk)]
         for pid, sku, title, stock, image, price in pinned:
             out.insert(0, {"product_id": pid, "sku": sku, "title": title, "stock": stock, "image_path": image,
                            "price": price, "score": 1.0, "reason": "pinned by you", "pinned": True})
@@ -281,11 +281,10 @@ def _finish(db, out: list[dict], k: int, hide_out_of_stock: bool, pins: bool = T
 
 def _not_for_sale(db, skus: set[str]) -> set[str]:
     """Of ``skus``, the drafts and archived products: never offered (pinned or not)."""
-    skus_list, out = list(skus), set()
-    for a in range(0, len(skus_list), 500):
-        chunk = skus_list[a:a + 500]
+    out: set[str] = set()
+    for chunk, marks in in_chunks(skus):
         out.update(r[0] for r in db.conn.execute(
-            f"SELECT sku FROM products WHERE status != 'active' AND sku IN ({','.join('?' * len(chunk))})", chunk))
+            f"SELECT sku FROM products WHERE status != 'active' AND sku IN ({marks})", chunk))
     return out
 
 
@@ -296,11 +295,9 @@ def _entry(p: dict, score: float, reason: str) -> dict:
 
 def _products(db, pids: list[int]) -> dict[int, dict]:
     out: dict[int, dict] = {}
-    pids = list(dict.fromkeys(pids))
-    for a in range(0, len(pids), 500):
-        chunk = pids[a:a + 500]
-        cur = db.conn.execute("SELECT id, sku, title, stock, image_path, price FROM products "
-                              f"WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+    for chunk, marks in in_chunks(dict.fromkeys(pids)):
+        cur = db.conn.execute(f"SELECT id, sku, title, stock, image_path, price FROM products WHERE id IN ({marks})",
+                              chunk)
         for row in cur:
             out[row[0]] = dict(zip(("id", "sku", "title", "stock", "image_path", "price"), row))
     return out

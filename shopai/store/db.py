@@ -9,11 +9,14 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, TypeVar
 
 import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
+IN_CHUNK = 500     # values per IN (...) list: well under SQLite's limit on bound variables
+
+T = TypeVar("T")
 
 
 def connect(path: str | os.PathLike) -> sqlite_utils.Database:
@@ -67,3 +70,12 @@ def like_pattern(text: str, prefix: bool = True) -> str:
     ``text%`` when ``prefix``, else ``%text%``."""
     literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return literal + "%" if prefix else "%" + literal + "%"
+
+
+def in_chunks(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[tuple[list[T], str]]:
+    """``values`` in lists of at most ``size``, each with its ``?,?,…`` placeholders for ``IN (…)``, so a
+    query over any number of ids stays under SQLite's limit on bound variables."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
-from shopai.store.db import like_pattern
+from shopai.store.db import in_chunks, like_pattern
 
 ORDER_COLUMNS = ("id", "external_id", "customer", "ordered_at", "status", "lines", "total", "country")
 SORTABLE = {"external_id": "o.external_id", "customer": "c.external_id", "ordered_at": "o.ordered_at",
@@ -45,11 +45,8 @@ def order_ids(
 
 
 def fetch_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    ids = list(ids)
     out: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(ids):
         cur = db.conn.execute(
             "SELECT o.id, o.external_id, c.external_id, o.ordered_at, o.status, "
             "(SELECT count(*) FROM order_lines l WHERE l.order_id = o.id), o.total, o.country "

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from shopai.jobs import UserError
-from shopai.store.db import like_pattern, transaction
+from shopai.store.db import in_chunks, like_pattern, transaction
 
 PRODUCT_COLUMNS = (
     "id", "sku", "title", "description", "category", "price", "cost", "stock", "image_path",
@@ -203,12 +203,9 @@ def search(db: sqlite_utils.Database, text: str, limit: int = 20) -> list[dict[s
 
 def fetch_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Rows for ``ids`` keyed by id (ids that no longer exist are simply missing)."""
-    ids = list(ids)
     out: dict[int, dict[str, Any]] = {}
     cols = ", ".join(PRODUCT_COLUMNS)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(ids):
         cur = db.conn.execute(f"SELECT {cols} FROM products WHERE id IN ({marks})", chunk)
         for row in cur:
             out[row[0]] = dict(zip(PRODUCT_COLUMNS, row))
@@ -330,25 +327,20 @@ def set_status(db: sqlite_utils.Database, product_ids: Iterable[int], status: st
     """Give these products ``status`` (one of STATUSES) in one transaction; returns how many changed."""
     if status not in STATUSES:
         raise UserError("The status must be active, draft or archived.")
-    ids = list(product_ids)
     n = 0
     with transaction(db) as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            n += conn.execute(f"UPDATE products SET status = ?, updated_at = ? WHERE status != ? AND id IN "
-                              f"({','.join('?' * len(chunk))})", [status, now_iso(), status, *chunk]).rowcount
+        for chunk, marks in in_chunks(product_ids):
+            n += conn.execute(f"UPDATE products SET status = ?, updated_at = ? WHERE status != ? AND id IN ({marks})",
+                              [status, now_iso(), status, *chunk]).rowcount
     return n
 
 
 def delete(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int:
     """Delete products; their order lines keep their history, and the product's SKU and title with it
     (``deleted_sku`` / ``deleted_title``). Returns how many."""
-    ids = list(product_ids)
     with transaction(db) as conn:
         n = 0
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(product_ids):
             conn.execute(
                 "UPDATE order_lines SET deleted_sku = (SELECT sku FROM products p WHERE p.id = product_id), "
                 f"deleted_title = (SELECT title FROM products p WHERE p.id = product_id) WHERE product_id IN ({marks})",

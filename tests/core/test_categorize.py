@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import numpy as np
@@ -135,6 +136,9 @@ def test_train_queue_correction_undo(shop):
     assert q["U2"]["category"] == "Mugs"
     assert len(q["U2"]["suggestions"]) == 3
     assert 0 < q["U2"]["confidence"] <= 1
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # as SQLite builds before 3.32 have it
+    many = [q["U2"]["product_id"], *range(10**6, 10**6 + 2_000)]  # more ids than that binds in one query
+    assert review.refresh_suggestions(db, shop, product_ids=many) == 1
     # a correction becomes a label and changes the next suggestion for a similar product
     db.conn.execute("INSERT INTO products (sku, title) VALUES ('U4', 'lavender soy candle gift')")
     review.refresh_suggestions(db, shop)

@@ -1,10 +1,13 @@
 """The store: migrations, pragmas, FTS search, product edits and price history."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from shopai.jobs import Cancelled, Progress, UserError, run_job
 from shopai.store import SCHEMA_VERSION, connect, open_store, products, transaction
+from shopai.store.db import in_chunks
 from shopai.store.schema import SchemaTooNew, schema_version
 
 
@@ -295,3 +298,15 @@ def test_a_shop_from_before_vendors_gets_the_column_and_a_search_index_that_stil
     assert products.get(db, product_id=pid)["vendor"] is None and products.search(db, "paper") == []
     products.delete(db, [pid])
     assert db.conn.execute("INSERT INTO products_fts(products_fts) VALUES ('integrity-check')") is not None
+
+
+def test_in_chunks_splits_any_number_of_values_under_sqlites_variable_limit(db_path):
+    assert list(in_chunks([])) == []
+    assert [(len(c), m.count("?")) for c, m in in_chunks(range(1001), size=500)] == [(500, 500), (500, 500), (1, 1)]
+    db = open_store(db_path)
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # as SQLite builds before 3.32 have it
+    ids = [products.add(db, sku=f"S{i}", title=f"Thing {i}") for i in range(3)]
+    asked = [*ids, *range(10**6, 10**6 + 2_000)]  # more than that binds in one statement
+    assert sorted(products.fetch_rows(db, asked)) == ids
+    assert products.set_status(db, asked, "draft") == 3
+    assert products.delete(db, asked) == 3
