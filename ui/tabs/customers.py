@@ -77,7 +77,7 @@ class CustomersTab(QWidget):
         self.train_options: dict = {}
 
         self.train_button = QPushButton(self.tr("Train"))
-        self.train_button.setToolTip(self.tr("Learn from the orders who comes back and for how much (about a minute)"))
+        self.train_button.setToolTip(self.tr("Learn from the orders who comes back and for how much (under a minute)"))
         self.train_button.clicked.connect(self.train)
         self.risk_box = QCheckBox(self.tr("At-risk regulars only"))
         self.risk_box.toggled.connect(self.refresh)
@@ -199,7 +199,7 @@ class CustomersTab(QWidget):
         self._fit_eval_table()
         if info is None:
             self.info_label.setText(self.tr("No predictions yet. Press <b>Train</b> to learn from your orders "
-                                            "who is likely to come back; it takes about a minute."))
+                                            "who is likely to come back; it takes under a minute."))
             self.eval_sentence.setText("")
             return
         notes = " ".join(info.get("notes") or [])
