@@ -14,18 +14,17 @@ to a CSV file (in the background too).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QListWidget, QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
+    QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton,
+    QScrollArea, QSplitter, QVBoxLayout, QWidget,
 )
 
 from shopai.io.problems import ProblemSummary, summarise_problems
 from shopai.jobs import Progress
 from shopai_ui.context import ShopContext
+from shopai_ui.widgets.dry_run import ProblemsPanel, SampleTable
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.wording import count
@@ -41,11 +40,6 @@ CHANGED_TABLES = {"products", "categories", "customers", "orders", "order_lines"
 NOT_MAPPED = "—"
 MAX_LISTED_PROBLEMS = 1000
 REPREVIEW_MS = 250
-SHORT_LABELS = {"sku": "SKU", "title": "Title", "description": "Description", "category": "Category",
-                "price": "Price", "cost": "Cost", "stock": "Stock", "image": "Image", "vendor": "Vendor",
-                "order_id": "Order no.",
-                "ordered_at": "Date", "quantity": "Qty", "unit_price": "Unit price", "customer_id": "Customer",
-                "country": "Country", "status": "Status"}
 DETAIL_LABELS = {"order_lines": "order lines", "orders": "orders", "updated_orders": "orders updated",
                  "customers": "new customers",
                  "products": "new products named by the log", "price_changes": "price changes recorded",
@@ -107,16 +101,6 @@ def _field_label(field: str) -> str:
     from shopai.io import formats
 
     return formats.FIELD_LABELS.get(field, field)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str) and len(value) == 19 and value[10] == "T" and value[4] == "-":
-        return value.replace("T", " ")[:16]  # an ISO timestamp: no seconds, no "T"
-    if isinstance(value, float):
-        return ("%.4f" % value).rstrip("0").rstrip(".")
-    return str(value)
 
 
 class ImportDialog(QDialog):
@@ -190,32 +174,15 @@ class ImportDialog(QDialog):
         self.preview_box = QGroupBox(self.tr("Dry run: nothing is written yet"))
         self.counts = QLabel()
         self.counts.setWordWrap(True)
-        self.sample = QTableWidget(0, 0)
-        self.sample.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.sample.setAlternatingRowColors(True)
-        self.sample.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.sample.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.problems_label = QLabel()
-        self.problems_label.setWordWrap(True)
-        self.problems = QListWidget()
-        self.problems.setAlternatingRowColors(True)
-        self.save_problems_button = QPushButton(self.tr("&Save the list…"))
-        self.save_problems_button.setToolTip(self.tr("Write every problem (row, skipped or imported, reason) "
-                                                     "to a CSV file you can open in a spreadsheet"))
+        self.sample = SampleTable(self.fontMetrics().height() + 6)
+        self.problems_panel = ProblemsPanel()
+        # its parts, by the names the dialog's callers use
+        self.problems_label, self.problems = self.problems_panel.label, self.problems_panel.list
+        self.save_problems_button = self.problems_panel.save_button
         self.save_problems_button.clicked.connect(self._choose_problems_file)
-        self.save_problems_button.hide()
-        self._all_problems: list = []  # every problem of the dry run or import the list shows
         preview_split = QSplitter(Qt.Orientation.Vertical)
         preview_split.addWidget(self.sample)
-        problems_widget = QWidget()
-        pl = QVBoxLayout(problems_widget)
-        pl.setContentsMargins(0, 0, 0, 0)
-        problems_head = QHBoxLayout()
-        problems_head.addWidget(self.problems_label, 1)
-        problems_head.addWidget(self.save_problems_button, 0, Qt.AlignmentFlag.AlignTop)
-        pl.addLayout(problems_head)
-        pl.addWidget(self.problems, 1)
-        preview_split.addWidget(problems_widget)
+        preview_split.addWidget(self.problems_panel)
         preview_split.setSizes([380, 160])
         preview_layout = QVBoxLayout(self.preview_box)
         preview_layout.addWidget(self.counts)
@@ -338,7 +305,7 @@ class ImportDialog(QDialog):
         self.message.show_error(message)
         self.detected.clear()
         self.counts.clear()
-        self._fill_sample(None)
+        self.sample.fill(None)
         self._fill_problems(ProblemSummary(), [])
         self._update_buttons()
 
@@ -353,7 +320,7 @@ class ImportDialog(QDialog):
         self.detected.setText(self.tr("{0} · {1} · {2} encoding · {3}-separated · {4:,} columns").format(
             kind, fmt, enc, delim, len(pv.columns)))
         self._fill_mapping(pv)
-        self._fill_sample(pv)
+        self.sample.fill(pv)
         self._fill_problems(problems, pv.problems)
         missing = pv.missing_required
         skipped = problems.skipped_rows
@@ -413,59 +380,10 @@ class ImportDialog(QDialog):
             combo.blockSignals(False)
         self.reset_mapping_button.setEnabled(self._mapping_touched)
 
-    def _fill_sample(self, pv) -> None:
-        self.sample.clear()
-        if pv is None or not pv.sample:
-            self.sample.setRowCount(0)
-            self.sample.setColumnCount(0)
-            return
-        keys = [k for k in pv.sample[0].keys() if any(r.get(k) not in (None, "") for r in pv.sample)]
-        self.sample.setColumnCount(len(keys))
-        self.sample.setHorizontalHeaderLabels([self.tr(SHORT_LABELS.get(k, k)) for k in keys])
-        self.sample.setRowCount(len(pv.sample))
-        for r, row in enumerate(pv.sample):
-            for c, key in enumerate(keys):
-                value = row.get(key)
-                item = QTableWidgetItem(_cell(value))
-                if isinstance(value, (int, float)):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.sample.setItem(r, c, item)
-        widths = {"title": 240, "description": 240, "ordered_at": 135, "country": 120, "category": 130}
-        for c, key in enumerate(keys):
-            self.sample.setColumnWidth(c, widths.get(key, 90))
-
     def _fill_problems(self, summary: ProblemSummary, problems: list) -> None:
         """The counts and commonest reasons over every problem, and the first MAX_LISTED_PROBLEMS of them;
         ``problems`` (all of them) is what "Save the list…" writes."""
-        self.problems.clear()
-        self._all_problems = list(problems)
-        self.save_problems_button.setVisible(bool(summary.total))
-        if not summary.total:
-            self.problems_label.setText(self.tr("No problems found.") if self.preview is not None else "")
-            return
-        parts = []
-        if summary.skipped:
-            parts.append(self.tr("1 problem (row skipped)") if summary.skipped == 1 else
-                         self.tr("{0:,} problems (rows skipped)").format(summary.skipped))
-        if summary.notes:
-            parts.append(self.tr("1 note (row imported)") if summary.notes == 1 else
-                         self.tr("{0:,} notes (rows imported)").format(summary.notes))
-        text = " · ".join(parts)
-        if summary.reasons > 1:
-            text += " — " + "; ".join(f"{n:,}× {reason}" for reason, n in summary.common)
-        self.problems_label.setText(text)
-        lines = []
-        for p in summary.listed:
-            where = self.tr("Whole file") if p.row == 0 else self.tr("Row {0}").format(p.row)
-            suffix = "" if p.skipped else self.tr(" (imported)")
-            lines.append(f"{where}: {p.message}{suffix}")
-        if summary.more:
-            lines.append(self._more_line(summary.more))
-        self.problems.addItems(lines)
-
-    def _more_line(self, more: int) -> str:
-        """The last line of a cut list: how many more (all in the counts above) and where to see them."""
-        return self.tr("… and {0:,} more, counted above: “Save the list…” writes every one to a CSV file.").format(more)
+        self.problems_panel.fill(summary, problems, checked=self.preview is not None)
 
     def _choose_problems_file(self) -> None:
         stem = Path(self.path).stem if self.path else "import"
@@ -479,11 +397,11 @@ class ImportDialog(QDialog):
         """Write every problem to ``path`` in the background (the file appears once complete)."""
         from shopai.io.export import write_problems_job
 
-        if self.runner.running or not self._all_problems:
+        if self.runner.running or not self.problems_panel.all_problems:
             return
         if not path.lower().endswith(".csv"):
             path += ".csv"
-        problems = self._all_problems
+        problems = self.problems_panel.all_problems
         self.message.clear()
         self.save_problems_button.setEnabled(False)
         self.runner.start(lambda: write_problems_job(path, problems),

@@ -567,6 +567,6 @@ def test_chinese_order_statuses_count_as_their_english_twins(db_path, tmp_path):
     ("退款成功", "returned"), ("交易关闭", "cancelled"), ("待付款", "not sold"), ("交易成功", "paid"),
 ])
 def test_a_refund_that_was_closed_or_is_still_open_leaves_the_sale(text, status):
-    from shopai.io.orders_import import _status_of
+    from shopai.io.order_status import status_of
 
-    assert _status_of(text, False) == status
+    assert status_of(text, False) == status
