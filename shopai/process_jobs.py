@@ -9,7 +9,9 @@ on a 2-core machine the window's work comes first.
 result, a :class:`~shopai.jobs.UserError` in the child is raised here as one, and closing it (cancel) asks the
 child to close its generator between two steps, so the child's ``finally`` blocks and rollbacks run as they
 would in a thread; a child that has not stopped after :data:`GRACE_S` seconds is ended (the job's writes are
-one transaction, so the shop stays as it was). The job function must be importable by name (a module-level
+one transaction, so the shop stays as it was). At the job's ``commit`` progress the child waits until this
+side has handed that progress on and been asked for more: a cancel that comes first stops the child before
+its last step, so nothing lands unseen. The job function must be importable by name (a module-level
 function) and its arguments and result picklable: the child is started fresh ("spawn"), never forked from a
 process with threads.
 """
@@ -44,8 +46,8 @@ def in_process(func: Callable[..., Job[Any]], *args: Any, **kwargs: Any) -> Job[
     yield last  # cancelled here, nothing was made yet
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    stop = context.Event()
-    process = context.Process(target=_child, args=(func, args, kwargs, send, stop, os.getpid()),
+    stop, go = context.Event(), context.Event()
+    process = context.Process(target=_child, args=(func, args, kwargs, send, stop, go, os.getpid()),
                               name=f"shopai-{getattr(func, '__module__', 'job')}", daemon=True)
     try:
         process.start()  # pickles func and its arguments: a local function fails here, before any child runs
@@ -69,6 +71,8 @@ def in_process(func: Callable[..., Job[Any]], *args: Any, **kwargs: Any) -> Job[
             if kind == "progress":
                 last = value
                 yield value
+                if value.commit:  # asked for more after it: the child may make its work permanent
+                    go.set()
             elif kind == "result":
                 finished = True
                 return value
@@ -92,9 +96,9 @@ def in_process(func: Callable[..., Job[Any]], *args: Any, **kwargs: Any) -> Job[
         receive.close()
 
 
-def _child(func: Callable[..., Job[Any]], args: tuple, kwargs: dict, send, stop, parent_pid: int) -> None:
+def _child(func: Callable[..., Job[Any]], args: tuple, kwargs: dict, send, stop, go, parent_pid: int) -> None:
     """The child process: run the job, send its progress and its end; stop between steps when asked (or when
-    the window's process is gone)."""
+    the window's process is gone); after the job's commit progress, go on only once the parent says so."""
     if hasattr(os, "nice"):
         try:
             os.nice(NICE)
@@ -109,6 +113,11 @@ def _child(func: Callable[..., Job[Any]], args: tuple, kwargs: dict, send, stop,
                 gen.close()
                 return
             send.send(("progress", progress))
+            if progress.commit:
+                while not go.wait(0.05):
+                    if stop.is_set() or os.getppid() != parent_pid:
+                        gen.close()
+                        return
     except StopIteration as end:
         send.send(("result", end.value))
     except UserError as exc:

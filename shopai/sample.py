@@ -94,6 +94,7 @@ def build_sample_shop_job(db_path: str | os.PathLike) -> Job[SampleShop]:
             yield Progress(p.fraction or 0, 2, p.message)
         for p in import_job(str(tmp), orders, "orders"):
             yield Progress(1 + (p.fraction or 0), 2, p.message)
+        yield Progress(2, 2, "Opening the sample shop", commit=True)  # it is put in place next
         db = open_store(tmp)
         try:
             counts = stats(db)

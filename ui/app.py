@@ -122,7 +122,7 @@ class ShopApp:
             QMessageBox.warning(self.window, "ShopAI", message)
 
         runner.progressed.connect(progressed)
-        dialog.canceled.connect(runner.cancel)
+        dialog.canceled.connect(runner.request_cancel)  # too late once the shop is being put in place: it opens
         runner.start(lambda: sample.build_sample_shop_job(path), on_result=done, on_error=failed)
         dialog.show()
 

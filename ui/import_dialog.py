@@ -527,6 +527,8 @@ class ImportDialog(QDialog):
         return answer == QMessageBox.StandardButton.Yes
 
     def _may_close(self) -> bool:
+        if self.phase == "importing" and self.runner.committing:
+            return False  # saving its last rows: it ends in a moment, and then the dialog says what it did
         if self.phase == "importing" and self.runner.running and not self.confirm_stop():
             return False
         self._repreview.stop()

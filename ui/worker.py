@@ -3,7 +3,10 @@
 - ``job_factory`` is called inside the worker thread, so the job opens its own database connection there.
 - Newest job wins: starting a job cancels the one still running, whose result is then ignored.
 - Cancel closes the generator inside the worker thread (its ``finally`` blocks and rollbacks run there)
-  and is silent.
+  and is silent. A job past its ``commit`` progress (``shopai.jobs``) is not closed: it finishes. The Cancel
+  button asks with :meth:`JobRunner.request_cancel`, which then says no and keeps the result coming, so a
+  job shown as cancelled has changed nothing; :meth:`JobRunner.cancel` (a new job, another shop, quitting)
+  forgets the job's result all the same.
 - ``UserError`` goes to ``on_error(str)`` for the tab to show in plain words; anything else goes to the
   application's error dialog (``shopai_ui.errors.report_exception``).
 """
@@ -42,17 +45,36 @@ class _JobThread(QThread):
         self.job_id = job_id
         self.factory = factory
         self.stop_requested = threading.Event()
+        self.committing = False  # past the job's commit progress: it runs to its end
+        self._lock = threading.Lock()
+
+    def try_stop(self) -> bool:
+        """Ask the job to stop at its next step; False when it is past its commit progress (it will finish)."""
+        with self._lock:
+            if self.committing:
+                return False
+            self.stop_requested.set()
+            return True
+
+    def _stops_here(self, progress: Progress | None) -> bool:
+        with self._lock:
+            if self.committing:
+                return False
+            if self.stop_requested.is_set():
+                return True
+            self.committing = progress is not None and progress.commit
+            return False
 
     def run(self) -> None:  # worker thread
         gen = None
         try:
             gen = self.factory()
             while True:
-                if self.stop_requested.is_set():
+                if self._stops_here(None):
                     gen.close()
                     return
                 progress = next(gen)
-                if self.stop_requested.is_set():
+                if self._stops_here(progress):
                     gen.close()
                     return
                 self.progressed.emit(self.job_id, progress)
@@ -85,6 +107,12 @@ class JobRunner(QObject):
     def running(self) -> bool:
         return self._current is not None
 
+    @property
+    def committing(self) -> bool:
+        """The running job is past its commit progress: it will finish, whatever is asked."""
+        thread = self._threads.get(self._current) if self._current is not None else None
+        return thread is not None and thread.committing
+
     def start(
         self,
         job_factory: Callable[[], Job],
@@ -108,15 +136,25 @@ class JobRunner(QObject):
         return job_id
 
     def cancel(self) -> None:
-        """Stop the running job at its next progress step; silent, its result is dropped."""
+        """Stop the running job at its next progress step (one past its commit progress finishes, unseen);
+        silent, its result is dropped."""
         if self._current is None:
             return
         job_id, self._current = self._current, None
         thread = self._threads.get(job_id)
         if thread is not None:
-            thread.stop_requested.set()
+            thread.try_stop()
         self._callbacks.pop(job_id, None)
         self.finished.emit()
+
+    def request_cancel(self) -> bool:
+        """The Cancel button: :meth:`cancel`, unless the job is past its commit progress, which then finishes
+        and delivers its result as usual. Returns whether it was cancelled."""
+        thread = self._threads.get(self._current) if self._current is not None else None
+        if thread is not None and not thread.try_stop():
+            return False
+        self.cancel()
+        return True
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Cancel everything and wait for the threads (called when the window closes)."""

@@ -226,6 +226,7 @@ def download_job(url: str | None = None, folder: Path | None = None, timeout: fl
         if not verify(part):
             raise UserError("The downloaded photo model is not the expected file (its checksum differs), so it was "
                             "not kept. Try again later.")
+        yield Progress(total, total, "Saving the pretrained photo model", commit=True)
         os.replace(part, dest)
         return dest
     finally:

@@ -400,7 +400,7 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
             if time.monotonic() - last > 0.2:
                 last = time.monotonic()
                 yield Progress(k + 1, len(files), f"Checking photos ({k + 1} of {len(files)})")
-        yield Progress(len(files), len(files), "Saving")
+        yield Progress(len(files), len(files), "Saving", commit=True)  # the photos go in now: too late to cancel
         matched = drafts = 0
         duplicates: list[str] = []
         notes: list[str] = []

@@ -259,7 +259,7 @@ def train_job(db_path: str, *, holdout: float = HOLDOUT, text_epochs: int = 6, p
             tops = bundle.suggestions([None if r["draft"] else product_text(r) or None for r in unl],
                                       [all_emb.get(r["id"]) for r in unl])
             sugg = list(zip([r["id"] for r in unl], tops))
-        yield Progress(97, 100, "Saving")
+        yield Progress(97, 100, "Saving", commit=True)  # from here on the model lands: too late to cancel
         save_bundle(db_path, bundle)
         now = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
         from shopai.store.db import transaction

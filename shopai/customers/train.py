@@ -85,6 +85,7 @@ def train_job(db_path: str, epochs: int | None = None, seeds: int | None = None,
             "notes": notes,
         }
         meta = _finite(meta)
+        yield Progress(0, None, "saving", commit=True)  # from here on the model lands: too late to cancel
         _save_model_files(db_path, final, meta, cfg)
         with transaction(db) as conn:
             conn.execute("DELETE FROM customer_scores")

@@ -47,7 +47,7 @@ def train_job(db_path: str, what: str = "both", horizon: int = STORED_HORIZON, *
             summary[f"{w}_methods"] = dict(Counter(f.method for f in fits).most_common())
         if not all_fits:
             raise UserError("No product has sales to forecast yet.")
-        yield Progress(len(whats), len(whats), "saving")
+        yield Progress(len(whats), len(whats), "saving", commit=True)  # the forecasts land: too late to cancel
         save_fits(db, all_fits, end)
         summary["seconds"] = round(time.perf_counter() - t0, 1)
         return summary

@@ -520,7 +520,7 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
                      (now, import_id, import_id))
         report.skipped = sum(1 for p in parsed.problems if p.skipped)
         common.finish_import(conn, import_id, report.created + report.updated, report.skipped)
-        yield Progress(total, total, "Finishing")
+        yield Progress(total, total, "Finishing", commit=True)  # the COMMIT is next: too late to cancel
     report.details = {"products_created": report.created, "products_updated": report.updated,
                       "unchanged": total - report.created - report.updated}
     return report

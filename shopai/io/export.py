@@ -83,7 +83,7 @@ def write_csv_job(path: str | os.PathLike, header: Sequence[str], rows: Iterable
                 if n % PROGRESS_EVERY == 0:
                     yield Progress(n, total, _writing(what, n, total))
         # one last step between the complete file and the rename: a cancel up to here changes nothing
-        yield Progress(n, total or n, _writing(what, n, total))
+        yield Progress(n, total or n, _writing(what, n, total), commit=True)
         os.replace(tmp, path)
         done = True
     except OSError as exc:  # the reason, not the temporary file's name or an errno

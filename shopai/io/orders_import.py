@@ -480,7 +480,7 @@ def _write(db, src, parsed: Parsed) -> Job[ImportReport]:
         report.updated = plan.updated_rows
         report.skipped = sum(1 for p in parsed.problems if p.skipped)
         common.finish_import(conn, import_id, report.created + report.updated, report.skipped)
-        yield Progress(total * 1.9, 2 * total, "Committing")
+        yield Progress(total * 1.9, 2 * total, "Committing", commit=True)  # the COMMIT is next: too late to cancel
     report.details = {"order_lines": report.created, "orders": len(plan.orders),
                       "updated_orders": len(plan.updates), "customers": len(new_customers),
                       "products": len(plan.new_products), "price_changes": len(history),

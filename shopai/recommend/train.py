@@ -218,7 +218,7 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
         "results": results, "chosen": chosen, "note": note, "held_out_days": hold,
         "purchases": int(len(log.t)), "customers_count": n_customers, **info,
     }
-    yield Progress(95, 100, "saving")
+    yield Progress(95, 100, "saving", commit=True)  # from here on the model lands: too late to cancel
     persist.save(db_path, meta, arrays)
     summary = {"chosen": chosen, "note": note, "customers": n_customers, "purchases": int(len(log.t)),
                "seconds": round(time.perf_counter() - started, 2)}

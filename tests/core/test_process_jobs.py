@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shopai import process_jobs
-from shopai.jobs import Progress, UserError, run_job
+from shopai.jobs import Cancelled, Progress, UserError, run_job
 from shopai.process_jobs import JobProcessError, in_process
 
 
@@ -54,6 +54,15 @@ def stuck_job(seconds: float):
     yield Progress(0, 1)
     time.sleep(seconds)  # one long step: a stop request is seen only after it
     yield Progress(1, 1)
+
+
+def committing_writer(path: str):
+    """Works, then makes its work permanent after its commit progress (a file put in place)."""
+    yield Progress(0, 1, "working")
+    yield Progress(1, 1, "saving", commit=True)
+    with open(path, "w") as f:
+        f.write("saved")
+    return "saved"
 
 
 # --- tests --------------------------------------------------------------------------------------------------
@@ -123,3 +132,28 @@ def test_cancel_before_the_child_starts_starts_none():
     assert next(job).message == "Starting…"
     job.close()
     assert multiprocessing.active_children() == []
+
+
+def test_a_cancel_at_the_commit_progress_stops_the_child_before_its_last_step(tmp_path):
+    import multiprocessing
+
+    out = tmp_path / "model"
+    job = in_process(committing_writer, str(out))
+    while not next(job).commit:
+        pass
+    time.sleep(0.3)  # the child waits to be let on: its work is not permanent yet
+    assert not out.exists()
+    job.close()  # the worker's Cancel, which came before the commit progress was handed on
+    assert not out.exists() and multiprocessing.active_children() == []
+
+
+def test_a_job_asked_for_more_after_its_commit_progress_finishes_whatever_is_asked_after(tmp_path):
+    out = tmp_path / "model"
+    seen = []
+    assert run_job(in_process(committing_writer, str(out)), on_progress=seen.append,
+                   should_stop=lambda: seen[-1].commit) == "saved"  # "stop" once past the commit: too late
+    assert out.read_text() == "saved"
+    with pytest.raises(Cancelled):  # before it, a stop still stops it, and nothing lands
+        run_job(in_process(committing_writer, str(out) + "2"), on_progress=seen.append,
+                should_stop=lambda: seen[-1].message == "working")
+    assert not os.path.exists(str(out) + "2")

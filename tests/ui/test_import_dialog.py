@@ -255,6 +255,46 @@ def test_closing_during_an_import_asks_and_then_cancels(ctx, make_dialog, qtbot,
     assert ctx.db.conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
 
 
+def test_once_the_import_commits_it_can_no_longer_be_cancelled_or_closed_and_it_is_shown(
+        ctx, make_dialog, qtbot, tmp_path, monkeypatch):
+    # Its last step is the COMMIT: a Cancel or close then would say "nothing was changed" about an import
+    # that lands all the same.
+    rows = "\n".join(f"S{i:05d},Thing number {i},{i % 50 + 0.5}" for i in range(300))
+    path = write(tmp_path, "big.csv", "SKU,Title,Price\n" + rows + "\n")
+    gate = threading.Event()
+    real = shopai.io.import_job
+
+    def held_at_commit(*args, **kw):
+        job = real(*args, **kw)
+        try:
+            while True:
+                try:
+                    progress = next(job)
+                except StopIteration as stop:
+                    return stop.value
+                yield progress
+                if progress.commit:
+                    gate.wait(10)
+        finally:
+            job.close()
+
+    monkeypatch.setattr(shopai.io, "import_job", held_at_commit)
+    dialog = make_dialog(path=path, kind="catalog")
+    dialog.show()
+    settle(qtbot, dialog)
+    dialog.start_import()
+    qtbot.waitUntil(lambda: dialog.runner.committing, timeout=10_000)
+    qtbot.waitUntil(lambda: not dialog.progress.cancel_button.isEnabled(), timeout=5000)
+    asked = []
+    monkeypatch.setattr(dialog, "confirm_stop", lambda: asked.append(1) or True)
+    dialog.close()
+    assert dialog.isVisible() and asked == []  # not even asked: it is finishing
+    assert dialog.runner.request_cancel() is False
+    gate.set()
+    qtbot.waitUntil(lambda: dialog.phase == "done", timeout=10_000)
+    assert orders.stats(ctx.db)["products"] == 300 and dialog.report.created == 300
+
+
 def test_open_import_dialog_with_a_dropped_path(ctx, qtbot, tmp_path):
     path = write(tmp_path, "drop.csv", CATALOG.replace(",lantern.png", ","))
     dialog = open_import_dialog(ctx, None, path=path)

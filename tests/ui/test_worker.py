@@ -202,3 +202,51 @@ def test_quitting_while_a_training_process_is_in_a_long_step_ends_it_in_time(qtb
     t0 = time.monotonic()
     runner.shutdown(10_000)
     assert runner.wait(1) and time.monotonic() - t0 < GRACE_S + 3
+
+
+def test_past_its_commit_progress_a_job_finishes_and_cancel_says_no(qtbot, tmp_path):
+    # A job shown as cancelled must have changed nothing: once it is making its work permanent, the Cancel
+    # button is greyed, a click that still comes is refused, and the result is shown as usual.
+    runner = JobRunner()
+    panel = ProgressPanel(runner)
+    qtbot.addWidget(panel)
+    gate, results, out = threading.Event(), [], tmp_path / "model"
+
+    def job():
+        yield Progress(0, 1, "working")
+        yield Progress(1, 1, "saving", commit=True)
+        gate.wait(5)
+        out.write_text("saved")
+        return "saved"
+
+    runner.start(job, on_result=results.append)
+    qtbot.waitUntil(lambda: not panel.cancel_button.isEnabled(), timeout=5000)
+    assert runner.request_cancel() is False and runner.running
+    gate.set()
+    qtbot.waitUntil(lambda: results == ["saved"], timeout=5000)
+    assert out.read_text() == "saved"
+
+    runner.start(job, on_result=results.append)  # a new job: Cancel is offered again
+    assert panel.cancel_button.isEnabled()
+    runner.wait(5000)
+    qtbot.waitUntil(lambda: results == ["saved", "saved"], timeout=5000)
+
+
+def test_cancel_before_the_commit_progress_stops_the_job_before_its_last_step(qtbot, tmp_path):
+    runner = JobRunner()
+    gate, results, out = threading.Event(), [], tmp_path / "model"
+
+    def job():
+        yield Progress(0, 1, "working")
+        gate.wait(5)
+        yield Progress(1, 1, "saving", commit=True)
+        out.write_text("saved")
+        return "saved"
+
+    runner.start(job, on_result=results.append)
+    qtbot.wait(50)
+    assert runner.request_cancel() is True and not runner.running
+    gate.set()
+    assert runner.wait(5000)
+    qtbot.wait(50)
+    assert results == [] and not out.exists()

@@ -1,4 +1,5 @@
-"""Progress bar with ETA and Cancel for a JobRunner; appears only when a job takes over 0.5 s."""
+"""Progress bar with ETA and Cancel for a JobRunner; appears only when a job takes over 0.5 s. Cancel is
+greyed out once the job makes its work permanent (its ``commit`` progress): it finishes from there."""
 from __future__ import annotations
 
 import time
@@ -30,7 +31,7 @@ class ProgressPanel(QWidget):
         self.bar.setMinimumWidth(200)
         self.label = QLabel()
         self.cancel_button = QPushButton(self.tr("Cancel"))
-        self.cancel_button.clicked.connect(runner.cancel)
+        self.cancel_button.clicked.connect(runner.request_cancel)
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.label, 2)
         layout.addWidget(self.cancel_button)
@@ -45,6 +46,8 @@ class ProgressPanel(QWidget):
 
     def _on_started(self) -> None:
         self._started_at = time.monotonic()
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setToolTip("")
         self.bar.setRange(0, 0)
         self.label.setText(self.tr("Working…"))
         self._timer.start(SHOW_AFTER_MS)
@@ -54,6 +57,9 @@ class ProgressPanel(QWidget):
             self.show()
 
     def _on_progress(self, progress: Progress) -> None:
+        if progress.commit:
+            self.cancel_button.setEnabled(False)
+            self.cancel_button.setToolTip(self.tr("Almost done: what was made is being saved, too late to cancel"))
         frac = progress.fraction
         text = progress.message
         if frac is None:
