@@ -106,6 +106,11 @@ def stats(db: sqlite_utils.Database) -> dict[str, int]:
     return out
 
 
+def has_orders(db: sqlite_utils.Database) -> bool:
+    """Whether the shop has any order (of any status)."""
+    return db.conn.execute("SELECT EXISTS (SELECT 1 FROM orders)").fetchone()[0] == 1
+
+
 def last_order_date(db: sqlite_utils.Database) -> str | None:
     return db.conn.execute("SELECT max(ordered_at) FROM orders").fetchone()[0]
 

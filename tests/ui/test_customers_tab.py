@@ -111,7 +111,7 @@ def test_train_error_and_cancel(qtbot, ctx):
 
     tab = CustomersTab(ctx)
     qtbot.addWidget(tab)
-    assert tab.model.rowCount() == 0 and "No predictions yet" in tab.info_label.text()
+    assert tab.model.rowCount() == 0 and "No orders yet: import your order history" in tab.info_label.text()
     assert tab.count_label.text() == "0 customers"
     with qtbot.waitSignal(tab.runner.finished, timeout=20000):
         tab.train()

@@ -10,13 +10,14 @@ from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, QTim
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
-    QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
 from shopai.jobs import UserError
 from shopai.store import products
 from shopai_ui.context import ShopContext
 from shopai_ui.product_editor import ProductEditorDialog, load_thumbnail, resolve_image
+from shopai_ui.widgets.empty_hint import HintTableView
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.sql_table import (
     ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money,
@@ -106,7 +107,7 @@ class CatalogTab(QWidget):
             foreground=lambda row: _NOT_FOR_SALE if row.get("status", "active") != "active" else None,
             parent=self,
         )
-        self.table = QTableView()
+        self.table = HintTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -267,8 +268,14 @@ class CatalogTab(QWidget):
         filtered = products.fts_query(self._text) is not None or bool(self._category) or bool(self._status)
         if filtered:
             self.count_label.setText(self.tr("{0:,} found").format(n))
+            self.table.set_empty_hint(self.tr("No product matches this search. Clear the search box or choose "
+                                              "“All categories” to see every product."))
         else:
             self.count_label.setText(self.tr("{0:,} products").format(n))
+            self.table.set_empty_hint(self.tr(
+                "No products yet.\n\nPress Import… to bring in your catalog: a CSV export from Shopify, "
+                "WooCommerce or Square, or any spreadsheet saved as CSV. Or add products one by one with Add…, "
+                "or look around the sample shop first (File ▸ Open sample shop)."))
 
     def _show_status_column(self) -> None:
         """The Status column and filter only in a shop that has drafts or archived products (else the column

@@ -12,12 +12,14 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-    QSplitter, QStyle, QStyledItemDelegate, QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QSplitter, QStyle, QStyledItemDelegate, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from shopai.customers import scores
 from shopai.process_jobs import in_process
+from shopai.store import orders
 from shopai_ui.context import ShopContext
+from shopai_ui.widgets.empty_hint import HintTableView
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.sql_table import (
@@ -118,7 +120,7 @@ class CustomersTab(QWidget):
                                    sort_key="p_return_30d", descending=True,
                                    foreground=lambda r: QColor("#a93226") if r.get("at_risk") else None, parent=self)
         self.model.refreshed.connect(self._on_refreshed)
-        self.table = QTableView()
+        self.table = HintTableView()
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         keep_sort_indicator(self.table)
@@ -188,6 +190,11 @@ class CustomersTab(QWidget):
 
     def _on_refreshed(self, count: int) -> None:
         self.count_label.setText(wording.count(count, self.tr("1 customer"), self.tr("{0:,} customers")))
+        if self.search.text().strip() or self.risk_box.isChecked():
+            self.table.set_empty_hint(self.tr("No customer matches this search."))
+        else:
+            self.table.set_empty_hint(self.tr("No customers yet: they come with your orders (Orders tab ▸ Import "
+                                              "orders…)."))
 
     def _on_data_changed(self, tables) -> None:
         if WATCHED & set(tables or ()):
@@ -197,6 +204,11 @@ class CustomersTab(QWidget):
         info = scores.model_info(self.ctx.db)
         self.eval_table.setRowCount(0)
         self._fit_eval_table()
+        if info is None and not orders.has_orders(self.ctx.db):
+            self.info_label.setText(self.tr("No orders yet: import your order history on the Orders tab, then "
+                                            "press <b>Train</b> to learn who is likely to come back."))
+            self.eval_sentence.setText("")
+            return
         if info is None:
             self.info_label.setText(self.tr("No predictions yet. Press <b>Train</b> to learn from your orders "
                                             "who is likely to come back; it takes under a minute."))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 from shopai.store import orders
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets import wording
+from shopai_ui.widgets.empty_hint import HintTableView
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.sql_table import (
     ALIGN_CENTER, ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money, keep_sort_indicator,
@@ -111,7 +112,7 @@ class OrdersTab(QWidget):
             order_columns(self.tr), self._query_ids, lambda ids: orders.fetch_rows(self.ctx.db, ids),
             sort_key="ordered_at", descending=True, foreground=_status_colour, parent=self,
         )
-        self.table = QTableView()
+        self.table = HintTableView()
         self.table.setModel(self.model)
         _setup_table(self.table, {0: 100, 1: 100, 2: 140, 3: 80, 4: 60, 5: 90}, stretch=6)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -257,8 +258,13 @@ class OrdersTab(QWidget):
         n = self.model.rowCount()
         if self._text.strip() or self._only_customer is not None:
             self.count_label.setText(self.tr("{0:,} found").format(n))
+            self.table.set_empty_hint(self.tr("No order matches this filter."))
         else:
             self.count_label.setText(self.tr("{0:,} orders").format(n))
+            self.table.set_empty_hint(self.tr(
+                "No orders yet.\n\nPress Import orders… to bring in your sales: an orders export from Shopify, "
+                "WooCommerce or Square, or any spreadsheet of sales saved as CSV. Recommendations, Price "
+                "forecast and Customers all learn from them."))
 
     # -- selection ----------------------------------------------------------------------------
     def current_order_id(self) -> int | None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from shopai.jobs import Progress, UserError
 from shopai.process_jobs import in_process
 from shopai.store import products as product_queries
-from shopai.store.orders import customer_id_for, search_customers
+from shopai.store.orders import customer_id_for, has_orders, search_customers
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
@@ -206,7 +206,9 @@ class RecommendTab(QWidget):
         meta = self.rec.meta if self.rec else None
         self.results.setRowCount(0)
         if meta is None:
-            self.model_label.setText(self.tr("No model yet: press Train to learn from the order history."))
+            self.model_label.setText(
+                self.tr("No model yet: press Train to learn from the order history.") if has_orders(self.ctx.db)
+                else self.tr("No orders yet: import your order history on the Orders tab, then press Train."))
             self.verdict.clear()
             return
         self.model_label.setText(self.tr("Using {0}, trained {1} on {2:,} purchases of {3:,} customers").format(
@@ -245,6 +247,8 @@ class RecommendTab(QWidget):
             self.fill_pickers()
         if "orders" in tables:
             self.check_stale()
+            if self.rec is None and not self.runner.running:
+                self.show_evaluation()  # "no orders yet" may no longer be true
         if "products" in tables:
             # a product added since training is reached through the fresh catalog text: read it in the
             # background (seconds on a big catalog; the window must not freeze), the lists follow when it is in
