@@ -101,13 +101,36 @@ def fetch_rows(db, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         missing = [i for i in chunk if i not in out]
         if missing and not is_scored(db):
             marks = ",".join("?" * len(missing))
+            spend = _monthly_spend(db, missing)
             for r in db.conn.execute(
                     f"SELECT c.external_id, c.name, a.last_order, a.orders, a.spend, c.id FROM customers c "
                     f"JOIN ({_PAID_SUMMARY}) a ON a.customer_id = c.id WHERE c.id IN ({marks})", missing):
                 out[r[5]] = {"customer_id": r[0], "name": r[1], "last_order": r[2], "orders": r[3],
                              "spend": r[4], "p_return_30d": None, "p_return_90d": None,
                              "expected_spend_90d": None, "at_risk": None, "regular": False,
-                             "recency_days": None, "rfm": None, "history": [], "id": r[5]}
+                             "recency_days": None, "rfm": None, "history": spend.get(r[5], []), "id": r[5]}
+    return out
+
+
+def _monthly_spend(db, ids: list[int], months: int = 12) -> dict[int, list[float]]:
+    """Before any training: each customer's paid spend per 30-day block ending at the shop's last order date,
+    oldest first, as training stores it (``history.monthly_spend``), for the sparklines."""
+    last = db.conn.execute("SELECT max(substr(ordered_at, 1, 10)) FROM orders "
+                           "WHERE ordered_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime', '+1 day')"
+                           ).fetchone()[0]
+    if not last or not ids:
+        return {}
+    out = {i: [0.0] * months for i in ids}
+    rows = db.conn.execute(
+        "SELECT o.customer_id, CAST(julianday(?) - julianday(substr(o.ordered_at, 1, 10)) AS INTEGER) / 30 AS block, "
+        "sum(CASE WHEN o.total <> 0 THEN o.total ELSE coalesce((SELECT sum(l.quantity * l.unit_price) "
+        "     FROM order_lines l WHERE l.order_id = o.id), 0) END) "
+        f"FROM orders o WHERE o.status = 'paid' AND o.customer_id IN ({','.join('?' * len(ids))}) "
+        "AND substr(o.ordered_at, 1, 10) BETWEEN date(?, ?) AND ? GROUP BY 1, 2",
+        [last, *ids, last, f"-{30 * months - 1} days", last]).fetchall()
+    for cid, block, value in rows:
+        if 0 <= block < months:
+            out[cid][months - 1 - block] = round(float(value or 0), 2)
     return out
 
 

@@ -209,6 +209,29 @@ def test_short_history_falls_back_to_bgnbd(db_path):
     assert any("unreadable date" in n for n in summary["notes"])
 
 
+def test_before_training_the_sparklines_show_what_training_will_store(tmp_path):
+    # The "Last 12 months" column was blank until the first Train; it now shows the same monthly spend
+    # that training stores (paid orders, refunds and orders dated in the future left out).
+    from shopai.customers.history import monthly_spend
+
+    path = str(tmp_path / "shop.sqlite")
+    open_store(path).conn.close()
+    synthetic.build(path, future_orders=2, days=300, regulars=30, occasional=10)
+    db = open_store(path)
+    try:
+        assert not scores.is_scored(db)
+        rows = {r["customer_id"]: r["history"] for r in scores.all_rows(db)}
+        ev = load_events(db)
+    finally:
+        db.conn.close()
+    expected = monthly_spend(ev)
+    stored = {ev.ids[i]: [round(float(v), 2) for v in expected[i]] for i in range(ev.n_customers)}
+    assert len(rows) > 30 and set(rows) == set(stored)
+    assert sum(1 for h in rows.values() if any(h)) > 30
+    for customer, history in rows.items():
+        assert history == pytest.approx(stored[customer], abs=0.011), customer
+
+
 def test_cancel_leaves_the_shop_unchanged(tmp_path):
     path = str(tmp_path / "shop.sqlite")
     open_store(path).conn.close()
