@@ -184,12 +184,21 @@ def reorder_hint(fit: Fit, stock: Any, lead_time_days: int = 14, per_product: bo
     elif stock >= high:
         hint["order"] = 0
         hint["text"] = f"Stock of {stock} covers the next {days} (about {expected:.0f} expected, up to {high})."
+    elif stock >= expected:  # enough for a usual spell, not for a busy one: say why it still says reorder
+        order = int(math.ceil(high - stock))
+        hint["order"] = order
+        hint["text"] = (f"Reorder about {_units(order)} to be safe: the {stock} in stock cover the {expected:.0f} "
+                        f"expected in the next {days}, but a busy spell could sell up to {high}.")
     else:
         order = int(math.ceil(high - stock))
         hint["order"] = order
-        hint["text"] = (f"Reorder about {order} units: stock {stock}, about {expected:.0f} expected "
-                        f"in the next {days} (up to {high}).")
+        hint["text"] = (f"Reorder about {_units(order)}: stock of {stock} will not last the next {days} "
+                        f"(about {expected:.0f} expected, up to {high}).")
     return hint
+
+
+def _units(n: int) -> str:
+    return "1 unit" if n == 1 else f"{n} units"
 
 
 def public_json(result: dict[str, Any]) -> dict[str, Any]:

@@ -187,8 +187,11 @@ def test_reorder_wording_and_amount_agree():
     fit = Fit("A", "sales", "naive", "smooth", {}, FIRST, 10, np.array([22.0, 22.0]), np.array([20.0, 20.0]),
               np.array([22.4, 22.4]))
     hint = reorder_hint(fit, 0, 7)
-    assert hint["text"] == "Reorder about 23 units: stock 0, about 22 expected in the next 7 days (up to 23)."
+    assert hint["text"] == "Reorder about 23 units: stock of 0 will not last the next 7 days (about 22 expected, up to 23)."
     assert hint["order"] == hint["high"] - 0
+    # enough for what is expected, not for a busy spell: it says why it still says reorder
+    assert reorder_hint(fit, 22, 7)["text"] == ("Reorder about 1 unit to be safe: the 22 in stock cover the 22 "
+                                                "expected in the next 7 days, but a busy spell could sell up to 23.")
     assert reorder_hint(fit, 5, 1)["text"] == "Stock of 5 covers the next 1 day (about 3 expected, up to 4)."
     assert "covers" in reorder_hint(fit, 23, 7)["text"]
 
