@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import os
 
-from PySide6.QtCore import QSize, QStringListModel, Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QCompleter, QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
-    QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
+    QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from shopai.jobs import Progress, UserError
@@ -27,6 +27,7 @@ from shopai.categorize.train_undo import UndoDuringTrain, stamp_of
 from shopai.process_jobs import in_process
 from shopai_ui.context import ShopContext
 from shopai_ui.tabs import categorize_messages as messages
+from shopai_ui.tabs.categorize_detail import SuggestionDetail
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.photo import read_scaled
 from shopai_ui.widgets.progress import ProgressPanel
@@ -35,7 +36,6 @@ from shopai_ui.widgets.wording import count
 from shopai_ui.worker import JobRunner
 
 THUMB = QSize(56, 56)
-BIG = QSize(200, 200)
 MAX_ROWS = 500
 
 
@@ -112,59 +112,15 @@ class CategorizeTab(QWidget):
             self.table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.queue_label = QLabel()
 
-        # detail
-        self.photo = QLabel()
-        self.photo.setFixedSize(BIG)
-        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.photo.setStyleSheet("background: palette(base); border: 1px solid palette(mid);")
-        self.title = QLabel()
-        self.title.setWordWrap(True)
-        self.choice_buttons = [QPushButton() for _ in range(3)]
-        self.accept_button = QPushButton(self.tr("&Accept (Enter)"))
-        self.skip_button = QPushButton(self.tr("&Skip (S)"))
-        self.fix_box = QComboBox()
-        self.fix_box.setEditable(True)
-        self.fix_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.fix_box.lineEdit().setPlaceholderText(self.tr("Right category… (F)"))
-        self.fix_box.setToolTip(self.tr("The shop's categories first, then Shopify taxonomy names in the language you "
-                                        "type (English or Chinese); a new category is created only once you confirm it"))
-        self._offer_model = QStringListModel(self)
-        completer = QCompleter(self._offer_model, self.fix_box)
-        completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
-        self.fix_box.setCompleter(completer)
-        self.fix_box.lineEdit().textEdited.connect(self._offer)
-        self.fix_button = QPushButton(self.tr("Fi&x"))
-        self.similar = QLabel()
-        self.similar.setWordWrap(True)
-        detail = QVBoxLayout()
-        detail.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
-        detail.addWidget(self.title)
+        # detail: the selected product, its suggestions, the Fix box, the accuracy table
+        self.detail = SuggestionDetail(ctx, self)
+        self.photo, self.title, self.similar = self.detail.photo, self.detail.title, self.detail.similar
+        self.choice_buttons, self.accuracy = self.detail.choice_buttons, self.detail.accuracy
+        self.accept_button, self.skip_button = self.detail.accept_button, self.detail.skip_button
+        self.fix_box, self.fix_button = self.detail.fix_box, self.detail.fix_button
+        self._offer_model, self.offers = self.detail.offer_model, self.detail.offers
         for i, b in enumerate(self.choice_buttons):
-            b.setToolTip(self.tr("Key %1").replace("%1", str(i + 1)))
             b.clicked.connect(lambda _=False, i=i: self.choose(i))
-            detail.addWidget(b)
-        row = QHBoxLayout()
-        row.addWidget(self.accept_button)
-        row.addWidget(self.skip_button)
-        detail.addLayout(row)
-        fix_row = QHBoxLayout()
-        fix_row.addWidget(self.fix_box, 1)
-        fix_row.addWidget(self.fix_button)
-        detail.addLayout(fix_row)
-        detail.addWidget(self.similar)
-        self.accuracy = QTableWidget(0, 3)
-        self.accuracy.setHorizontalHeaderLabels([self.tr("Category"), self.tr("Held-out"), self.tr("Right")])
-        self.accuracy.verticalHeader().hide()
-        self.accuracy.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.accuracy.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2):  # the numbers take what they need; the category names get the rest
-            self.accuracy.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        acc_box = QGroupBox(self.tr("Accuracy on held-out products"))
-        acc_layout = QVBoxLayout(acc_box)
-        acc_layout.addWidget(self.accuracy)
-        detail.addWidget(acc_box, 1)
-        right = QWidget()
-        right.setLayout(detail)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -173,7 +129,7 @@ class CategorizeTab(QWidget):
         left_layout.addWidget(self.table)
         split = QSplitter()
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
 
@@ -251,11 +207,7 @@ class CategorizeTab(QWidget):
         from shopai.categorize.taxonomy import shop_categories
 
         self._cats = shop_categories(self.ctx.db)
-        text = self.fix_box.currentText()
-        self.fix_box.clear()
-        self.fix_box.addItems(self._cats)
-        self.fix_box.setEditText(text if text in self._cats else "")
-        self._offer(self.fix_box.currentText())
+        self.detail.set_categories(self._cats)
 
     def _fill_row(self, r: int, row: dict) -> None:
         item = QTableWidgetItem(f"{row['title']}\n{row['sku']}" + (self.tr("  (new draft)") if row["draft"] else ""))
@@ -286,15 +238,6 @@ class CategorizeTab(QWidget):
             else:
                 cell.setData(Qt.ItemDataRole.ForegroundRole, None)
 
-    def offers(self, text: str) -> list[str]:
-        """What the Fix box offers for ``text`` (:func:`shopai.categorize.taxonomy.offers`)."""
-        from shopai.categorize import taxonomy
-
-        return taxonomy.offers(self._cats, text)
-
-    def _offer(self, text: str) -> None:
-        self._offer_model.setStringList(self.offers(text))
-
     def _thumb(self, row: dict):
         from PySide6.QtGui import QIcon
 
@@ -318,7 +261,7 @@ class CategorizeTab(QWidget):
 
         self._show_backbone_state()
         path = model_dir(self.ctx.db_path) / META
-        self.accuracy.setRowCount(0)
+        self.detail.show_accuracy({})
         if not path.exists():
             from shopai.categorize.train import labelled_counts
 
@@ -331,15 +274,7 @@ class CategorizeTab(QWidget):
             return
         known = self._train_undo.still_known(stamp_of(meta))
         self.model_label.setText(messages.model_line(meta) + (". " + messages.still_learnt(known) if known else ""))
-        per = meta.get("per_category", {})
-        items = sorted(per.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["n"]) if kv[1]["n"] else 2.0)
-        with filling(self.accuracy):  # one row per category: hundreds in a big shop
-            self.accuracy.setRowCount(len(items))
-            for r, (cat, v) in enumerate(items):
-                self.accuracy.setItem(r, 0, QTableWidgetItem(cat))
-                self.accuracy.setItem(r, 1, QTableWidgetItem(str(v["n"])))
-                right = "—" if not v["n"] else f"{v['correct'] / v['n'] * 100:.0f}%"
-                self.accuracy.setItem(r, 2, QTableWidgetItem(right))
+        self.detail.show_accuracy(meta.get("per_category", {}))
 
     def current(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -348,56 +283,7 @@ class CategorizeTab(QWidget):
         return self.rows[rows[0].row()]
 
     def _show_current(self) -> None:
-        row = self.current()
-        enabled = row is not None
-        for w in (self.accept_button, self.skip_button, self.fix_button, *self.choice_buttons):
-            w.setEnabled(enabled)
-        if row is None:
-            self.title.setText("")
-            self.photo.clear()
-            for b in self.choice_buttons:
-                b.setText("")
-            return
-        self.title.setText(f"<b>{row['title']}</b><br>{row['sku']}")
-        pix = None
-        if row.get("image_path"):
-            from shopai.categorize.train import resolve_image
-
-            pix = read_scaled(str(resolve_image(self.ctx.db_path, row["image_path"])), BIG)
-        if pix is not None and not pix.isNull():
-            self.photo.setPixmap(pix)
-        else:
-            self.photo.setText(self.tr("the photo cannot be read") if row.get("image_path") else self.tr("no photo"))
-        self.similar.setText(self._similar_text(row["product_id"]))
-        for i, b in enumerate(self.choice_buttons):
-            if i < len(row["suggestions"]):
-                s = row["suggestions"][i]
-                name = s["category"].replace("&", "&&")  # not a mnemonic
-                b.setText(f"{i + 1}  {name}  ({s['confidence'] * 100:.0f}%)")
-                b.setToolTip("")
-                b.setEnabled(True)
-            else:
-                b.setText(self.tr("Nothing to go on: type the category below (F)") if i == 0 else "")
-                b.setToolTip(self.tr("No title and no photo that can be read") if i == 0 else "")
-                b.setEnabled(False)
-        self.accept_button.setEnabled(bool(row["suggestions"]))
-
-    def _similar_text(self, product_id: int) -> str:
-        """Similar-looking products (CNN embedding) and a duplicate-photo flag (difference hash)."""
-        from shopai.categorize import review
-
-        try:
-            sims = review.similar_products(self.ctx.db, product_id, k=3)
-        except UserError:
-            return ""
-        parts = []
-        dup = review.duplicate_of(self.ctx.db, product_id)
-        if dup:
-            parts.append(self.tr("Possible duplicate photo of %1.").replace("%1", dup))
-        if sims:
-            looks = ", ".join(f"{s['title']} ({s['sku']})" for s in sims)
-            parts.append(self.tr("Looks like: %1").replace("%1", looks))
-        return "\n".join(parts)
+        self.detail.show_row(self.current())
 
     # --- decisions --------------------------------------------------------------------------------
     def _after_write(self) -> None:
