@@ -27,6 +27,7 @@ from shopai.io.values import decimal_comma_from, listing_is_inverted, parse_list
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import in_chunks, open_store, transaction
+from shopai.store.products import FastProductInsert
 from shopai.store.title_keys import fill_title_keys
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>")  # a tag starts with a letter: "3 < 4 and 5 > 2" stays
@@ -474,7 +475,7 @@ def _write(db, db_path, src, parsed: _Parsed, copied: list[Path]) -> Job[ImportR
                     known[name] = cur.lastrowid
                     common.record_change(conn, import_id, "categories", cur.lastrowid, None)
                 parent = known[name]
-        fast = common.FastProductInsert(conn, import_id, sum(1 for p in products if p["sku"] not in existing))
+        fast = FastProductInsert(conn, import_id, sum(1 for p in products if p["sku"] not in existing))
         new_rows, done = [], 0
         for p in products:
             before = existing.get(p["sku"])

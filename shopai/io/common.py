@@ -287,35 +287,6 @@ def record_change(conn, import_id: int, table: str, row_id: int, before: dict[st
                  (import_id, table, row_id, json.dumps(before, ensure_ascii=False)))
 
 
-class FastProductInsert:
-    """Inside one transaction: bulk-insert products with the FTS insert trigger set aside, then index all
-    rows of this import in one statement and put the trigger back (about 5x faster than the per-row trigger
-    for large imports). Small imports keep the trigger. A rollback restores the trigger too."""
-
-    TRIGGER = "products_ai"
-
-    def __init__(self, conn, import_id: int, expected: int, threshold: int = 1000):
-        self.conn, self.import_id = conn, import_id
-        self.trigger_sql = None
-        if expected >= threshold:
-            row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-                               (self.TRIGGER,)).fetchone()
-            if row:
-                self.trigger_sql = row[0]
-                conn.execute(f"DROP TRIGGER {self.TRIGGER}")
-
-    def finish(self) -> None:
-        if self.trigger_sql is None:
-            return
-        self.conn.execute(
-            "INSERT INTO products_fts (rowid, sku, title, description, category, vendor) "
-            "SELECT id, sku, title, description, coalesce(category, ''), coalesce(vendor, '') FROM products "
-            "WHERE import_id = ?",
-            (self.import_id,))
-        self.conn.execute(self.trigger_sql)
-        self.trigger_sql = None
-
-
 def sample_dicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows[:SAMPLE_ROWS]]
 

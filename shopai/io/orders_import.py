@@ -40,6 +40,7 @@ from shopai.io.orders_parse import Parsed, parse_orders
 from shopai.safety.backup import backup_before
 from shopai.jobs import Job, Progress, UserError, run_job
 from shopai.store.db import in_chunks, open_store, transaction
+from shopai.store.products import FastProductInsert
 from shopai.store.title_keys import fill_title_keys
 
 
@@ -414,7 +415,7 @@ def _write(db, src, parsed: Parsed) -> Job[ImportReport]:
                               notes=parsed.notes)
         # products named by the log that the catalog lacks
         if plan.new_products:
-            fast = common.FastProductInsert(conn, import_id, len(plan.new_products))
+            fast = FastProductInsert(conn, import_id, len(plan.new_products))
             conn.executemany(
                 "INSERT INTO products (sku, title, description, price, created_at, updated_at, import_id) "
                 "VALUES (?, ?, '', ?, ?, ?, ?)",

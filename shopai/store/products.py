@@ -336,17 +336,12 @@ def set_status(db: sqlite_utils.Database, product_ids: Iterable[int], status: st
 
 
 def delete(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int:
-    """Delete products; their order lines keep their history, and the product's SKU and title with it
-    (``deleted_sku`` / ``deleted_title``). Returns how many."""
-    with transaction(db) as conn:
-        n = 0
-        for chunk, marks in in_chunks(product_ids):
-            conn.execute(
-                "UPDATE order_lines SET deleted_sku = (SELECT sku FROM products p WHERE p.id = product_id), "
-                f"deleted_title = (SELECT title FROM products p WHERE p.id = product_id) WHERE product_id IN ({marks})",
-                chunk)
-            n += conn.execute(f"DELETE FROM products WHERE id IN ({marks})", chunk).rowcount
-    return n
+    """Delete products (a delete that can be undone: :mod:`shopai.store.deletions`); their order lines keep
+    their history, and the product's SKU and title with it. Returns how many."""
+    from shopai.store.deletions import delete_products
+
+    deletion = delete_products(db, product_ids)
+    return deletion.count if deletion else 0
 
 
 def categories(db: sqlite_utils.Database) -> list[str]:
@@ -363,3 +358,35 @@ def choices(db: sqlite_utils.Database, text: str = "", limit: int = 50) -> list[
     if fts_query(text):
         return search(db, text, limit)
     return list(fetch_rows(db, search_ids(db, "", order_by="title", limit=limit)).values())
+
+
+class FastProductInsert:
+    """Inside one transaction: bulk-insert products with the FTS insert trigger set aside, then index all
+    rows of this import in one statement and put the trigger back (about 5x faster than the per-row trigger
+    for large imports). Small imports keep the trigger. A rollback restores the trigger too."""
+
+    TRIGGER = "products_ai"
+
+    def __init__(self, conn, import_id: int | None, expected: int, threshold: int = 1000):
+        self.conn, self.import_id = conn, import_id
+        self.trigger_sql = None
+        if expected >= threshold:
+            row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                               (self.TRIGGER,)).fetchone()
+            if row:
+                self.trigger_sql = row[0]
+                conn.execute(f"DROP TRIGGER {self.TRIGGER}")
+
+    def finish(self, ids: list[int] | None = None) -> None:
+        """Index the rows inserted meanwhile: this import's, or the products ``ids`` (an undone delete's)."""
+        if self.trigger_sql is None:
+            return
+        select = ("INSERT INTO products_fts (rowid, sku, title, description, category, vendor) "
+                  "SELECT id, sku, title, description, coalesce(category, ''), coalesce(vendor, '') FROM products ")
+        if ids is None:
+            self.conn.execute(select + "WHERE import_id = ?", (self.import_id,))
+        else:
+            for chunk, marks in in_chunks(ids):
+                self.conn.execute(select + f"WHERE id IN ({marks})", chunk)
+        self.conn.execute(self.trigger_sql)
+        self.trigger_sql = None

@@ -208,6 +208,9 @@ MIGRATIONS: list[tuple[str, Any]] = [
     # the few drafts and archived products found without reading every product (the Catalog asks whether there
     # are any after each change)
     ("core_0006", "CREATE INDEX products_not_active ON products(status) WHERE status != 'active';"),
+    # what a delete of products took away, so that it can be undone (shopai.store.deletions)
+    ("core_0007", "CREATE TABLE product_deletions (id INTEGER PRIMARY KEY, deleted_at TEXT NOT NULL, "
+                  "count INTEGER NOT NULL, titles TEXT NOT NULL, payload TEXT NOT NULL, undone_at TEXT);"),
     # -- new migrations go above this line --
 ]
 

@@ -278,9 +278,47 @@ def test_delete_several_asks_first(tab, qtbot, monkeypatch):
     assert asked == [2] and tab.model.rowCount() == 6  # said no: nothing deleted
     monkeypatch.setattr(tab, "confirm_delete", lambda n, title: True)
     qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
-    assert tab.model.rowCount() == 4
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 4, timeout=5000)  # in the background
     assert products.get(tab.ctx.db, sku="22752") is None and products.get(tab.ctx.db, sku="71053") is None
     assert len(tab.selected_ids()) == 1  # a neighbour is selected, ready for the next key
+
+
+def test_deleted_products_come_back_with_undo_or_ctrl_z(tab, qtbot, monkeypatch):
+    monkeypatch.setattr(tab, "confirm_delete", lambda n, title: True)
+    before = titles(tab)
+    tab.table.setFocus()
+    tab.select_ids([products.get(tab.ctx.db, sku=s)["id"] for s in ("22752", "71053")])
+    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 4, timeout=5000)
+    assert tab.message.text().startswith("Deleted 2 products") and tab.message.action_button.text() == "Undo"
+    tab.message.action_button.click()  # the message's Undo
+    qtbot.waitUntil(lambda: tab.message.text() == "Put back 2 products.", timeout=5000)
+    assert titles(tab) == before and not tab.message.action_button.isVisible()
+    assert sorted(products.get(tab.ctx.db, product_id=i)["sku"] for i in tab.selected_ids()) == ["22752", "71053"]
+
+    tab.select_ids([products.get(tab.ctx.db, sku="22752")["id"]])
+    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 5, timeout=5000)
+    qtbot.keyClick(tab.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: titles(tab) == before, timeout=5000)
+    qtbot.keyClick(tab.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert tab.message.text() == "No deleted products to put back."
+
+
+def test_a_delete_from_an_earlier_session_is_put_back_only_when_confirmed(shop, qtbot, monkeypatch):
+    from shopai.store.deletions import delete_products
+
+    delete_products(shop.db, [products.get(shop.db, sku="22752")["id"]])  # before this window opened
+    tab = CatalogTab(shop)
+    qtbot.addWidget(tab)
+    asked = []
+    monkeypatch.setattr(tab, "confirm_undo_delete", lambda d: asked.append(d.titles) or False)
+    assert tab.undo_delete() == 0 and products.get(shop.db, sku="22752") is None
+    monkeypatch.setattr(tab, "confirm_undo_delete", lambda d: asked.append(d.titles) or True)
+    assert tab.undo_delete() == 1
+    qtbot.waitUntil(lambda: products.get(shop.db, sku="22752") is not None, timeout=5000)
+    assert len(asked) == 2 and len(asked[0]) == 1
+    tab.shutdown()
 
 
 def test_ctrl_n_and_ctrl_f(tab, qtbot):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopai.jobs import UserError
-from shopai.store import products
+from shopai.store import deletions, products
 from shopai_ui.context import ShopContext
 from shopai_ui.product_editor import ProductEditorDialog, load_thumbnail, resolve_image
 from shopai_ui.widgets.empty_hint import HintTableView
@@ -22,6 +22,7 @@ from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.sql_table import (
     ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money,
 )
+from shopai_ui.worker import JobRunner
 
 SEARCH_DEBOUNCE_MS = 150
 PRODUCT_TABLES = {"products", "categories", "imports"}
@@ -88,7 +89,8 @@ class CatalogTab(QWidget):
             self.search_bar_layout.addWidget(button)
 
         self.message = MessageBar(self)
-
+        self.deleter = JobRunner(self)  # delete and undo-delete: seconds for 100,000 products, off the window's thread
+        
         # -- the table
         self.model = SqlTableModel(
             [
@@ -180,8 +182,14 @@ class CatalogTab(QWidget):
                       context=Qt.ShortcutContext.WidgetShortcut)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table, self.delete_selected,
                   context=Qt.ShortcutContext.WidgetShortcut)
+        # Ctrl+Z puts back the last deleted products (a text box with focus keeps Ctrl+Z for its own undo)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self, self.undo_delete,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._deleted_here: set[int] = set()  # deletions made in this window: undone without asking
         self.search.returnPressed.connect(self._search_enter)
 
+        self.deleter.started.connect(self._on_selection_changed)
+        self.deleter.finished.connect(self._on_selection_changed)
         ctx.dataChanged.connect(self._on_data_changed)
         self._reload_categories()
         self._show_status_column()
@@ -361,7 +369,7 @@ class CatalogTab(QWidget):
     def _on_selection_changed(self, *_args) -> None:
         ids = self.selected_ids()
         self.edit_button.setEnabled(len(ids) == 1)
-        self.delete_button.setEnabled(bool(ids))
+        self.delete_button.setEnabled(bool(ids) and not self.deleter.running)
         self._show_details(self.current_id())
         self.selectionChangedTo.emit(ids)
 
@@ -443,23 +451,74 @@ class CatalogTab(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def delete_selected(self) -> int:
+        """Ask, then delete the selected products in the background. Returns how many it is deleting."""
         ids = self.selected_ids()
-        if not ids:
+        if not ids or self.deleter.running:
             return 0
         first = self.model.row_dict(self.model.row_of(ids[0]) or 0) or {}
         if not self.confirm_delete(len(ids), first.get("title", "")):
             return 0
         next_row = min(self.model.row_of(i) for i in ids)
-        try:
-            n = products.delete(self.ctx.db, ids)
-        except UserError as exc:
-            self.message.show_error(str(exc))
-            return 0
-        self.ctx.notify_changed({"products"})
-        self.ctx.show_status(self.tr("Deleted {0:,} products").format(n) if n != 1 else self.tr("Deleted 1 product"))
+        self.message.clear()
+        self.ctx.show_status(self.tr("Deleting {0:,} products…").format(len(ids)) if len(ids) != 1
+                             else self.tr("Deleting 1 product…"))
+        db_path = self.ctx.db_path
+        self.deleter.start(lambda: deletions.delete_job(db_path, ids),
+                           on_result=lambda deletion: self._deleted(deletion, next_row),
+                           on_error=self.message.show_error)
+        return len(ids)
+
+    def _deleted(self, deletion: deletions.Deletion | None, next_row: int) -> None:
+        n = deletion.count if deletion else 0
+        if deletion is not None:
+            self._deleted_here.add(deletion.id)
+        self.ctx.notify_changed({"products", "order_lines"})
+        what = self.tr("Deleted 1 product") if n == 1 else self.tr("Deleted {0:,} products").format(n)
+        self.ctx.show_status(what)
+        if n:
+            self.message.show_info(what + self.tr(". Their past orders are kept. Ctrl+Z puts them back."),
+                                   action=(self.tr("Undo"), self.undo_delete))
         if self.model.rowCount():
             self.table.selectRow(min(next_row, self.model.rowCount() - 1))
-        return n
+
+    def confirm_undo_delete(self, deletion: deletions.Deletion) -> bool:
+        """Ask before putting back a delete made before this window opened (tests replace this)."""
+        names = ", ".join(deletion.titles) + ("…" if deletion.count > len(deletion.titles) else "")
+        what = self.tr("1 product") if deletion.count == 1 else self.tr("{0:,} products").format(deletion.count)
+        answer = QMessageBox.question(
+            self, self.tr("Undo delete"),
+            self.tr("Put back the {0} deleted on {1} ({2})?").format(what, deletion.deleted_at.replace("T", " ")[:16],
+                                                                    names),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def undo_delete(self) -> int:
+        """Put back the products of the last delete (with their price history and order lines) in the
+        background. Returns how many it is putting back."""
+        if self.deleter.running:
+            return 0
+        deletion = deletions.last_deletion(self.ctx.db)
+        if deletion is None:
+            self.message.show_info(self.tr("No deleted products to put back."))
+            return 0
+        if deletion.id not in self._deleted_here and not self.confirm_undo_delete(deletion):
+            return 0
+        self.message.clear()
+        db_path = self.ctx.db_path
+        self.deleter.start(lambda: deletions.undo_job(db_path, deletion.id), on_result=self._undone,
+                           on_error=self.message.show_error)
+        return deletion.count
+
+    def _undone(self, restored: deletions.Restored) -> None:
+        n = len(restored.ids)
+        self.ctx.notify_changed({"products", "order_lines", "price_history"})
+        text = self.tr("Put back 1 product.") if n == 1 else self.tr("Put back {0:,} products.").format(n)
+        if restored.skipped_skus:
+            skus = ", ".join(restored.skipped_skus[:5]) + ("…" if len(restored.skipped_skus) > 5 else "")
+            text += " " + self.tr("Not put back, because the catalog has a product with that SKU again: {0}.").format(skus)
+        self.message.show_info(text)
+        self.ctx.show_status(text)
+        self.select_ids(list(restored.ids.values()))
 
     def selection_menu(self) -> QMenu:
         """The right-click menu of the selected products: edit, mark them active, draft or archived, delete."""
@@ -501,5 +560,6 @@ class CatalogTab(QWidget):
 
     def shutdown(self) -> None:
         self._debounce.stop()
+        self.deleter.shutdown()  # a delete under way finishes (it is one transaction past its start)
         if self.editor is not None:
             self.editor.close()
