@@ -215,9 +215,12 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
                 continue
             cols = [c for c in _RESTORABLE.get(table, ()) if c in before]
             if cols:
-                conn.execute(f"UPDATE {table} SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?",
-                             [before[c] for c in cols] + [row_id])
-                restored += 1
+                # an import finds a product by its SKU and never changes it: a row with that id and another SKU is
+                # a product added after this one was deleted (SQLite hands its id out again), never this one
+                same = " AND sku = ?" if table == "products" and "sku" in before else ""
+                restored += conn.execute(
+                    f"UPDATE {table} SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?{same}",
+                    [before[c] for c in cols] + [row_id] + ([before["sku"]] if same else [])).rowcount
         counts["restored"] = restored
         counts["order_lines_deleted"] = counts.get("order_lines_deleted", 0) + conn.execute(
             "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE import_id = ?)",

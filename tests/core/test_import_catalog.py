@@ -91,6 +91,25 @@ def test_update_records_price_history_and_undo_restores(db_path, tmp_path):
     assert [i["id"] for i in list_imports(db)] == [r1.import_id]
 
 
+def test_undoing_an_import_never_changes_a_product_that_took_a_deleted_products_id(db_path, tmp_path):
+    # SQLite gives a new product the highest id + 1, so a product added after the last one was deleted gets
+    # that product's id; undoing the import that had changed the deleted product wrote its old values into
+    # the new one.
+    from shopai.store import products
+
+    run_job(import_job(db_path, write_csv(tmp_path / "a.csv", ["sku", "title", "price"], [["U1", "Blue mug", "3"]]),
+                       "catalog"))
+    r2 = run_job(import_job(db_path, write_csv(tmp_path / "b.csv", ["sku", "title", "price"],
+                                               [["U1", "Blue mug (large)", "3.50"]]), "catalog"))
+    db = open_store(db_path)
+    old_id = products.get(db, sku="U1")["id"]
+    products.delete(db, [old_id])
+    assert products.add(db, sku="N1", title="Doormat", price=9) == old_id
+    counts = undo_import(db, r2.import_id)
+    assert counts["restored"] == 0
+    assert db.conn.execute("SELECT sku, title, price FROM products").fetchall() == [("N1", "Doormat", 9.0)]
+
+
 def test_undo_twice_is_refused(db_path, tmp_path):
     path = write_csv(tmp_path / "a.csv", ["sku", "title"], [["X1", "Thing"]])
     report = run_job(import_job(db_path, path, "catalog"))
