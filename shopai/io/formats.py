@@ -18,7 +18,7 @@ CATALOG_REQUIRED = ["title"]
 ORDER_FIELDS = ["order_id", "ordered_at", "time", "sku", "title", "quantity", "unit_price", "line_total",
                 "customer_id", "customer_name", "email", "country", "status",
                 # order-level amounts (an export's first row of each order): what the order is worth
-                "subtotal", "discount", "refunded", "currency"]
+                "subtotal", "discount", "refunded", "shipping", "currency"]
 ORDER_REQUIRED = ["order_id", "ordered_at", "quantity", "unit_price"]
 
 FIELD_LABELS = {
@@ -31,6 +31,7 @@ FIELD_LABELS = {
     "customer_id": "Customer id", "customer_name": "Customer name", "email": "Customer email",
     "country": "Country", "status": "Order status",
     "subtotal": "Order subtotal (after discounts)", "discount": "Order discount", "refunded": "Refunded amount",
+    "shipping": "Postage included in the line total (taken off)",
     "currency": "Currency",
 }
 
@@ -182,7 +183,8 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "status": ("status", "orderstatus", "financialstatus", "eventtype", "订单状态", "交易状态", "状态"),
         # amounts are never guessed for other files (a "Subtotal" or "Discount" column may be per line); a
         # currency column only feeds a note
-        "subtotal": (), "discount": (), "refunded": (), "currency": ("currency", "currencycode", "货币", "币种"),
+        "subtotal": (), "discount": (), "refunded": (), "shipping": (),
+        "currency": ("currency", "currencycode", "货币", "币种"),
     },
 }
 
@@ -348,13 +350,25 @@ def guess_mapping(columns: list[str], samples: list[list[str]], kind: str) -> di
             if hit:
                 mapping["title"] = hit
                 free.remove(hit)
-    if kind == "orders" and not mapping["refunded"]:
-        mapping["refunded"] = _taobao_refund_column(columns, mapping)
+    if kind == "orders":
+        _taobao_paid_less_postage(columns, mapping)
+        if not mapping["refunded"]:
+            mapping["refunded"] = _taobao_refund_column(columns, mapping)
     return mapping
 
 
 # Taobao/Tmall's order report (one row per order) gives what each order paid and what was refunded of it
 _TAOBAO_PAID = {"买家实际支付金额", "买家应付货款"}
+
+
+def _taobao_paid_less_postage(columns: list[str], mapping: dict[str, str | None]) -> None:
+    """Taobao's report: what the buyer paid (买家实际支付金额, after coupons) less its postage (买家应付邮费) is
+    the order's goods; 买家应付货款 is the goods before the shop's coupons. Chosen when the report has both."""
+    names = {c.strip(): c for c in columns}
+    paid, postage = names.get("买家实际支付金额"), names.get("买家应付邮费")
+    if (mapping.get("line_total") or "").strip() in _TAOBAO_PAID and paid and postage and not mapping.get("shipping") \
+            and postage not in mapping.values():
+        mapping["line_total"], mapping["shipping"] = paid, postage
 
 
 def _taobao_refund_column(columns: list[str], mapping: dict[str, str | None]) -> str | None:

@@ -75,12 +75,16 @@ def order_value(lines: list[list[Any]], money: list[float | None] | None, status
     """(status, value, facts) of an order: its goods after discounts, without shipping and taxes (the file's
     subtotal, else its lines less the order's discount, else its lines); a sale partly refunded is worth that
     less the refund, and one whose refunds cover all its goods is stored as returned. Credit notes (negative
-    lines) are the sum of their lines. ``facts``: "discount" and "refund" amounts applied, "before" value."""
+    lines) are the sum of their lines. Postage that the line total includes (Taobao's report) is taken off
+    first. ``facts``: "discount", "refund" and "postage" amounts applied, "before" value."""
     base = round(sum(ln[5] * ln[6] for ln in lines), 2)
     facts: dict[str, Any] = {}
     if money is None or any(ln[5] < 0 for ln in lines):
         return status, base, facts
-    subtotal, discount, refunded = money
+    subtotal, discount, refunded, postage = (list(money) + [None] * 4)[:4]
+    if postage and subtotal is None and base > 0:
+        facts["postage"] = round(min(postage, base), 2)
+        base = round(base - facts["postage"], 2)
     if subtotal is not None:
         value = subtotal
     elif discount:

@@ -159,6 +159,7 @@ def _plan(conn, parsed: Parsed) -> Job[_Plan]:
     value_changes: list[str] = []
     refunds: list[tuple[str, dict[str, Any], float]] = []
     discounted = 0
+    postage: list[float] = []  # postage taken off orders whose line total included it (Taobao's report)
     lines_added_to = 0
 
     def already(oid: str, rows: list[list[Any]]) -> None:
@@ -222,6 +223,8 @@ def _plan(conn, parsed: Parsed) -> Job[_Plan]:
         if "refund" in facts:
             refunds.append((oid, facts, value))
         discounted += "discount" in facts
+        if "postage" in facts:
+            postage.append(facts["postage"])
     cancelled_lines = returned_lines = 0
     for oid, order in plan.orders.items():
         status, value, facts = _order_value(order["lines"], parsed.money.get(oid), _order_status(order["lines"]),
@@ -230,6 +233,8 @@ def _plan(conn, parsed: Parsed) -> Job[_Plan]:
         if "refund" in facts:
             refunds.append((oid, facts, value))
         discounted += "discount" in facts
+        if "postage" in facts:
+            postage.append(facts["postage"])
         if status != PAID:
             # Negative lines are credit notes (a UK log's "C" invoices, Square's refund events): they offset
             # an earlier sale. Positive lines are the order itself, cancelled or refunded as a whole (Shopify,
@@ -259,7 +264,7 @@ def _plan(conn, parsed: Parsed) -> Job[_Plan]:
     parsed.notes.extend(_notes(parsed, plan, status_changes=status_changes, value_changes=value_changes,
                                lines_added_to=lines_added_to, differ=differ, missing_products=missing_products,
                                cancelled_lines=cancelled_lines, returned_lines=returned_lines, refunds=refunds,
-                               discounted=discounted, reported_existing=reported_existing,
+                               discounted=discounted, postage=postage, reported_existing=reported_existing,
                                unpaid_in_shop=_fetch(conn, "SELECT external_id, status FROM orders WHERE external_id "
                                                            "IN ({})", list(parsed.unpaid))))
     return plan
@@ -270,7 +275,8 @@ def _examples(items: list[str], most: int = 3) -> str:
 
 
 def _notes(parsed: Parsed, plan: _Plan, *, status_changes, value_changes, lines_added_to, differ, missing_products,
-           cancelled_lines, returned_lines, refunds, discounted, reported_existing, unpaid_in_shop) -> list[str]:
+           cancelled_lines, returned_lines, refunds, discounted, postage, reported_existing,
+           unpaid_in_shop) -> list[str]:
     """The report's notes, the most important first (the import dialog shows the first three)."""
     notes = []
     if status_changes:
@@ -324,6 +330,10 @@ def _notes(parsed: Parsed, plan: _Plan, *, status_changes, value_changes, lines_
         one = len(covered) == 1
         notes.append(f"{_n(len(covered), 'order')} had refunds covering all {'its' if one else 'their'} goods "
                      f"({_examples(covered)}): stored as {'a return' if one else 'returns'}, not sales.")
+    if postage:
+        column = parsed.shipping_column or "the postage column"
+        notes.append(f"What the buyer paid includes postage: {column} ({_money(sum(postage))} in all) was taken off "
+                     f"the value of {_n(len(postage), 'order')}, which is the goods alone.")
     if discounted:
         basis = "the file's Subtotal" if parsed.has_subtotal else "the lines less the order's discount"
         notes.append(f"Order values are the goods after discounts, without shipping and taxes ({basis}); "

@@ -26,11 +26,12 @@ class Parsed:
         self.rows_total = 0
         self.notes: list[str] = []
         self.day_first: bool | None = None
-        # order-level amounts (first non-empty cell of each order): [subtotal, discount, refunded]
+        # order-level amounts (first non-empty cell of each order): [subtotal, discount, refunded, shipping]
         self.money: dict[str, list[float | None]] = {}
         self.has_subtotal = False
         self.currency: dict[str, str] = {}  # order -> its currency code
         self.unpaid: dict[str, str] = {}  # order -> its status text, for orders not paid (failed, pending...)
+        self.shipping_column: str | None = None  # the postage column taken off the line totals, for the notes
         # the quantity column already leaves refunded items out (WooCommerce "Quantity (- Refund)")
         self.refund_in_quantity = False
 
@@ -61,9 +62,10 @@ def parse_orders(src: common.Source, progress_every: int = 25_000) -> Job[Parsed
     order_fill: dict[str, tuple[str, str, str, str | None]] = {}
     unpaid = out.unpaid
     # order-level amounts: (slot in out.money, column index, what to call it in a message)
-    money_cols = [(k, idx.get(f), src.mapping.get(f)) for k, f in enumerate(("subtotal", "discount", "refunded"))
-                  if idx.get(f) is not None]
+    money_cols = [(k, idx.get(f), src.mapping.get(f))
+                  for k, f in enumerate(("subtotal", "discount", "refunded", "shipping")) if idx.get(f) is not None]
     out.has_subtotal = idx.get("subtotal") is not None
+    out.shipping_column = src.mapping.get("shipping") if idx.get("shipping") is not None else None
     i_currency = idx.get("currency")
     out.refund_in_quantity = "refund" in (src.mapping.get("quantity") or "").lower()
     problems = out.problems
@@ -114,7 +116,7 @@ def parse_orders(src: common.Source, progress_every: int = 25_000) -> Job[Parsed
         if money_cols:
             money = out.money.get(oid)
             if money is None:
-                money = out.money[oid] = [None, None, None]
+                money = out.money[oid] = [None, None, None, None]
             for k, i, column in money_cols:
                 text = v[i].strip()
                 if money[k] is None and text:

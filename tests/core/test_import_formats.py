@@ -488,6 +488,35 @@ def test_taobao_order_report_refunds_are_taken_off_the_order(db_path, tmp_path):
     assert got["T1"][2:] == ("paid", 48.0) and got["T2"][2] == "returned" and got["T3"][2:] == ("paid", 30.0)
 
 
+def test_taobao_order_report_values_are_what_the_buyer_paid_less_postage(db_path, tmp_path):
+    # The full report has the goods before the shop's coupons (买家应付货款), the postage (买家应付邮费) and what
+    # the buyer paid (买家实际支付金额 = goods after coupons + postage): an order's goods are paid less postage.
+    text = ("订单编号,买家会员名,买家应付货款,买家应付邮费,总金额,买家实际支付金额,退款金额,订单状态,订单创建时间,宝贝标题,"
+            "宝贝总数量,商家编码\n"
+            "T1,tb_小明,60.00,8.00,68.00,63.00,0.00,交易成功,2024-03-05 10:14:22,景德镇青花瓷杯,1,JDZ-001\n"  # a 5.00 coupon
+            "T2,tb_小红,30.00,0.00,30.00,30.00,10.00,交易成功,2024-03-06 11:00:00,茶勺,1,SPN-001\n")  # free postage
+    path = tmp_path / "ExportOrderList.csv"
+    path.write_text(text, encoding="gbk")
+    db = open_store(db_path)
+    pv = preview(db, path, "orders")
+    assert (pv.mapping["line_total"], pv.mapping["shipping"], pv.mapping["refunded"]) == (
+        "买家实际支付金额", "买家应付邮费", "退款金额")
+    report = run_job(import_job(db_path, path, "orders"))
+    got = orders(db)
+    assert got["T1"][2:] == ("paid", 55.0) and got["T2"][2:] == ("paid", 20.0)
+    assert any("买家应付邮费 (8.00 in all) was taken off the value of 1 order" in n for n in report.notes)
+
+    # a report cut down to what the buyer paid, without the postage column: nothing to take off, as before
+    short = tmp_path / "short.csv"
+    short.write_text("订单编号,买家实际支付金额,订单状态,订单创建时间,宝贝标题,宝贝总数量,商家编码\n"
+                     "T9,63.00,交易成功,2024-03-05 10:14:22,景德镇青花瓷杯,1,JDZ-001\n", encoding="gbk")
+    assert preview(db, short, "orders").mapping["shipping"] is None
+    # and another shop program's postage column is never taken for postage included in its amounts
+    other = tmp_path / "other.csv"
+    other.write_text("订单号,下单时间,商品名称,数量,金额,运费\nA1,2024-03-05,瓷杯,1,68,8\n", encoding="utf-8")
+    assert preview(db, other, "orders").mapping["shipping"] is None
+
+
 def test_a_refund_column_of_another_file_is_never_guessed(db_path, tmp_path):
     text = "订单号,下单时间,商品名称,数量,金额,退款金额\nA1,2024-03-05,瓷杯,1,68,20\n"  # may be per line
     path = tmp_path / "orders.csv"
