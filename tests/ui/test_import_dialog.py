@@ -33,6 +33,26 @@ def write(tmp_path, name, text, encoding="utf-8"):
     return str(path)
 
 
+def held_import(real, gate: threading.Event, at):
+    """``real`` (the import job) held at its first progress for which ``at`` is true, until ``gate`` opens (at
+    most 10 s); closing it closes the real job, so its transaction rolls back."""
+    def job(*args, **kw):
+        inner = real(*args, **kw)
+        try:
+            while True:
+                try:
+                    progress = next(inner)
+                except StopIteration as stop:
+                    return stop.value
+                yield progress
+                if at(progress):
+                    gate.wait(10)
+        finally:
+            inner.close()
+
+    return job
+
+
 def settle(qtbot, dialog, timeout=10_000):
     qtbot.waitUntil(lambda: not dialog.runner.running and dialog.phase not in ("previewing", "importing", "undoing"),
                     timeout=timeout)
@@ -180,23 +200,7 @@ def test_cancel_midway_leaves_the_shop_unchanged(ctx, make_dialog, qtbot, tmp_pa
     path = write(tmp_path, "big.csv", "SKU,Title,Price\n" + rows + "\n")
     products.add(ctx.db, sku="KEEP", title="Already here", price=1)
     gate = threading.Event()
-    real = shopai.io.import_job
-
-    def slow_job(*args, **kw):
-        job = real(*args, **kw)
-        try:
-            while True:
-                try:
-                    progress = next(job)
-                except StopIteration as stop:
-                    return stop.value
-                yield progress
-                if progress.message.startswith("Saving"):
-                    gate.wait(10)  # hold the open transaction until the test has pressed Cancel
-        finally:
-            job.close()  # the cancel reaches the real job (its transaction rolls back)
-
-    monkeypatch.setattr(shopai.io, "import_job", slow_job)
+    monkeypatch.setattr(shopai.io, "import_job", held_import(shopai.io.import_job, gate, lambda p: p.message.startswith("Saving")))
     dialog = make_dialog(path=path, kind="catalog")
     settle(qtbot, dialog)
     assert dialog.preview.rows_ok == 12_000
@@ -218,23 +222,7 @@ def test_closing_during_an_import_asks_and_then_cancels(ctx, make_dialog, qtbot,
     rows = "\n".join(f"S{i:05d},Thing number {i},{i % 50 + 0.5}" for i in range(12_000))
     path = write(tmp_path, "big.csv", "SKU,Title,Price\n" + rows + "\n")
     gate = threading.Event()
-    real = shopai.io.import_job
-
-    def slow_job(*args, **kw):
-        job = real(*args, **kw)
-        try:
-            while True:
-                try:
-                    progress = next(job)
-                except StopIteration as stop:
-                    return stop.value
-                yield progress
-                if progress.message.startswith("Saving"):
-                    gate.wait(10)
-        finally:
-            job.close()
-
-    monkeypatch.setattr(shopai.io, "import_job", slow_job)
+    monkeypatch.setattr(shopai.io, "import_job", held_import(shopai.io.import_job, gate, lambda p: p.message.startswith("Saving")))
     dialog = make_dialog(path=path, kind="catalog")
     dialog.show()
     settle(qtbot, dialog)
@@ -262,23 +250,7 @@ def test_once_the_import_commits_it_can_no_longer_be_cancelled_or_closed_and_it_
     rows = "\n".join(f"S{i:05d},Thing number {i},{i % 50 + 0.5}" for i in range(300))
     path = write(tmp_path, "big.csv", "SKU,Title,Price\n" + rows + "\n")
     gate = threading.Event()
-    real = shopai.io.import_job
-
-    def held_at_commit(*args, **kw):
-        job = real(*args, **kw)
-        try:
-            while True:
-                try:
-                    progress = next(job)
-                except StopIteration as stop:
-                    return stop.value
-                yield progress
-                if progress.commit:
-                    gate.wait(10)
-        finally:
-            job.close()
-
-    monkeypatch.setattr(shopai.io, "import_job", held_at_commit)
+    monkeypatch.setattr(shopai.io, "import_job", held_import(shopai.io.import_job, gate, lambda p: p.commit))
     dialog = make_dialog(path=path, kind="catalog")
     dialog.show()
     settle(qtbot, dialog)
