@@ -335,6 +335,30 @@ def set_status(db: sqlite_utils.Database, product_ids: Iterable[int], status: st
     return n
 
 
+def statuses(db: sqlite_utils.Database, product_ids: Iterable[int]) -> dict[int, str]:
+    """{id: status} of these products (ids that no longer exist are missing)."""
+    out: dict[int, str] = {}
+    for chunk, marks in in_chunks(product_ids):
+        out.update(db.conn.execute(f"SELECT id, status FROM products WHERE id IN ({marks})", chunk).fetchall())
+    return out
+
+
+def restore_statuses(db: sqlite_utils.Database, before: dict[int, str]) -> int:
+    """Give each product back its status in ``before`` (what :func:`statuses` read), in one transaction; returns
+    how many changed (an undo of :func:`set_status`)."""
+    by_status: dict[str, list[int]] = {}
+    for pid, status in before.items():
+        if status in STATUSES:
+            by_status.setdefault(status, []).append(pid)
+    n = 0
+    with transaction(db) as conn:
+        for status, ids in by_status.items():
+            for chunk, marks in in_chunks(ids):
+                n += conn.execute(f"UPDATE products SET status = ?, updated_at = ? WHERE status != ? AND id IN "
+                                  f"({marks})", [status, now_iso(), status, *chunk]).rowcount
+    return n
+
+
 def delete(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int:
     """Delete products (a delete that can be undone: :mod:`shopai.store.deletions`); their order lines keep
     their history, and the product's SKU and title with it. Returns how many."""

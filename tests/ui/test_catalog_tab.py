@@ -576,3 +576,16 @@ def test_selected_products_are_marked_archived_and_active_again_from_the_right_c
     assert tab.set_status_of_selected("active") == 2
     assert not tab.status_filter.isVisibleTo(tab)
     assert tab.set_status_of_selected("active") == 0  # nothing left to change
+
+
+def test_marking_products_can_be_undone_and_each_gets_its_own_status_back(tab):
+    ids = {s: products.get(tab.ctx.db, sku=s)["id"] for s in ("22752", "71053", "84029E")}
+    products.set_status(tab.ctx.db, [ids["22752"]], "draft")
+    tab.ctx.notify_changed({"products"})
+    tab.select_ids(list(ids.values()))
+    assert tab.set_status_of_selected("archived") == 3
+    assert tab.message.text() == "3 products marked archived." and tab.message.action_button.text() == "Undo"
+    tab.message.action_button.click()
+    assert {s: products.get(tab.ctx.db, sku=s)["status"] for s in ids} == {
+        "22752": "draft", "71053": "active", "84029E": "active"}  # not all made "active": each as it was
+    assert sorted(tab.selected_ids()) == sorted(ids.values())

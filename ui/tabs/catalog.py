@@ -542,6 +542,7 @@ class CatalogTab(QWidget):
         ids = self.selected_ids()
         if not ids:
             return 0
+        before = products.statuses(self.ctx.db, ids)
         try:
             n = products.set_status(self.ctx.db, ids, status)
         except UserError as exc:
@@ -549,9 +550,20 @@ class CatalogTab(QWidget):
             return 0
         self.ctx.notify_changed({"products"})
         word = {"active": self.tr("active"), "draft": self.tr("draft"), "archived": self.tr("archived")}[status]
-        self.ctx.show_status(self.tr("1 product marked {0}").format(word) if n == 1 else
-                             self.tr("{0:,} products marked {1}").format(n, word))
+        text = (self.tr("1 product marked {0}").format(word) if n == 1 else
+                self.tr("{0:,} products marked {1}").format(n, word))
+        self.ctx.show_status(text)
+        if n:
+            changed = {pid: old for pid, old in before.items() if old != status}
+            self.message.show_info(text + ".", action=(self.tr("Undo"), lambda: self._restore_statuses(changed)))
         return n
+
+    def _restore_statuses(self, before: dict[int, str]) -> None:
+        n = products.restore_statuses(self.ctx.db, before)
+        self.ctx.notify_changed({"products"})
+        self.ctx.show_status(self.tr("1 product has its status back") if n == 1 else
+                             self.tr("{0:,} products have their status back").format(n))
+        self.select_ids(list(before))
 
     def import_catalog(self) -> None:
         from shopai_ui.import_dialog import open_import_dialog
