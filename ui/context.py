@@ -21,6 +21,9 @@ class ShopContext(QObject):
         super().__init__(parent)
         self.db_path = str(db_path)
         self.db: sqlite_utils.Database = open_store(self.db_path)
+        from shopai.store.title_keys import fill_when_opening
+
+        fill_when_opening(self.db.conn)  # Chinese titles another program renamed: their pinyin, to sort by
         self._status: Callable[[str], None] | None = None
 
     def notify_changed(self, tables: Iterable[str]) -> None:

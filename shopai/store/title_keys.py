@@ -7,8 +7,10 @@ as they are, and the Catalog sorts by ``coalesce(title_key, title)``: Chinese ti
 ones by their sound (苹果 among the P's), titles without Chinese sort as before and pay nothing.
 
 A trigger empties the key when a title changes (whatever writes it); :func:`fill_title_keys` computes the
-missing ones. It runs after every write of ShopAI's own that can add or rename products and when the key
-column is first added, so a title renamed by another program is put in order the next time ShopAI writes.
+missing ones. It runs after every write of ShopAI's own that can add or rename products, when the key
+column is first added, and when the app opens a shop (:func:`fill_when_opening`), so a title renamed by
+another program is put in order then; a partial index holding only the titles still waiting for their key
+(migration core_0008) makes that a lookup instead of a read of every product.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from functools import lru_cache
 # for SQLite, a regex for Python)
 CJK_GLOB = "*[㐀-䶿一-鿿豈-﫿]*"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# the Chinese titles still without their key: written out (not bound) so SQLite can use the partial index on it
+DUE = f"title_key IS NULL AND title GLOB '{CJK_GLOB}'"
 
 
 @lru_cache(maxsize=65536)
@@ -37,8 +41,7 @@ def title_key(title: str | None) -> str | None:
 def fill_title_keys(conn: sqlite3.Connection) -> int:
     """Compute the sort key of every Chinese title that lacks one; returns how many. Leaves ``updated_at``
     alone (the product did not change). Run it inside the caller's transaction or on its own."""
-    rows = conn.execute("SELECT id, title FROM products WHERE title_key IS NULL AND title GLOB ?",
-                        (CJK_GLOB,)).fetchall()
+    rows = conn.execute(f"SELECT id, title FROM products WHERE {DUE}").fetchall()
     if rows:
         conn.executemany("UPDATE products SET title_key = ? WHERE id = ?", [(title_key(t), i) for i, t in rows])
     return len(rows)
@@ -51,3 +54,21 @@ def add_title_keys(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TRIGGER products_title_key AFTER UPDATE OF title ON products "
                  "WHEN new.title IS NOT old.title BEGIN UPDATE products SET title_key = NULL WHERE id = new.id; END")
     fill_title_keys(conn)
+
+
+def fill_when_opening(conn: sqlite3.Connection) -> int:
+    """:func:`fill_title_keys` for a shop being opened, in a transaction of its own; a shop that cannot be
+    written now (read-only, busy) keeps its keys for later. Returns how many were filled."""
+    try:
+        if conn.execute(f"SELECT 1 FROM products WHERE {DUE} LIMIT 1").fetchone() is None:
+            return 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = fill_title_keys(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return n
+    except sqlite3.OperationalError:
+        return 0

@@ -73,3 +73,30 @@ def test_an_older_shop_gets_its_keys_when_it_is_migrated(tmp_path):
     conn.close()
     db = open_store(db_path)
     assert titles_sorted(db) == ["Orange", "苹果", "香蕉"]
+
+
+
+def test_a_title_another_program_renamed_gets_its_key_when_the_shop_is_opened(db_path):
+    import sqlite3
+
+    from shopai.store.title_keys import DUE, fill_when_opening
+
+    db = open_store(db_path)
+    for sku, title in FRUIT:
+        product_store.add(db, sku=sku, title=title)
+    db.conn.close()
+    other = sqlite3.connect(db_path)  # another program: only our trigger that empties the key runs
+    other.execute("UPDATE products SET title = '仔细' WHERE sku = 'P5'")
+    other.commit()
+    plan = other.execute(f"EXPLAIN QUERY PLAN SELECT id, title FROM products WHERE {DUE}").fetchall()
+    assert "products_title_key_due" in str(plan)  # found through the small index, not by reading every title
+    other.close()
+    db = open_store(db_path)
+    assert fill_when_opening(db.conn) == 1 and fill_when_opening(db.conn) == 0
+    assert titles_sorted(db)[-1] == "仔细"
+    db.conn.execute("UPDATE products SET title = '安全帽' WHERE sku = 'P5'")
+    db.conn.execute("UPDATE products SET title_key = NULL WHERE sku = 'P5'")  # as another program leaves it
+    db.conn.close()
+    readonly = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    assert fill_when_opening(readonly) == 0  # a shop that cannot be written keeps it for later, no error
+    readonly.close()

@@ -380,3 +380,23 @@ def test_an_export_that_cannot_be_written_says_why_in_plain_words(qtbot, ctx, mo
     assert len(warnings) == 1 and warnings[0].startswith(f"Could not write {out}: ")
     assert "Errno" not in warnings[0] and ".part" not in warnings[0]  # the reason, not the temporary file's name
     assert not window.statusBar().currentMessage().startswith("Exported")
+
+
+def test_opening_a_shop_sorts_a_chinese_title_another_program_renamed(db_path):
+    import sqlite3
+
+    from shopai.store import open_store, products
+    from shopai_ui.context import ShopContext
+
+    db = open_store(db_path)
+    products.add(db, sku="P5", title="橙子")
+    db.conn.close()
+    other = sqlite3.connect(db_path)
+    other.execute("UPDATE products SET title = '仔细' WHERE sku = 'P5'")
+    other.commit()
+    other.close()
+    ctx = ShopContext(db_path)
+    try:
+        assert ctx.db.conn.execute("SELECT title_key FROM products WHERE sku = 'P5'").fetchone()[0] == "zi3 xi4"
+    finally:
+        ctx.close()
