@@ -168,7 +168,7 @@ class ImportDialog(QDialog):
         mapping_layout = QVBoxLayout(self.mapping_box)
         mapping_layout.addWidget(scroll, 1)
         mapping_layout.addWidget(self.reset_mapping_button)
-        self.mapping_box.setMinimumWidth(330)
+        self.mapping_box.setMinimumWidth(420)
 
         # -- dry run
         self.preview_box = QGroupBox(self.tr("Dry run: nothing is written yet"))
@@ -361,6 +361,9 @@ class ImportDialog(QDialog):
                 required = {"order_id", "ordered_at", "quantity", "unit_price", "sku"}
             for field in pv.fields:
                 combo = QComboBox()
+                # wide enough to read the column's name (a long field label must not squeeze it to two letters)
+                combo.setMinimumContentsLength(14)
+                combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
                 combo.addItem(NOT_MAPPED, None)
                 for column in pv.columns:
                     combo.addItem(column, column)

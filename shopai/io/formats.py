@@ -31,7 +31,7 @@ FIELD_LABELS = {
     "customer_id": "Customer id", "customer_name": "Customer name", "email": "Customer email",
     "country": "Country", "status": "Order status",
     "subtotal": "Order subtotal (after discounts)", "discount": "Order discount", "refunded": "Refunded amount",
-    "shipping": "Postage included in the line total (taken off)",
+    "shipping": "Postage in the line total",
     "currency": "Currency",
 }
 
