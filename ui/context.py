@@ -16,6 +16,8 @@ class ShopContext(QObject):
     """The shop a window shows. ``dataChanged`` carries the set of table names that changed."""
 
     dataChanged = Signal(object)
+    productRequested = Signal(int)  # show this product in the Catalog (the window switches tab)
+    customerRequested = Signal(int)  # show this customer's orders in the Orders tab
 
     def __init__(self, db_path: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -28,6 +30,14 @@ class ShopContext(QObject):
 
     def notify_changed(self, tables: Iterable[str]) -> None:
         self.dataChanged.emit(set(tables))
+
+    def show_product(self, product_id: int) -> None:
+        """Ask the window to show this product in the Catalog (a double-click in another tab's list)."""
+        self.productRequested.emit(int(product_id))
+
+    def show_customer(self, customer_id: int) -> None:
+        """Ask the window to show this customer's orders (customers.id) in the Orders tab."""
+        self.customerRequested.emit(int(customer_id))
 
     def set_status_sink(self, sink: Callable[[str], None]) -> None:
         self._status = sink

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._counts)
         ctx.set_status_sink(lambda text: self.statusBar().showMessage(text, 8000))
         ctx.dataChanged.connect(self._update_counts)
+        ctx.productRequested.connect(self.show_product)
+        ctx.customerRequested.connect(self.show_customer)
         self._build_menus()
         self._update_counts()
         self._restore_geometry()
@@ -236,6 +238,23 @@ class MainWindow(QMainWindow):
             "<p>Shop file: {1}</p>").format(__version__, self.ctx.db_path))
 
     # --- state ---
+    def _switch_to(self, tab_class: str) -> QWidget | None:
+        index = next(i for i, (_title, spec) in enumerate(self._tab_specs) if spec.endswith(":" + tab_class))
+        self.tabs.setCurrentIndex(index)
+        return self._ensure_tab(index)
+
+    def show_product(self, product_id: int) -> None:
+        """Switch to the Catalog and show this product there (selected, its details on the right)."""
+        reveal = getattr(self._switch_to("CatalogTab"), "reveal", None)
+        if callable(reveal):
+            reveal(product_id)
+
+    def show_customer(self, customer_id: int) -> None:
+        """Switch to Orders, showing only this customer's orders."""
+        only = getattr(self._switch_to("OrdersTab"), "filter_by_customer", None)
+        if callable(only):
+            only(customer_id)
+
     def _update_counts(self, _tables: object = None) -> None:
         counts = order_queries.stats(self.ctx.db)
         self._counts.setText(" · ".join([

@@ -400,3 +400,72 @@ def test_opening_a_shop_sorts_a_chinese_title_another_program_renamed(db_path):
         assert ctx.db.conn.execute("SELECT title_key FROM products WHERE sku = 'P5'").fetchone()[0] == "zi3 xi4"
     finally:
         ctx.close()
+
+
+def test_a_product_double_clicked_in_another_tab_is_shown_in_the_catalog(qtbot, ctx):
+    ids = {sku: products.add(ctx.db, sku=sku, title=title, price=2) for sku, title in
+           [("A1", "Heart lantern"), ("B2", "Zinc bucket"), ("C3", "Doormat")]}
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.tabs.setCurrentIndex(0)
+    catalog = window.tab("Catalog")
+    catalog.search.setText("bucket")
+    catalog.apply_search()  # a search that hides the product asked for
+    window.tabs.setCurrentIndex([t for t, _ in TABS].index("Voice search"))
+    ctx.show_product(ids["C3"])
+    assert window.tabs.currentWidget() is catalog
+    assert catalog.selected_ids() == [ids["C3"]] and catalog.search.text() == ""
+
+
+def test_voice_results_and_recommendations_lead_to_the_catalog_and_customers_to_their_orders(qtbot, ctx):
+    import sys as _sys
+
+    from PySide6.QtWidgets import QTableWidgetItem
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from recommend_shop import make_shop
+    from shopai_ui.tabs.customers import CustomersTab
+    from shopai_ui.tabs.voice import VoiceTab
+
+    make_shop(ctx.db)
+    asked_products, asked_customers = [], []
+    ctx.productRequested.connect(asked_products.append)
+    ctx.customerRequested.connect(asked_customers.append)
+    voice = VoiceTab(ctx)
+    qtbot.addWidget(voice)
+    pid = ctx.db.conn.execute("SELECT id FROM products ORDER BY id LIMIT 1").fetchone()[0]
+    voice.results.setRowCount(1)
+    item = QTableWidgetItem("95%")
+    item.setData(Qt.ItemDataRole.UserRole, pid)
+    voice.results.setItem(0, 0, item)
+    voice.results.itemActivated.emit(item)
+    assert asked_products == [pid]
+
+    customers = CustomersTab(ctx)
+    qtbot.addWidget(customers)
+    qtbot.waitUntil(lambda: customers.model.rowCount() > 0, timeout=5000)
+    first = customers.model.id_at(0)
+    customers.table.activated.emit(customers.model.index(0, 0))
+    assert asked_customers == [first]
+
+    from shopai_ui.tabs.recommend import RecommendTab
+
+    rec = RecommendTab(ctx)
+    qtbot.addWidget(rec)
+    qtbot.waitUntil(lambda: not rec.loader.running and rec.content is not None, timeout=10_000)
+    rec.product.set_current("P00", "P00")
+    rec.show_product()  # similar descriptions need no Train
+    sku = rec.similar_list.item(0, 1).text()
+    rec.similar_list.itemActivated.emit(rec.similar_list.item(0, 0))
+    assert asked_products[-1] == products.get(ctx.db, sku=sku)["id"]
+    rec.shutdown()
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show_customer(first)
+    orders_tab = window.tab("Orders")
+    assert window.tabs.currentWidget() is orders_tab and orders_tab._only_customer == first
+    ours = ctx.db.conn.execute("SELECT count(*) FROM orders WHERE customer_id = ?", (first,)).fetchone()[0]
+    assert orders_tab.model.rowCount() == ours
+    voice.shutdown()
+    customers.shutdown()

@@ -426,8 +426,12 @@ class CatalogTab(QWidget):
 
     def _on_saved(self, product_id: int) -> None:
         self.message.clear()
+        self.reveal(product_id)
+
+    def reveal(self, product_id: int) -> None:
+        """Select this product and scroll to it; a search or filter that hides it is cleared first."""
         if self.model.row_of(product_id) is None and (self._text or self._category or self._status):
-            # A new product hidden by the search: clear the search so the owner sees it.
+            # A product hidden by the search: clear the search so the owner sees it.
             self.search.blockSignals(True)
             self.search.clear()
             self.search.blockSignals(False)
@@ -438,6 +442,7 @@ class CatalogTab(QWidget):
             self.model.refresh()
             self._update_count()
         self.select_ids([product_id])
+        self.table.setFocus()
 
     def confirm_delete(self, count: int, title: str) -> bool:
         """Ask before deleting (tests replace this)."""

@@ -122,6 +122,9 @@ class CustomersTab(QWidget):
         self.model.refreshed.connect(self._on_refreshed)
         self.table = HintTableView()
         self.table.setModel(self.model)
+        self.table.setToolTip(self.tr("Double-click a customer to see their orders"))
+        # double-click or Enter: their orders, in the Orders tab
+        self.table.activated.connect(lambda index: self._show_orders(self.model.id_at(index.row())))
         self.table.setSortingEnabled(True)
         keep_sort_indicator(self.table)
         self.table.horizontalHeader().setSortIndicator(4, Qt.SortOrder.DescendingOrder)
@@ -187,6 +190,10 @@ class CustomersTab(QWidget):
             header.setSortIndicator(LAST_ORDER, Qt.SortOrder.DescendingOrder)
         self.model.refresh()
         self.show_model_info()
+
+    def _show_orders(self, customer_id: int | None) -> None:
+        if customer_id is not None:
+            self.ctx.show_customer(customer_id)
 
     def _on_refreshed(self, count: int) -> None:
         self.count_label.setText(wording.count(count, self.tr("1 customer"), self.tr("{0:,} customers")))

@@ -380,7 +380,14 @@ class RecommendTab(QWidget):
         header.sectionResized.connect(lambda col, _old, new, table=t: col == WHY and _fit_rows(table, new))
         t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         t.customContextMenuRequested.connect(lambda pos, table=t: self._context_menu(table, pos))
+        t.itemActivated.connect(lambda item, table=t: self._show_in_catalog(table.item(item.row(), 1).text()))
+        t.setToolTip(self.tr("Double-click a product to see it in the Catalog; right-click to pin or block it"))
         return t
+
+    def _show_in_catalog(self, sku: str) -> None:
+        product = product_queries.get(self.ctx.db, sku=sku)
+        if product is not None:
+            self.ctx.show_product(product["id"])
 
     def _context_menu(self, table: QTableWidget, pos) -> None:
         item = table.itemAt(pos)

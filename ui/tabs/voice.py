@@ -290,6 +290,9 @@ class VoiceTab(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         for col in (0, 1, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # double-click or Enter: the product in the Catalog (stock, price, editing)
+        self.results.itemActivated.connect(
+            lambda item: self.ctx.show_product(item.data(Qt.ItemDataRole.UserRole)))
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -433,6 +436,7 @@ class VoiceTab(QWidget):
             self.message.show_info(self.tr("Nothing in the catalog sounds like that."))
         if result.results:
             self.results.selectRow(0)
+            self.state_label.setText(self.tr("Best match first. Double-click a product to see it in the Catalog."))
 
     # -- background preparation: build the catalog's speech model before the first query
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
