@@ -62,11 +62,11 @@ def lines(db: sqlite_utils.Database, order_id: int) -> list[dict[str, Any]]:
     cur = db.conn.execute(
         "SELECT l.id, coalesce(p.sku, l.deleted_sku), coalesce(p.title, l.deleted_title || ' (deleted)', "
         "'(deleted product)'), l.quantity, l.unit_price, "
-        "l.quantity * l.unit_price FROM order_lines l LEFT JOIN products p ON p.id = l.product_id "
+        "l.quantity * l.unit_price, p.id FROM order_lines l LEFT JOIN products p ON p.id = l.product_id "
         "WHERE l.order_id = ? ORDER BY l.id",
         (order_id,),
     )
-    cols = ("id", "sku", "title", "quantity", "unit_price", "amount")
+    cols = ("id", "sku", "title", "quantity", "unit_price", "amount", "product_id")
     return [dict(zip(cols, r)) for r in cur]
 
 

@@ -136,6 +136,11 @@ def test_selecting_an_order_shows_its_lines_and_customer_history(tab):
     # the selected order is highlighted in the history
     hist_rows = tab.history.selectionModel().selectedRows()
     assert [tab.history_model.id_at(i.row()) for i in hist_rows] == [tab.current_order_id()]
+    # a line double-clicked: its product in the Catalog
+    asked = []
+    tab.ctx.productRequested.connect(asked.append)
+    tab.lines.itemActivated.emit(tab.lines.item(0, 1))
+    assert [products.get(tab.ctx.db, product_id=p)["sku"] for p in asked] == [tab.lines.item(0, 0).text()]
 
 
 def test_cancelled_order_lines_and_guest_order(tab):

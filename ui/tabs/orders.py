@@ -130,6 +130,8 @@ class OrdersTab(QWidget):
         self.lines.setHorizontalHeaderLabels([self.tr("SKU"), self.tr("Product"), self.tr("Qty"),
                                               self.tr("Unit price"), self.tr("Amount")])
         _setup_table(self.lines, {0: 80, 2: 50, 3: 80, 4: 80}, stretch=1)
+        self.lines.setToolTip(self.tr("Double-click a line to see its product in the Catalog"))
+        self.lines.itemActivated.connect(self._show_line_product)
         self.lines_total = QLabel()
         self.lines_total.setAlignment(Qt.AlignmentFlag.AlignRight)
         lines_layout = QVBoxLayout(self.lines_box)
@@ -318,6 +320,11 @@ class OrdersTab(QWidget):
         self.history.scrollTo(self.history_model.index(row, 0))
 
     # -- panels ---------------------------------------------------------------------------------
+    def _show_line_product(self, item: QTableWidgetItem) -> None:
+        product_id = item.data(Qt.ItemDataRole.UserRole)
+        if product_id is not None:
+            self.ctx.show_product(product_id)
+
     def show_lines(self, order_id: int | None) -> None:
         self._lines_order_id = order_id
         rows = orders.lines(self.ctx.db, order_id) if order_id is not None else []
@@ -336,6 +343,7 @@ class OrdersTab(QWidget):
                     item.setTextAlignment(align)
                 if line["quantity"] is not None and line["quantity"] < 0:
                     item.setForeground(_RETURNED)
+                item.setData(Qt.ItemDataRole.UserRole, line["product_id"])  # None: a deleted product
                 self.lines.setItem(r, c, item)
         if order_id is None:
             self.lines_box.setTitle(self.tr("Order lines"))
