@@ -276,8 +276,7 @@ class CatalogTab(QWidget):
         filtered = products.fts_query(self._text) is not None or bool(self._category) or bool(self._status)
         if filtered:
             self.count_label.setText(self.tr("{0:,} found").format(n))
-            self.table.set_empty_hint(self.tr("No product matches this search. Clear the search box or choose "
-                                              "“All categories” to see every product."))
+            self.table.set_empty_hint(self.tr("No product matches the search and filters above."))
         else:
             self.count_label.setText(self.tr("{0:,} products").format(n))
             self.table.set_empty_hint(self.tr(
