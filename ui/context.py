@@ -11,6 +11,8 @@ from PySide6.QtCore import QObject, Signal
 
 from shopai.store import open_store
 
+WINDOW_BUSY_TIMEOUT_MS = 2000
+
 
 class ShopContext(QObject):
     """The shop a window shows. ``dataChanged`` carries the set of table names that changed."""
@@ -23,6 +25,9 @@ class ShopContext(QObject):
         super().__init__(parent)
         self.db_path = str(db_path)
         self.db: sqlite_utils.Database = open_store(self.db_path)
+        # the window's own writes (an edit, a status) wait at most this long for a background write (an import's
+        # transaction) to end: the window stays responsive and says the shop is busy, instead of freezing
+        self.db.conn.execute(f"PRAGMA busy_timeout = {WINDOW_BUSY_TIMEOUT_MS}")
         from shopai.store.title_keys import fill_when_opening
 
         fill_when_opening(self.db.conn)  # Chinese titles another program renamed: their pinyin, to sort by

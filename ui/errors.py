@@ -78,7 +78,12 @@ _open_dialogs: list[ErrorDialog] = []
 
 
 def read_only_message(exc: BaseException) -> str | None:
-    """Plain words for a write refused because a file or folder is read-only; None for anything else."""
+    """Plain words for a write refused because a file or folder is read-only, or because the shop stayed busy
+    with another write (a long import) for longer than a change waits; None for anything else."""
+    if isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc):
+        return QCoreApplication.translate(
+            "errors", "This change could not be saved now: the shop is busy with another change (an import or a "
+            "training that is saving). Nothing was changed. Try again once it has finished.")
     if isinstance(exc, sqlite3.OperationalError) and "readonly database" in str(exc):
         where = QCoreApplication.translate("errors", "the shop file is read-only")
     elif isinstance(exc, OSError) and exc.errno == errno.EROFS:
@@ -93,7 +98,7 @@ def read_only_message(exc: BaseException) -> str | None:
 def report_exception(exc: BaseException, details: str | None = None) -> None:
     """Log an unexpected error and show the error dialog (non-modal, so nothing blocks).
 
-    A write refused because the shop is read-only is no bug: it gets a plain message instead.
+    A write refused because the shop is read-only or busy is no bug: it gets a plain message instead.
     """
     if details is None:
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

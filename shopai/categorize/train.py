@@ -317,16 +317,18 @@ def _backbone_state() -> tuple[bool, str | None]:
 
 def _write_suggestions(conn, sugg: list[tuple[int, list[dict]]], now: str) -> None:
     """Upsert pending suggestions; products already accepted or fixed keep their decision, skipped ones come
-    back to the queue (only Train passes them: a refresh after a correction gives pending ones only)."""
+    back to the queue (only Train passes them: a refresh after a correction gives pending ones only). A product
+    deleted meanwhile (the owner may delete while Train runs) gets none."""
     for pid, top in sugg:
         conn.execute(
             "INSERT INTO categorize_suggestions (product_id, suggestions_json, top_category, confidence, status, "
-            "created_at) VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT(product_id) DO UPDATE SET "
-            "suggestions_json = excluded.suggestions_json, top_category = excluded.top_category, "
+            "created_at) SELECT id, ?, ?, ?, 'pending', ? FROM products WHERE id = ? "
+            "ON CONFLICT(product_id) DO UPDATE SET suggestions_json = excluded.suggestions_json, "
+            "top_category = excluded.top_category, "
             "confidence = excluded.confidence, created_at = excluded.created_at, status = 'pending' "
             "WHERE categorize_suggestions.status IN ('pending', 'skipped')",
-            (pid, json.dumps(top, ensure_ascii=False), top[0]["category"] if top else None,
-             top[0]["confidence"] if top else None, now),
+            (json.dumps(top, ensure_ascii=False), top[0]["category"] if top else None,
+             top[0]["confidence"] if top else None, now, pid),
         )
 
 

@@ -161,6 +161,20 @@ def test_train_queue_correction_undo(shop):
     assert [r["sku"] for r in review.queue(db, "skipped")] == ["U1"]
 
 
+def test_a_product_deleted_while_train_runs_does_not_fail_the_train(shop):
+    # Train reads the products as it starts and writes their suggestions at its end: one deleted meanwhile
+    # (deleting runs in the background now, while Train does) failed the whole save on its foreign key.
+    from shopai.store import products
+
+    job = train_job(shop, photo_epochs=2, photo_seconds=10, threads=1)
+    next(job), next(job)  # the labelled products and the ones to suggest for are read
+    db = open_store(shop)
+    products.delete(db, [db.conn.execute("SELECT id FROM products WHERE sku = 'U1'").fetchone()[0]])
+    summary = run_job(job)
+    assert summary["suggestions"] == 3  # worked out for all three, stored for the two still there
+    assert sorted(r["sku"] for r in review.queue(db)) == ["U2", "U3"]
+
+
 def test_import_photos_match_draft_bad_and_duplicates(shop, tmp_path):
     fast_train(shop)
     rng = np.random.default_rng(5)

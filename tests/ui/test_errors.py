@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from PySide6.QtWidgets import QApplication
 
 from shopai_ui import errors
@@ -61,4 +62,36 @@ def test_a_write_to_a_read_only_shop_is_a_plain_message_not_the_crash_dialog(qtb
     qtbot.addWidget(box)
     assert isinstance(box, QMessageBox) and not isinstance(box, errors.ErrorDialog)
     assert "could not be saved" in box.text() and "read-only" in box.text()
+    box.close()
+
+
+def test_a_change_the_busy_shop_cannot_take_now_is_a_plain_message_and_the_window_waits_only_briefly(
+        qtbot, tmp_path):
+    import sqlite3
+    import time
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from shopai.store import open_store, products
+    from shopai_ui.context import WINDOW_BUSY_TIMEOUT_MS, ShopContext
+
+    path = tmp_path / "shop.sqlite"
+    open_store(path).conn.close()
+    ctx = ShopContext(str(path))
+    importer = sqlite3.connect(str(path), isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")  # a long import holds the write lock
+    t0 = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="locked") as info:
+        products.add(ctx.db, sku="A1", title="Lantern")
+    waited = time.monotonic() - t0
+    importer.execute("ROLLBACK")
+    importer.close()
+    ctx.close()
+    assert WINDOW_BUSY_TIMEOUT_MS / 1000 - 0.2 <= waited < 5  # not the 10 s a worker thread waits
+    before = len(errors._open_dialogs)
+    errors.report_exception(info.value)
+    [box] = errors._open_dialogs[before:]
+    qtbot.addWidget(box)
+    assert isinstance(box, QMessageBox) and not isinstance(box, errors.ErrorDialog)
+    assert "busy" in box.text() and "Nothing was changed" in box.text()
     box.close()
