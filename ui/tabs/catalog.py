@@ -446,9 +446,10 @@ class CatalogTab(QWidget):
     def confirm_delete(self, count: int, title: str) -> bool:
         """Ask before deleting (tests replace this)."""
         if count == 1:
-            text = self.tr("Delete “{0}”?\n\nIts past orders are kept.").format(title)
+            text = self.tr("Delete “{0}”?\n\nIts past orders are kept, and Undo (Ctrl+Z) puts it back.").format(title)
         else:
-            text = self.tr("Delete {0:,} products?\n\nTheir past orders are kept.").format(count)
+            text = self.tr("Delete {0:,} products?\n\nTheir past orders are kept, and Undo (Ctrl+Z) puts them "
+                           "back.").format(count)
         answer = QMessageBox.question(self, self.tr("Delete products"), text,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
@@ -480,7 +481,8 @@ class CatalogTab(QWidget):
         what = self.tr("Deleted 1 product") if n == 1 else self.tr("Deleted {0:,} products").format(n)
         self.ctx.show_status(what)
         if n:
-            self.message.show_info(what + self.tr(". Their past orders are kept. Ctrl+Z puts them back."),
+            self.message.show_info(what + (self.tr(". Its past orders are kept. Ctrl+Z puts it back.") if n == 1 else
+                                           self.tr(". Their past orders are kept. Ctrl+Z puts them back.")),
                                    action=(self.tr("Undo"), self.undo_delete))
         if self.model.rowCount():
             self.table.selectRow(min(next_row, self.model.rowCount() - 1))
