@@ -42,16 +42,12 @@ def _shop(path: str, n: int):
 
 
 def _plain_delete(db, ids: list[int]) -> None:
-    """The delete before undo existed (commit 25f9706's products.delete, less the record it now keeps)."""
-    from shopai.store.db import in_chunks, transaction
+    """The delete before undo existed: the same statements, without the record an undo needs."""
+    from shopai.store.db import transaction
+    from shopai.store.deletions import remove_products
 
     with transaction(db) as conn:
-        for chunk, marks in in_chunks(ids):
-            conn.execute(
-                "UPDATE order_lines SET deleted_sku = (SELECT sku FROM products p WHERE p.id = product_id), "
-                f"deleted_title = (SELECT title FROM products p WHERE p.id = product_id) WHERE product_id IN ({marks})",
-                chunk)
-            conn.execute(f"DELETE FROM products WHERE id IN ({marks})", chunk)
+        remove_products(conn, ids)
 
 
 def main() -> int:

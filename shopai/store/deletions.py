@@ -50,12 +50,7 @@ def delete_products(db: sqlite_utils.Database, product_ids: Iterable[int]) -> De
                 f"SELECT id, product_id FROM order_lines WHERE product_id IN ({marks})", chunk)]
         if not kept["products"]:
             return None
-        for chunk, marks in in_chunks(ids):
-            conn.execute(
-                "UPDATE order_lines SET deleted_sku = (SELECT sku FROM products p WHERE p.id = product_id), "
-                f"deleted_title = (SELECT title FROM products p WHERE p.id = product_id) WHERE product_id IN ({marks})",
-                chunk)
-            conn.execute(f"DELETE FROM products WHERE id IN ({marks})", chunk)
+        remove_products(conn, ids)
         when = now_iso()
         count = len(kept["products"])
         titles = [p["title"] for p in kept["products"][:3]]
@@ -65,6 +60,17 @@ def delete_products(db: sqlite_utils.Database, product_ids: Iterable[int]) -> De
         conn.execute("DELETE FROM product_deletions WHERE id NOT IN "
                      "(SELECT id FROM product_deletions ORDER BY id DESC LIMIT ?)", (KEEP,))
     return Deletion(deletion_id, count, when, titles)
+
+
+def remove_products(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """The delete itself, inside the caller's transaction: the order lines keep the product's SKU and title,
+    the rows go (and what cascades from them). Nothing is kept for an undo."""
+    for chunk, marks in in_chunks(ids):
+        conn.execute(
+            "UPDATE order_lines SET deleted_sku = (SELECT sku FROM products p WHERE p.id = product_id), "
+            f"deleted_title = (SELECT title FROM products p WHERE p.id = product_id) WHERE product_id IN ({marks})",
+            chunk)
+        conn.execute(f"DELETE FROM products WHERE id IN ({marks})", chunk)
 
 
 def last_deletion(db: sqlite_utils.Database) -> Deletion | None:
