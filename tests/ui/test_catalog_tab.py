@@ -179,6 +179,28 @@ def test_a_title_edit_keeps_a_three_decimal_price_and_its_history(tab):
                                    (pid,)).fetchall() == [(0.125,)]
 
 
+def test_an_edit_can_be_undone_from_the_message_after_it(tab):
+    pid = products.get(tab.ctx.db, sku="22752")["id"]
+    before = products.get(tab.ctx.db, product_id=pid)
+    tab.select_ids([pid])
+    editor = tab.edit_selected()
+    editor.title_edit.setText("Set of 7 babushka dolls (renamed)")
+    editor.price.setText("9.99")
+    assert editor.save(), editor.message.text()
+    assert tab.message.text() == "Saved “Set of 7 babushka dolls (renamed)”." and tab.message.action_button.isVisible()
+    tab.message.action_button.click()
+    after = products.get(tab.ctx.db, product_id=pid)
+    assert {k: after[k] for k in products.EDITABLE} == {k: before[k] for k in products.EDITABLE}
+    assert tab.selected_ids() == [pid]
+    prices = [r[0] for r in tab.ctx.db.conn.execute("SELECT price FROM price_history WHERE product_id = ? "
+                                                    "ORDER BY id", (pid,))]
+    assert prices[-2:] == [9.99, before["price"]]  # the change and its undo are both in the history
+
+    editor = tab.edit_selected()  # saved without a change: nothing to undo
+    assert editor.save()
+    assert not tab.message.action_button.isVisible()
+
+
 @pytest.mark.parametrize("field, text, message", [
     ("price", "nan", "The price must be a number."),
     ("price", "inf", "The price must be a number."),

@@ -40,6 +40,7 @@ class CatalogTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.editor: ProductEditorDialog | None = None
+        self._before_edit: dict | None = None  # the product being edited, as it was (for Undo)
         self._text = ""
         self._category: str | None = None
         self._status: str | None = None  # None: every status
@@ -410,6 +411,8 @@ class CatalogTab(QWidget):
     def _open_editor(self, product_id: int | None) -> ProductEditorDialog:
         if self.editor is not None:
             self.editor.close()
+        # the product as it was, for Undo once it is saved (an added product has none: Delete takes it away)
+        self._before_edit = products.get(self.ctx.db, product_id=product_id) if product_id is not None else None
         self.editor = ProductEditorDialog(self.ctx, product_id, self)
         self.editor.saved.connect(self._on_saved)
         self.editor.finished.connect(self._on_editor_closed)
@@ -426,6 +429,23 @@ class CatalogTab(QWidget):
     def _on_saved(self, product_id: int) -> None:
         self.message.clear()
         self.reveal(product_id)
+        before, self._before_edit = self._before_edit, None
+        after = products.get(self.ctx.db, product_id=product_id)
+        if before is not None and after is not None and any(before[k] != after[k] for k in products.EDITABLE):
+            self.message.show_info(self.tr("Saved “{0}”.").format(after["title"]),
+                                   action=(self.tr("Undo"), lambda: self._undo_edit(before)))
+
+    def _undo_edit(self, before: dict) -> None:
+        """Put a product's fields back as they were before its last edit (a price put back is a new line in
+        its price history)."""
+        try:
+            products.update(self.ctx.db, before["id"], **{k: before[k] for k in products.EDITABLE})
+        except UserError as exc:  # deleted meanwhile, or its old SKU taken by another product since
+            self.message.show_error(str(exc))
+            return
+        self.ctx.notify_changed({"products", "price_history", "categories"})
+        self.ctx.show_status(self.tr("“{0}” is as it was before the edit").format(before["title"]))
+        self.reveal(before["id"])
 
     def reveal(self, product_id: int) -> None:
         """Select this product and scroll to it; a search or filter that hides it is cleared first."""
