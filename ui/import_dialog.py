@@ -26,6 +26,7 @@ from shopai.jobs import Progress
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.dry_run import ProblemsPanel, SampleTable
 from shopai_ui.widgets.message import MessageBar
+from shopai_ui.import_undo import CHANGED_TABLES, undo_job, undone_text
 from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.wording import count
 from shopai_ui.worker import JobRunner
@@ -36,7 +37,6 @@ ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16"
              "utf-16-be": "UTF-16 BE", "gbk": "GBK (Chinese)", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
 FORMATS = {"generic": "a spreadsheet (columns guessed)", "shopify": "Shopify export",
            "woocommerce": "WooCommerce export", "square": "Square export"}
-CHANGED_TABLES = {"products", "categories", "customers", "orders", "order_lines", "price_history", "imports"}
 NOT_MAPPED = "—"
 MAX_LISTED_PROBLEMS = 1000
 REPREVIEW_MS = 250
@@ -81,18 +81,6 @@ def _checked_job(db_path: str, path: str, kind: str | None, mapping: dict[str, s
     try:
         yield Progress(0, None, f"Checking every row of {name}…")
         return io.preview(db, path, kind, mapping)
-    finally:
-        db.conn.close()
-
-
-def _undo_job(db_path: str, import_id: int):
-    from shopai import io
-    from shopai.store import connect
-
-    yield Progress(0, None, "Undoing the import…")
-    db = connect(db_path)
-    try:
-        return io.undo_import(db, import_id)
     finally:
         db.conn.close()
 
@@ -471,21 +459,13 @@ class ImportDialog(QDialog):
         db_path, import_id = self.ctx.db_path, self.report.import_id
         self.phase = "undoing"
         self._update_buttons()
-        self.runner.start(lambda: _undo_job(db_path, import_id), on_result=self._undone, on_error=self._undo_failed)
+        self.runner.start(lambda: undo_job(db_path, import_id), on_result=self._undone, on_error=self._undo_failed)
 
     def _undone(self, counts: dict) -> None:
         self.phase = "ready"
         self.undo_button.setEnabled(False)
         self.summary_box.setTitle(self.tr("Undone"))
-        text = self.tr("Import {0} was undone: the shop is back as it was before it.").format(self.report.import_id)
-        if counts.get("products_kept") == 1:
-            text = self.tr("Import {0} was undone, except for 1 product that orders imported since refer to: it "
-                           "stays in the catalog, in its category.").format(self.report.import_id)
-        elif counts.get("products_kept"):
-            text = self.tr("Import {0} was undone, except for {1:,} products that orders imported since refer "
-                           "to: they stay in the catalog, in their categories.").format(
-                self.report.import_id, counts["products_kept"])
-        self.summary.setText(text)
+        self.summary.setText(undone_text(self.report.import_id, counts))
         self.ctx.notify_changed(CHANGED_TABLES)
         self.ctx.show_status(self.tr("Import {0} undone").format(self.report.import_id))
         self.run_preview()  # the dry run again, against the shop as it is now

@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, self.tr("&Import catalog…"), lambda: self.import_file(kind="catalog"), "Ctrl+I")
         self._action(file_menu, self.tr("Import &orders…"), lambda: self.import_file(kind="orders"), "Ctrl+Shift+I")
+        self._action(file_menu, self.tr("&Past imports…"), self.show_imports)
         self._export_actions = [
             self._action(file_menu, self.tr("&Export catalog…"), lambda: self.export_file("catalog"), "Ctrl+E"),
             self._action(file_menu, self.tr("Export o&rders…"), lambda: self.export_file("orders"))]
@@ -179,6 +180,15 @@ class MainWindow(QMainWindow):
         from shopai_ui.import_dialog import open_import_dialog
 
         open_import_dialog(self.ctx, self, path=path, kind=kind)
+
+    def show_imports(self) -> QWidget:
+        """File ▸ Past imports…: the shop's imports, to undo one found wrong later (non-modal)."""
+        from shopai_ui.imports_dialog import ImportsDialog
+
+        dialog = ImportsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def export_file(self, what: str) -> None:
         """Ask where, then write the catalog or the orders there in the background (progress and Cancel in
