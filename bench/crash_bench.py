@@ -50,7 +50,7 @@ SEED_PRODUCTS = 300
 # ----------------------------------------------------------------------------- child: the writer
 
 
-KINDS = ("batch", "import", "edit", "train", "undo", "drop")
+KINDS = ("batch", "import", "edit", "train", "undo", "drop", "delete")
 
 
 def _child(db_path: str, seed: int, naive: bool, focus: str | None = None) -> None:
@@ -99,7 +99,9 @@ def _child(db_path: str, seed: int, naive: bool, focus: str | None = None) -> No
                 write(c)
 
     def drop() -> None:
-        ids = [r[0] for r in conn.execute("SELECT id FROM imports WHERE kind = 'crashbench' ORDER BY id")]
+        # (a batch whose products are deleted, waiting for an undo, is left alone: the app never drops imports)
+        ids = [r[0] for r in conn.execute("SELECT id FROM imports i WHERE kind = 'crashbench' AND EXISTS "
+                                          "(SELECT 1 FROM products p WHERE p.import_id = i.id) ORDER BY id")]
         if len(ids) <= 3:
             return
         victim = rng.choice(ids[:-1])
@@ -107,6 +109,22 @@ def _child(db_path: str, seed: int, naive: bool, focus: str | None = None) -> No
             c.execute("DELETE FROM orders WHERE import_id = ?", (victim,))
             c.execute("DELETE FROM products WHERE import_id = ?", (victim,))
             c.execute("DELETE FROM imports WHERE id = ?", (victim,))
+
+    def delete() -> None:
+        """Delete a batch's products as the Catalog does (undoably), or put a deleted batch back."""
+        from shopai.store.deletions import delete_products, undo_deletion
+
+        # the oldest waiting delete is put back soon (a record the shop stops keeping would lose its batch)
+        waiting = [r[0] for r in conn.execute("SELECT id FROM product_deletions WHERE undone_at IS NULL ORDER BY id")]
+        if waiting and (len(waiting) >= 3 or rng.random() < 0.5):
+            undo_deletion(db, waiting[0])
+            return
+        ids = [r[0] for r in conn.execute("SELECT id FROM imports i WHERE kind = 'crashbench' AND EXISTS "
+                                          "(SELECT 1 FROM products p WHERE p.import_id = i.id) ORDER BY id")]
+        if len(ids) > 1:
+            victim = rng.choice(ids[:-1])
+            delete_products(db, [r[0] for r in conn.execute("SELECT id FROM products WHERE import_id = ?",
+                                                            (victim,))])
 
     def do_import(k: int) -> None:
         csv = workdir / "csv" / f"catalog-{tag}-{k}.csv"
@@ -153,13 +171,14 @@ def _child(db_path: str, seed: int, naive: bool, focus: str | None = None) -> No
             if old.name != final.name:
                 old.unlink(missing_ok=True)
 
-    ops = ["batch"] * 2 + ["drop"] * 2 + ["edit"] * 4 + ["train"] * 2
+    ops = ["batch"] * 2 + ["drop"] * 2 + ["edit"] * 4 + ["train"] * 2 + ["delete"] * 2
     if catalog_import is not None:
         ops += ["import"] * 2 + ["undo"] * 2
     # Cycle by cycle the child does one kind of write (with what that kind needs to have something to
     # work on), so over a run the kills land in every kind, short edits included.
     focused = {"batch": ["batch"], "import": ["import"], "edit": ["edit"], "train": ["train"],
-               "undo": ["import", "undo", "undo"], "drop": ["batch", "drop", "drop"]}
+               "undo": ["import", "undo", "undo"], "drop": ["batch", "drop", "drop"],
+               "delete": ["batch", "delete", "delete"]}
     if focus in focused and set(focused[focus]) <= set(ops):
         ops = focused[focus]
     if naive:
@@ -173,7 +192,7 @@ def _child(db_path: str, seed: int, naive: bool, focus: str | None = None) -> No
         say(f"begin {op}\n")
         sys.stdout.flush()
         {"batch": lambda: batch(k), "drop": drop, "import": lambda: do_import(k), "undo": undo,
-         "edit": edit, "train": lambda: train(k)}[op]()
+         "edit": edit, "train": lambda: train(k), "delete": delete}[op]()
         say(f"end {op}\n")
         sys.stdout.flush()
 
@@ -199,9 +218,15 @@ def check(db_path: str) -> tuple[bool, list[str], dict]:
 
     problems = []
     q = lambda sql, *a: conn.execute(sql, a).fetchall()  # noqa: E731
+    # products deleted and waiting in a delete's record for an undo count as the batch's (all of them, or none)
+    waiting: dict[int, int] = {}
+    has_deletions = q("SELECT 1 FROM sqlite_master WHERE name = 'product_deletions'")
+    for (payload,) in q("SELECT payload FROM product_deletions WHERE undone_at IS NULL") if has_deletions else []:
+        for p in json.loads(payload)["products"]:
+            waiting[p["import_id"]] = waiting.get(p["import_id"], 0) + 1
     batches = q("SELECT id, rows_ok FROM imports WHERE kind = 'crashbench'")
     for import_id, rows_ok in batches:
-        n_p = q("SELECT count(*) FROM products WHERE import_id = ?", import_id)[0][0]
+        n_p = q("SELECT count(*) FROM products WHERE import_id = ?", import_id)[0][0] + waiting.get(import_id, 0)
         n_o = q("SELECT count(*) FROM orders WHERE import_id = ?", import_id)[0][0]
         n_l = q("SELECT count(*) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.import_id = ?",
                 import_id)[0][0]
@@ -262,8 +287,9 @@ def _seed_shop(db_path: str) -> None:
 
 
 def run(cycles: int, workdir: Path, seed: int = 1, max_delay: float = 1.2, naive: bool = False,
-        on_cycle=None, min_delay: float = 0.02) -> dict:
-    """Run ``cycles`` kill cycles on a fresh shop in ``workdir``; returns the tally."""
+        on_cycle=None, min_delay: float = 0.02, kinds: tuple[str, ...] = KINDS) -> dict:
+    """Run ``cycles`` kill cycles on a fresh shop in ``workdir`` (cycle by cycle focused on each of
+    ``kinds`` in turn); returns the tally."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = str(workdir / "shop.sqlite")
     _seed_shop(db_path)
@@ -274,7 +300,7 @@ def run(cycles: int, workdir: Path, seed: int = 1, max_delay: float = 1.2, naive
     for cycle in range(cycles):
         child = subprocess.Popen(
             [sys.executable, __file__, "--child", db_path, "--seed", str(rng.randrange(1 << 30)),
-             "--focus", KINDS[cycle % len(KINDS)]] + (["--naive"] if naive else []),
+             "--focus", kinds[cycle % len(kinds)]] + (["--naive"] if naive else []),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = child.stdout.readline()
         if line.strip() != "ready":

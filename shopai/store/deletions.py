@@ -190,6 +190,14 @@ def _insert_all(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]
         return {}
     have = [r[1] for r in conn.execute(f"PRAGMA table_info('{table}')")]
     cols = [c for c in have if c in rows[0]]
+    # a row it pointed to that is gone since (another table's foreign key): pointed at nothing, as SQLite's
+    # ON DELETE SET NULL would have done
+    for fk in conn.execute(f"PRAGMA foreign_key_list('{table}')").fetchall():
+        parent, column, parent_column = fk[2], fk[3], fk[4] or "id"
+        if column == "product_id" or column not in cols:
+            continue
+        there = _existing(conn, parent, parent_column, list({r[column] for r in rows if r[column] is not None}))
+        rows = [r if r[column] is None or r[column] in there else {**r, column: None} for r in rows]
     taken = _existing(conn, table, surrogate, [r[surrogate] for r in rows]) if surrogate else set()
     keep = [r for r in rows if surrogate is None or r[surrogate] not in taken]
     conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",

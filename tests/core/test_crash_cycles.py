@@ -31,6 +31,21 @@ def test_kill_at_random_moments_leaves_sound_whole_shop(crash_bench, tmp_path):
 
 
 @pytest.mark.slow
+def test_kill_while_deleting_or_putting_back_products_leaves_them_all_or_none(crash_bench, tmp_path):
+    # The Catalog's undoable delete and its undo (one transaction each; the undo sets the search index's
+    # trigger aside for a big batch and puts it back): a kill at any moment leaves a batch whole, in the
+    # catalog or in a delete's record, and the search index matching the products.
+    tally = crash_bench.run(4, tmp_path / "shop", seed=11, min_delay=0.3, max_delay=1.5, kinds=("delete",))
+    assert tally["cycles"] == 4 and tally["ops_completed"] >= 4
+    assert tally["corrupt"] == 0, tally["problems"]
+    assert tally["partial"] == 0, tally["problems"]
+    conn = sqlite3.connect(tmp_path / "shop" / "shop.sqlite")
+    deletes, undone = conn.execute("SELECT count(*), count(undone_at) FROM product_deletions").fetchone()
+    conn.close()
+    assert deletes >= 2 and undone >= 1  # it did delete batches and put some back
+
+
+@pytest.mark.slow
 def test_harness_sees_partial_changes(crash_bench, tmp_path):
     """The control writes row by row without a transaction: the checker must notice. A kill can land where a
     control batch is whole (inside one multi-row INSERT, or between two batches), so a single cycle missed it

@@ -111,3 +111,15 @@ def test_products_delete_can_be_undone_too(shop):
     db, ids = shop
     assert products.delete(db, [ids["C3"]]) == 1
     assert deletions.last_deletion(db).count == 1
+
+
+def test_an_undo_points_at_nothing_what_is_gone_since(shop):
+    # a product's import row deleted meanwhile (the app marks imports undone rather than deleting them, but
+    # another tool may): the product comes back without it instead of the whole undo failing on the key
+    db, ids = shop
+    db.conn.execute("INSERT INTO imports (id, kind, file, started_at) VALUES (7, 'catalog', 'x.csv', 'now')")
+    db.conn.execute("UPDATE products SET import_id = 7 WHERE id = ?", (ids["A1"],))
+    deletion = delete_products(db, [ids["A1"]])
+    db.conn.execute("DELETE FROM imports WHERE id = 7")
+    undo_deletion(db, deletion.id)
+    assert db.conn.execute("SELECT import_id FROM products WHERE id = ?", (ids["A1"],)).fetchone() == (None,)
