@@ -9,16 +9,17 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
     QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
 from shopai.jobs import UserError
 from shopai.store import deletions, products
 from shopai_ui.context import ShopContext
-from shopai_ui.product_editor import ProductEditorDialog, load_thumbnail, resolve_image
+from shopai_ui.product_editor import ProductEditorDialog
 from shopai_ui.widgets.empty_hint import HintTableView
 from shopai_ui.widgets.message import MessageBar
+from shopai_ui.widgets.product_details import ProductDetails
 from shopai_ui.widgets.sql_table import (
     ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money,
 )
@@ -136,29 +137,9 @@ class CatalogTab(QWidget):
         self.model.modelReset.connect(self._on_selection_changed)
 
         # -- side panel: photo + details of the current product
-        self.photo = QLabel(self.tr("No product selected"))
-        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.photo.setFixedSize(240, 240)
-        self.photo.setStyleSheet("QLabel { border: 1px solid #ddd; color: #777; background: #fafafa; }")
-        self.details: dict[str, QLabel] = {}
-        details_form = QFormLayout()
-        for key, label in (("sku", self.tr("SKU")), ("title", self.tr("Title")), ("category", self.tr("Category")),
-                           ("vendor", self.tr("Vendor")),
-                           ("price", self.tr("Price")), ("cost", self.tr("Cost")), ("stock", self.tr("Stock")),
-                           ("status", self.tr("Status")), ("updated_at", self.tr("Updated")),
-                           ("description", self.tr("Description"))):
-            value = QLabel()
-            value.setWordWrap(True)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.details[key] = value
-            details_form.addRow(f"<b>{label}</b>", value)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
-        side_layout.addLayout(details_form)
-        side_layout.addStretch(1)
-        side.setMinimumWidth(260)
-        side.setMaximumWidth(380)
+        side = ProductDetails(self)
+        self.photo, self.details = side.photo, side.details
+        self.side = side
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
@@ -375,28 +356,7 @@ class CatalogTab(QWidget):
 
     def _show_details(self, product_id: int | None) -> None:
         row = products.get(self.ctx.db, product_id=product_id) if product_id is not None else None
-        self.photo.clear()
-        if row is None:
-            self.photo.setText(self.tr("No product selected"))
-            for label in self.details.values():
-                label.clear()
-            return
-        values = {
-            "sku": row["sku"], "title": row["title"], "category": row["category"] or "—",
-            "vendor": row.get("vendor") or "—",
-            "price": fmt_money(row["price"]) or "—", "cost": fmt_money(row["cost"]) or "—",
-            "stock": fmt_int(row["stock"]) or "—", "updated_at": fmt_datetime(row["updated_at"]),
-            "status": self._status_text(row.get("status")) or self.tr("Active"),
-            "description": (row["description"] or "—")[:600],
-        }
-        for key, label in self.details.items():
-            label.setText(str(values[key]))
-        pixmap, problem = load_thumbnail(resolve_image(self.ctx.db_path, row["image_path"]), self.photo.size())
-        if pixmap is not None:
-            self.photo.setPixmap(pixmap)
-        else:
-            self.photo.setText(problem or self.tr("No photo"))
-            self.photo.setWordWrap(True)
+        self.side.show_product(row, self.ctx.db_path)
 
     # -- actions ---------------------------------------------------------------------------------
     def add_product(self) -> ProductEditorDialog:
