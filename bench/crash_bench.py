@@ -221,8 +221,10 @@ def check(db_path: str) -> tuple[bool, list[str], dict]:
     # products deleted and waiting in a delete's record for an undo count as the batch's (all of them, or none)
     waiting: dict[int, int] = {}
     has_deletions = q("SELECT 1 FROM sqlite_master WHERE name = 'product_deletions'")
+    from shopai.store.deletions import read_payload
+
     for (payload,) in q("SELECT payload FROM product_deletions WHERE undone_at IS NULL") if has_deletions else []:
-        for p in json.loads(payload)["products"]:
+        for p in read_payload(payload)["products"]:
             waiting[p["import_id"]] = waiting.get(p["import_id"], 0) + 1
     batches = q("SELECT id, rows_ok FROM imports WHERE kind = 'crashbench'")
     for import_id, rows_ok in batches:

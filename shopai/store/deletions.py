@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -56,7 +57,7 @@ def delete_products(db: sqlite_utils.Database, product_ids: Iterable[int]) -> De
         titles = [p["title"] for p in kept["products"][:3]]
         deletion_id = conn.execute(
             "INSERT INTO product_deletions (deleted_at, count, titles, payload) VALUES (?, ?, ?, ?)",
-            (when, count, json.dumps(titles, ensure_ascii=False), json.dumps(kept, ensure_ascii=False))).lastrowid
+            (when, count, json.dumps(titles, ensure_ascii=False), _pack(kept))).lastrowid
         conn.execute("DELETE FROM product_deletions WHERE id NOT IN "
                      "(SELECT id FROM product_deletions ORDER BY id DESC LIMIT ?)", (KEEP,))
     return Deletion(deletion_id, count, when, titles)
@@ -99,7 +100,7 @@ def undo_deletion(db: sqlite_utils.Database, deletion_id: int) -> Restored:
             raise UserError("That delete can no longer be undone (only the last 20 are kept).")
         if row[1] is not None:
             raise UserError("That delete was already undone.")
-        kept = json.loads(row[0])
+        kept = read_payload(row[0])
         taken_skus = _existing(conn, "products", "sku", [p["sku"] for p in kept["products"]])
         skipped = [p["sku"] for p in kept["products"] if p["sku"] in taken_skus]
         back = [p for p in kept["products"] if p["sku"] not in taken_skus]
@@ -141,6 +142,16 @@ def undo_job(db_path: str, deletion_id: int) -> Job[Restored]:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
+def _pack(kept: dict[str, Any]) -> bytes:
+    """What a delete keeps, as compressed JSON (about a tenth of the JSON's size, at the fastest level)."""
+    return zlib.compress(json.dumps(kept, ensure_ascii=False).encode("utf-8"), 1)
+
+
+def read_payload(payload: bytes | str) -> dict[str, Any]:
+    """What a delete kept, from its ``payload`` column (compressed JSON; plain JSON read too)."""
+    return json.loads(zlib.decompress(payload) if isinstance(payload, bytes) else payload)
+
+
 def _rows(conn: sqlite3.Connection, sql: str, params: list) -> list[dict[str, Any]]:
     """Rows as dicts that JSON can hold (a BLOB, such as a photo embedding, as ``{"base64": ...}``)."""
     cur = conn.execute(sql, params)
