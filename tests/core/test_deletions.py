@@ -123,3 +123,17 @@ def test_an_undo_points_at_nothing_what_is_gone_since(shop):
     db.conn.execute("DELETE FROM imports WHERE id = 7")
     undo_deletion(db, deletion.id)
     assert db.conn.execute("SELECT import_id FROM products WHERE id = ?", (ids["A1"],)).fetchone() == (None,)
+
+
+def test_a_record_is_compressed_and_a_plain_json_one_is_read_too(shop):
+    import json
+
+    from shopai.store.deletions import read_payload
+
+    db, ids = shop
+    deletion = delete_products(db, [ids["A1"], ids["B2"], ids["C3"]])
+    payload = db.conn.execute("SELECT payload FROM product_deletions WHERE id = ?", (deletion.id,)).fetchone()[0]
+    kept = read_payload(payload)
+    assert isinstance(payload, bytes) and len(payload) < len(json.dumps(kept))
+    db.conn.execute("UPDATE product_deletions SET payload = ? WHERE id = ?", (json.dumps(kept), deletion.id))
+    assert len(undo_deletion(db, deletion.id).ids) == 3
