@@ -20,6 +20,8 @@ class ShopContext(QObject):
     dataChanged = Signal(object)
     productRequested = Signal(int)  # show this product in the Catalog (the window switches tab)
     customerRequested = Signal(int)  # show this customer's orders in the Orders tab
+    forecastRequested = Signal(str)  # forecast this product (SKU) in the Price forecast tab
+    recommendationsRequested = Signal(str)  # what is bought with this product (SKU), in Recommendations
 
     def __init__(self, db_path: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +45,14 @@ class ShopContext(QObject):
     def show_customer(self, customer_id: int) -> None:
         """Ask the window to show this customer's orders (customers.id) in the Orders tab."""
         self.customerRequested.emit(int(customer_id))
+
+    def show_forecast(self, sku: str) -> None:
+        """Ask the window to forecast this product's sales in the Price forecast tab."""
+        self.forecastRequested.emit(sku)
+
+    def show_recommendations(self, sku: str) -> None:
+        """Ask the window to show what is bought with this product, and what is like it, in Recommendations."""
+        self.recommendationsRequested.emit(sku)
 
     def set_status_sink(self, sink: Callable[[str], None]) -> None:
         self._status = sink

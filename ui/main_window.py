@@ -76,6 +76,8 @@ class MainWindow(QMainWindow):
         ctx.dataChanged.connect(self._update_counts)
         ctx.productRequested.connect(self.show_product)
         ctx.customerRequested.connect(self.show_customer)
+        ctx.forecastRequested.connect(self.show_forecast)
+        ctx.recommendationsRequested.connect(self.show_recommendations)
         self._build_menus()
         self._update_counts()
         self._restore_geometry()
@@ -258,6 +260,18 @@ class MainWindow(QMainWindow):
         reveal = getattr(self._switch_to("CatalogTab"), "reveal", None)
         if callable(reveal):
             reveal(product_id)
+
+    def show_forecast(self, sku: str) -> None:
+        """Switch to Price forecast, forecasting this product."""
+        select = getattr(self._switch_to("ForecastTab"), "select", None)
+        if callable(select):
+            select(sku=sku)
+
+    def show_recommendations(self, sku: str) -> None:
+        """Switch to Recommendations, showing what is bought with this product."""
+        select = getattr(self._switch_to("RecommendTab"), "select_product", None)
+        if callable(select):
+            select(sku)
 
     def show_customer(self, customer_id: int) -> None:
         """Switch to Orders, showing only this customer's orders."""

@@ -469,3 +469,34 @@ def test_voice_results_and_recommendations_lead_to_the_catalog_and_customers_to_
     assert orders_tab.model.rowCount() == ours
     voice.shutdown()
     customers.shutdown()
+
+
+def test_the_catalogs_right_click_menu_leads_to_the_products_forecast_and_what_is_bought_with_it(qtbot, ctx):
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from recommend_shop import make_shop
+
+    make_shop(ctx.db)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.tabs.setCurrentIndex(0)
+    catalog = window.tab("Catalog")
+    pid = products.get(ctx.db, sku="P00")["id"]
+    catalog.select_ids([pid])
+    menu = catalog.selection_menu()
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    actions["Forecast its sales"].trigger()
+    forecast = window.tab("Price forecast")
+    assert window.tabs.currentWidget() is forecast and forecast.picker.current_data() == "sku:P00"
+    actions["What is bought with it"].trigger()
+    rec = window.tab("Recommendations")
+    assert window.tabs.currentWidget() is rec and rec.product.current_data() == "P00"
+    qtbot.waitUntil(lambda: not rec.loader.running, timeout=10_000)
+    qtbot.wait(100)
+    assert rec.product.current_data() == "P00"  # still, once the tab has loaded its model
+    catalog.select_ids([pid, products.get(ctx.db, sku="P01")["id"]])  # two products: one forecast each, not both
+    two = {a.text(): a for a in catalog.selection_menu().actions() if a.text()}
+    assert not two["Forecast its sales"].isEnabled() and not two["What is bought with it"].isEnabled()
+    for title in ("Price forecast", "Recommendations"):
+        window.tab(title).shutdown()

@@ -507,10 +507,15 @@ class CatalogTab(QWidget):
         self.select_ids(list(restored.ids.values()))
 
     def selection_menu(self) -> QMenu:
-        """The right-click menu of the selected products: edit, mark them active, draft or archived, delete."""
+        """The right-click menu of the selected products: edit, its forecast and what is bought with it (one
+        product), mark them active, draft or archived, delete."""
         ids = self.selected_ids()
         menu = QMenu(self)
         menu.addAction(self.tr("Edit…"), self.edit_selected).setEnabled(len(ids) == 1)
+        sku = (products.get(self.ctx.db, product_id=ids[0]) or {}).get("sku") if len(ids) == 1 else None
+        menu.addAction(self.tr("Forecast its sales"), lambda: self.ctx.show_forecast(sku)).setEnabled(sku is not None)
+        menu.addAction(self.tr("What is bought with it"),
+                       lambda: self.ctx.show_recommendations(sku)).setEnabled(sku is not None)
         menu.addSeparator()
         what = self.tr("1 product") if len(ids) == 1 else self.tr("{0:,} products").format(len(ids))
         for status, label in (("active", self.tr("Mark {0} as active (for sale)")),

@@ -317,6 +317,13 @@ class RecommendTab(QWidget):
             else:
                 self.product.set_current("", None)
 
+    def select_product(self, sku: str) -> None:
+        """Show what is bought with this product and what has a similar description."""
+        row = product_queries.get(self.ctx.db, sku=sku)
+        if row is not None:
+            self.product.set_current(f"{row['title']}  [{sku}]", sku)
+            self.show_product()
+
     def refresh_lists(self) -> None:
         self.show_customer()
         self.show_product()
