@@ -250,34 +250,30 @@ class MainWindow(QMainWindow):
             "<p>Shop file: {1}</p>").format(__version__, self.ctx.db_path))
 
     # --- state ---
-    def _switch_to(self, tab_class: str) -> QWidget | None:
+    def _open_in(self, tab_class: str, method: str, *args, **kwargs) -> None:
+        """Switch to the tab of ``tab_class`` (built if it was not yet) and call its ``method`` (a tab that
+        failed to build has none: it just shows why)."""
         index = next(i for i, (_title, spec) in enumerate(self._tab_specs) if spec.endswith(":" + tab_class))
         self.tabs.setCurrentIndex(index)
-        return self._ensure_tab(index)
+        act = getattr(self._ensure_tab(index), method, None)
+        if callable(act):
+            act(*args, **kwargs)
 
     def show_product(self, product_id: int) -> None:
         """Switch to the Catalog and show this product there (selected, its details on the right)."""
-        reveal = getattr(self._switch_to("CatalogTab"), "reveal", None)
-        if callable(reveal):
-            reveal(product_id)
+        self._open_in("CatalogTab", "reveal", product_id)
 
     def show_forecast(self, sku: str) -> None:
         """Switch to Price forecast, forecasting this product."""
-        select = getattr(self._switch_to("ForecastTab"), "select", None)
-        if callable(select):
-            select(sku=sku)
+        self._open_in("ForecastTab", "select", sku=sku)
 
     def show_recommendations(self, sku: str) -> None:
         """Switch to Recommendations, showing what is bought with this product."""
-        select = getattr(self._switch_to("RecommendTab"), "select_product", None)
-        if callable(select):
-            select(sku)
+        self._open_in("RecommendTab", "select_product", sku)
 
     def show_customer(self, customer_id: int) -> None:
         """Switch to Orders, showing only this customer's orders."""
-        only = getattr(self._switch_to("OrdersTab"), "filter_by_customer", None)
-        if callable(only):
-            only(customer_id)
+        self._open_in("OrdersTab", "filter_by_customer", customer_id)
 
     def _update_counts(self, _tables: object = None) -> None:
         counts = order_queries.stats(self.ctx.db)
