@@ -12,6 +12,13 @@ from shopai.store import open_store
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 
 
+def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    """A file of ``text`` in ``encoding``, named ``name``, in ``folder``."""
+    path = folder / name
+    path.write_text(text, encoding=encoding)
+    return path
+
+
 def products(db):
     cur = db.conn.execute("SELECT sku, title, description, category, price, cost, stock FROM products ORDER BY id")
     return {r[0]: r[1:] for r in cur}
@@ -129,8 +136,7 @@ def test_guess_from_values_when_headers_say_nothing(db_path, tmp_path):
 
 
 def test_mapping_override_and_unknown_column(db_path, tmp_path):
-    path = tmp_path / "cat.csv"
-    path.write_text("code,label,name,cost\nK1,Oak board,ignore me,10\n")
+    path = write(tmp_path, "cat.csv", "code,label,name,cost\nK1,Oak board,ignore me,10\n")
     db = open_store(db_path)
     pv = preview(db, path, "catalog", mapping={"title": "label", "price": "cost", "cost": None})
     assert pv.mapping["title"] == "label" and pv.mapping["price"] == "cost" and pv.mapping["cost"] is None
@@ -389,11 +395,9 @@ def test_shopify_vendor_is_kept_searched_and_exported(db_path, tmp_path):
       "customer_id": "客戶", "status": "訂單狀態"}),
 ])
 def test_chinese_order_headers_are_mapped_without_a_choice(db_path, tmp_path, header, row, expected):
-    catalog = tmp_path / "catalog.csv"
-    catalog.write_text("sku,title,price\nJDZ-001,青花瓷杯,68\n", encoding="utf-8")
+    catalog = write(tmp_path, "catalog.csv", "sku,title,price\nJDZ-001,青花瓷杯,68\n")
     run_job(import_job(db_path, catalog, "catalog"))  # lines naming a product by its title alone need it
-    path = tmp_path / "订单.csv"
-    path.write_text(header + "\n" + row + "\n", encoding="gbk" if "訂" not in header else "utf-8")
+    path = write(tmp_path, "订单.csv", header + "\n" + row + "\n", encoding="gbk" if "訂" not in header else "utf-8")
     assert guess_kind(path) == "orders"
     pv = preview(open_store(db_path), path, "orders")
     assert pv.format == "generic" and pv.missing_required == []
@@ -424,16 +428,15 @@ def test_chinese_catalog_headers_are_mapped_and_guessed_as_a_catalog(db_path, tm
 ])
 def test_the_kind_of_a_chinese_file_is_told_from_its_header_as_an_english_one(tmp_path, header, kind):
     """A dropped 商品目录_gbk.csv was "Can't tell whether it holds products or orders"."""
-    path = tmp_path / "file.csv"
-    path.write_text(header + "\n" + ",".join("1" for _ in header.split(",")) + "\n", encoding="gbk")
+    path = write(tmp_path, "file.csv", header + "\n" + ",".join("1" for _ in header.split(",")) + "\n", "gbk")
     assert guess_kind(path) == kind
 
 
 def test_a_chinese_order_file_picked_as_a_catalog_is_refused(db_path, tmp_path):
     from shopai.io.common import WrongKind
 
-    path = tmp_path / "淘宝订单.csv"
-    path.write_text("订单编号,订单创建时间,宝贝标题,宝贝总数量\n1,2024-03-05 10:14:22,青花瓷杯,1\n", encoding="gbk")
+    path = write(tmp_path, "淘宝订单.csv", "订单编号,订单创建时间,宝贝标题,宝贝总数量\n1,2024-03-05 10:14:22,青花瓷杯,1\n",
+                 "gbk")
     with pytest.raises(WrongKind, match="it has '订单编号' and '订单创建时间' columns"):
         preview(open_store(db_path), path, "catalog")
 
@@ -443,8 +446,7 @@ def test_categories_of_the_same_name_under_different_parents_stay_apart(db_path,
             "w-top,Linen top,Apparel > Women > Tops,W1,30\n"
             "m-top,Cotton top,Apparel > Men > Tops,M1,25\n"
             "w-top2,Silk top,Apparel > Women > Tops,W2,40\n")
-    path = tmp_path / "products_export.csv"
-    path.write_text(text, encoding="utf-8")
+    path = write(tmp_path, "products_export.csv", text)
     db = open_store(db_path)
     pv = preview(db, path, "catalog")
     assert [r["category"] for r in pv.sample] == ["Tops", "Tops (Men)", "Tops"]
@@ -457,8 +459,7 @@ def test_categories_of_the_same_name_under_different_parents_stay_apart(db_path,
     # the same file again changes nothing; a flat "Tops" names the category the shop has
     again = run_job(import_job(db_path, path, "catalog"))
     assert again.updated == 0 and dict(db.conn.execute("SELECT sku, category FROM products")) == cats
-    flat = tmp_path / "flat.csv"
-    flat.write_text("SKU,Title,Category,Price\nF1,Plain top,Tops,10\n", encoding="utf-8")
+    flat = write(tmp_path, "flat.csv", "SKU,Title,Category,Price\nF1,Plain top,Tops,10\n")
     run_job(import_job(db_path, flat, "catalog"))
     assert db.conn.execute("SELECT category FROM products WHERE sku = 'F1'").fetchone()[0] == "Tops"
     assert db.conn.execute("SELECT count(*) FROM categories WHERE name LIKE 'Tops%'").fetchone()[0] == 2
@@ -477,8 +478,7 @@ def test_taobao_order_report_refunds_are_taken_off_the_order(db_path, tmp_path):
             "T1,tb_小明,68.00,20.00,交易成功,2024-03-05 10:14:22,景德镇青花瓷杯,2,JDZ-001\n"
             "T2,tb_小明,50.00,50.00,交易成功,2024-03-06 11:00:00,白瓷碗,1,BWL-001\n"
             "T3,tb_小红,30.00,0.00,交易成功,2024-03-07 09:30:00,茶勺,1,SPN-001\n")
-    path = tmp_path / "ExportOrderList.csv"
-    path.write_text(text, encoding="gbk")
+    path = write(tmp_path, "ExportOrderList.csv", text, "gbk")
     db = open_store(db_path)
     mapping = preview(db, path, "orders").mapping
     assert mapping["refunded"] == "退款金额"
@@ -495,8 +495,7 @@ def test_taobao_order_report_values_are_what_the_buyer_paid_less_postage(db_path
             "宝贝总数量,商家编码\n"
             "T1,tb_小明,60.00,8.00,68.00,63.00,0.00,交易成功,2024-03-05 10:14:22,景德镇青花瓷杯,1,JDZ-001\n"  # a 5.00 coupon
             "T2,tb_小红,30.00,0.00,30.00,30.00,10.00,交易成功,2024-03-06 11:00:00,茶勺,1,SPN-001\n")  # free postage
-    path = tmp_path / "ExportOrderList.csv"
-    path.write_text(text, encoding="gbk")
+    path = write(tmp_path, "ExportOrderList.csv", text, "gbk")
     db = open_store(db_path)
     pv = preview(db, path, "orders")
     assert (pv.mapping["line_total"], pv.mapping["shipping"], pv.mapping["refunded"]) == (
@@ -512,13 +511,11 @@ def test_taobao_order_report_values_are_what_the_buyer_paid_less_postage(db_path
                      "T9,63.00,交易成功,2024-03-05 10:14:22,景德镇青花瓷杯,1,JDZ-001\n", encoding="gbk")
     assert preview(db, short, "orders").mapping["shipping"] is None
     # and another shop program's postage column is never taken for postage included in its amounts
-    other = tmp_path / "other.csv"
-    other.write_text("订单号,下单时间,商品名称,数量,金额,运费\nA1,2024-03-05,瓷杯,1,68,8\n", encoding="utf-8")
+    other = write(tmp_path, "other.csv", "订单号,下单时间,商品名称,数量,金额,运费\nA1,2024-03-05,瓷杯,1,68,8\n")
     assert preview(db, other, "orders").mapping["shipping"] is None
 
 
 def test_a_refund_column_of_another_file_is_never_guessed(db_path, tmp_path):
     text = "订单号,下单时间,商品名称,数量,金额,退款金额\nA1,2024-03-05,瓷杯,1,68,20\n"  # may be per line
-    path = tmp_path / "orders.csv"
-    path.write_text(text, encoding="utf-8")
+    path = write(tmp_path, "orders.csv", text)
     assert preview(open_store(db_path), path, "orders").mapping["refunded"] is None
