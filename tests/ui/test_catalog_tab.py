@@ -13,45 +13,19 @@ from shopai.paths import shop_dir
 from shopai.store import products
 from shopai_ui.tabs.catalog import CatalogTab
 from shopai_ui.widgets.sql_table import RawValueRole
-from test_sql_table import N, big_shop_file
 
-ITEMS = [
-    ("84029E", "RED WOOLLY HOTTIE WHITE HEART", "Home", 3.39, 12),
-    ("22752", "SET 7 BABUSHKA NESTING BOXES", "Toys", 7.65, 4),
-    ("21730", "GLASS STAR FROSTED T-LIGHT HOLDER", "Home", 4.25, 30),
-    ("22633", "HAND WARMER UNION JACK", "Gifts", 1.85, 0),
-    ("71053", "WHITE METAL LANTERN", "Home", 3.39, 8),
-    ("CN001", "景德镇 青花 瓷杯", "Kitchen", 12.0, 5),
-]
+from catalog_shop import ITEMS, fill, row_of_sku, shown_tab, titles
+from test_sql_table import N, big_shop_file
 
 
 @pytest.fixture
 def shop(ctx):
-    for sku, title, cat, price, stock in ITEMS:
-        products.add(ctx.db, sku=sku, title=title, category=cat, price=price, stock=stock)
-    return ctx
+    return fill(ctx)
 
 
 @pytest.fixture
 def tab(shop, qtbot):
-    widget = CatalogTab(shop)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-
-
-def titles(tab):
-    return [tab.model.data(tab.model.index(r, 1)) for r in range(tab.model.rowCount())]
-
-
-def row_of_sku(tab, sku):
-    for r in range(tab.model.rowCount()):
-        if tab.model.data(tab.model.index(r, 0)) == sku:
-            return r
-    raise AssertionError(sku)
+    yield from shown_tab(shop, qtbot)
 
 
 def test_lists_products_sorted_by_title(tab):
@@ -179,28 +153,6 @@ def test_a_title_edit_keeps_a_three_decimal_price_and_its_history(tab):
                                    (pid,)).fetchall() == [(0.125,)]
 
 
-def test_an_edit_can_be_undone_from_the_message_after_it(tab):
-    pid = products.get(tab.ctx.db, sku="22752")["id"]
-    before = products.get(tab.ctx.db, product_id=pid)
-    tab.select_ids([pid])
-    editor = tab.edit_selected()
-    editor.title_edit.setText("Set of 7 babushka dolls (renamed)")
-    editor.price.setText("9.99")
-    assert editor.save(), editor.message.text()
-    assert tab.message.text() == "Saved “Set of 7 babushka dolls (renamed)”." and tab.message.action_button.isVisible()
-    tab.message.action_button.click()
-    after = products.get(tab.ctx.db, product_id=pid)
-    assert {k: after[k] for k in products.EDITABLE} == {k: before[k] for k in products.EDITABLE}
-    assert tab.selected_ids() == [pid]
-    prices = [r[0] for r in tab.ctx.db.conn.execute("SELECT price FROM price_history WHERE product_id = ? "
-                                                    "ORDER BY id", (pid,))]
-    assert prices[-2:] == [9.99, before["price"]]  # the change and its undo are both in the history
-
-    editor = tab.edit_selected()  # saved without a change: nothing to undo
-    assert editor.save()
-    assert not tab.message.action_button.isVisible()
-
-
 @pytest.mark.parametrize("field, text, message", [
     ("price", "nan", "The price must be a number."),
     ("price", "inf", "The price must be a number."),
@@ -285,62 +237,6 @@ def test_edit_with_enter_key_and_double_click(tab, qtbot):
     tab.editor.title_edit.setText("changed")
     tab.editor.reject()
     assert products.get(tab.ctx.db, sku="22633")["title"] == "HAND WARMER UNION JACK"
-
-
-def test_delete_several_asks_first(tab, qtbot, monkeypatch):
-    asked = []
-    monkeypatch.setattr(tab, "confirm_delete", lambda n, title: asked.append(n) or False)
-    tab.table.setFocus()
-    tab.table.selectRow(row_of_sku(tab, "22752"))
-    tab.table.selectionModel().select(
-        tab.model.index(row_of_sku(tab, "71053"), 0),
-        tab.table.selectionModel().SelectionFlag.Select | tab.table.selectionModel().SelectionFlag.Rows)
-    assert len(tab.selected_ids()) == 2
-    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
-    assert asked == [2] and tab.model.rowCount() == 6  # said no: nothing deleted
-    monkeypatch.setattr(tab, "confirm_delete", lambda n, title: True)
-    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 4, timeout=5000)  # in the background
-    assert products.get(tab.ctx.db, sku="22752") is None and products.get(tab.ctx.db, sku="71053") is None
-    assert len(tab.selected_ids()) == 1  # a neighbour is selected, ready for the next key
-
-
-def test_deleted_products_come_back_with_undo_or_ctrl_z(tab, qtbot, monkeypatch):
-    monkeypatch.setattr(tab, "confirm_delete", lambda n, title: True)
-    before = titles(tab)
-    tab.table.setFocus()
-    tab.select_ids([products.get(tab.ctx.db, sku=s)["id"] for s in ("22752", "71053")])
-    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 4, timeout=5000)
-    assert tab.message.text().startswith("Deleted 2 products") and tab.message.action_button.text() == "Undo"
-    tab.message.action_button.click()  # the message's Undo
-    qtbot.waitUntil(lambda: tab.message.text() == "Put back 2 products.", timeout=5000)
-    assert titles(tab) == before and not tab.message.action_button.isVisible()
-    assert sorted(products.get(tab.ctx.db, product_id=i)["sku"] for i in tab.selected_ids()) == ["22752", "71053"]
-
-    tab.select_ids([products.get(tab.ctx.db, sku="22752")["id"]])
-    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 5, timeout=5000)
-    qtbot.keyClick(tab.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: titles(tab) == before, timeout=5000)
-    qtbot.keyClick(tab.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert tab.message.text() == "No deleted products to put back."
-
-
-def test_a_delete_from_an_earlier_session_is_put_back_only_when_confirmed(shop, qtbot, monkeypatch):
-    from shopai.store.deletions import delete_products
-
-    delete_products(shop.db, [products.get(shop.db, sku="22752")["id"]])  # before this window opened
-    tab = CatalogTab(shop)
-    qtbot.addWidget(tab)
-    asked = []
-    monkeypatch.setattr(tab, "confirm_undo_delete", lambda d: asked.append(d.titles) or False)
-    assert tab.undo_delete() == 0 and products.get(shop.db, sku="22752") is None
-    monkeypatch.setattr(tab, "confirm_undo_delete", lambda d: asked.append(d.titles) or True)
-    assert tab.undo_delete() == 1
-    qtbot.waitUntil(lambda: products.get(shop.db, sku="22752") is not None, timeout=5000)
-    assert len(asked) == 2 and len(asked[0]) == 1
-    tab.shutdown()
 
 
 def test_ctrl_n_and_ctrl_f(tab, qtbot):
@@ -598,16 +494,3 @@ def test_selected_products_are_marked_archived_and_active_again_from_the_right_c
     assert tab.set_status_of_selected("active") == 2
     assert not tab.status_filter.isVisibleTo(tab)
     assert tab.set_status_of_selected("active") == 0  # nothing left to change
-
-
-def test_marking_products_can_be_undone_and_each_gets_its_own_status_back(tab):
-    ids = {s: products.get(tab.ctx.db, sku=s)["id"] for s in ("22752", "71053", "84029E")}
-    products.set_status(tab.ctx.db, [ids["22752"]], "draft")
-    tab.ctx.notify_changed({"products"})
-    tab.select_ids(list(ids.values()))
-    assert tab.set_status_of_selected("archived") == 3
-    assert tab.message.text() == "3 products marked archived." and tab.message.action_button.text() == "Undo"
-    tab.message.action_button.click()
-    assert {s: products.get(tab.ctx.db, sku=s)["status"] for s in ids} == {
-        "22752": "draft", "71053": "active", "84029E": "active"}  # not all made "active": each as it was
-    assert sorted(tab.selected_ids()) == sorted(ids.values())
