@@ -32,7 +32,7 @@ class ShopContext(QObject):
         self.db.conn.execute(f"PRAGMA busy_timeout = {WINDOW_BUSY_TIMEOUT_MS}")
         from shopai.store.title_keys import fill_when_opening
 
-        fill_when_opening(self.db.conn)  # Chinese titles another program renamed: their pinyin, to sort by
+        fill_when_opening(self.db)  # Chinese titles another program renamed: their pinyin, to sort by
         self._status: Callable[[str], None] | None = None
 
     def notify_changed(self, tables: Iterable[str]) -> None:

@@ -327,11 +327,15 @@ def set_status(db: sqlite_utils.Database, product_ids: Iterable[int], status: st
     """Give these products ``status`` (one of STATUSES) in one transaction; returns how many changed."""
     if status not in STATUSES:
         raise UserError("The status must be active, draft or archived.")
-    n = 0
     with transaction(db) as conn:
-        for chunk, marks in in_chunks(product_ids):
-            n += conn.execute(f"UPDATE products SET status = ?, updated_at = ? WHERE status != ? AND id IN ({marks})",
-                              [status, now_iso(), status, *chunk]).rowcount
+        return _set_status(conn, product_ids, status)
+
+
+def _set_status(conn, product_ids: Iterable[int], status: str) -> int:
+    n = 0
+    for chunk, marks in in_chunks(product_ids):
+        n += conn.execute(f"UPDATE products SET status = ?, updated_at = ? WHERE status != ? AND id IN ({marks})",
+                          [status, now_iso(), status, *chunk]).rowcount
     return n
 
 
@@ -350,13 +354,8 @@ def restore_statuses(db: sqlite_utils.Database, before: dict[int, str]) -> int:
     for pid, status in before.items():
         if status in STATUSES:
             by_status.setdefault(status, []).append(pid)
-    n = 0
     with transaction(db) as conn:
-        for status, ids in by_status.items():
-            for chunk, marks in in_chunks(ids):
-                n += conn.execute(f"UPDATE products SET status = ?, updated_at = ? WHERE status != ? AND id IN "
-                                  f"({marks})", [status, now_iso(), status, *chunk]).rowcount
-    return n
+        return sum(_set_status(conn, ids, status) for status, ids in by_status.items())
 
 
 def delete(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int:

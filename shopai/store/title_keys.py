@@ -18,6 +18,8 @@ import re
 import sqlite3
 from functools import lru_cache
 
+import sqlite_utils
+
 # Chinese characters: CJK Unified Ideographs and Extension A, and the compatibility ideographs (a GLOB class
 # for SQLite, a regex for Python)
 CJK_GLOB = "*[㐀-䶿一-鿿豈-﫿]*"
@@ -56,19 +58,15 @@ def add_title_keys(conn: sqlite3.Connection) -> None:
     fill_title_keys(conn)
 
 
-def fill_when_opening(conn: sqlite3.Connection) -> int:
+def fill_when_opening(db: sqlite_utils.Database) -> int:
     """:func:`fill_title_keys` for a shop being opened, in a transaction of its own; a shop that cannot be
     written now (read-only, busy) keeps its keys for later. Returns how many were filled."""
+    from shopai.store.db import transaction
+
     try:
-        if conn.execute(f"SELECT 1 FROM products WHERE {DUE} LIMIT 1").fetchone() is None:
+        if db.conn.execute(f"SELECT 1 FROM products WHERE {DUE} LIMIT 1").fetchone() is None:
             return 0
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            n = fill_title_keys(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return n
+        with transaction(db) as conn:
+            return fill_title_keys(conn)
     except sqlite3.OperationalError:
         return 0

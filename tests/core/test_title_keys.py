@@ -79,6 +79,8 @@ def test_an_older_shop_gets_its_keys_when_it_is_migrated(tmp_path):
 def test_a_title_another_program_renamed_gets_its_key_when_the_shop_is_opened(db_path):
     import sqlite3
 
+    import sqlite_utils
+
     from shopai.store.title_keys import DUE, fill_when_opening
 
     db = open_store(db_path)
@@ -92,11 +94,12 @@ def test_a_title_another_program_renamed_gets_its_key_when_the_shop_is_opened(db
     assert "products_title_key_due" in str(plan)  # found through the small index, not by reading every title
     other.close()
     db = open_store(db_path)
-    assert fill_when_opening(db.conn) == 1 and fill_when_opening(db.conn) == 0
+    assert fill_when_opening(db) == 1 and fill_when_opening(db) == 0
     assert titles_sorted(db)[-1] == "仔细"
     db.conn.execute("UPDATE products SET title = '安全帽' WHERE sku = 'P5'")
     db.conn.execute("UPDATE products SET title_key = NULL WHERE sku = 'P5'")  # as another program leaves it
     db.conn.close()
     readonly = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    assert fill_when_opening(readonly) == 0  # a shop that cannot be written keeps it for later, no error
+    # a shop that cannot be written keeps it for later, and says nothing
+    assert fill_when_opening(sqlite_utils.Database(readonly)) == 0
     readonly.close()

@@ -19,10 +19,11 @@ from shopai_ui.context import ShopContext
 from shopai_ui.product_editor import ProductEditorDialog
 from shopai_ui.widgets.empty_hint import HintTableView
 from shopai_ui.widgets.message import MessageBar
-from shopai_ui.widgets.product_details import ProductDetails
+from shopai_ui.widgets.product_details import ProductDetails, status_label
 from shopai_ui.widgets.sql_table import (
     ALIGN_RIGHT, Column, SqlTableModel, fmt_datetime, fmt_int, fmt_money,
 )
+from shopai_ui.widgets.wording import count
 from shopai_ui.worker import JobRunner
 
 SEARCH_DEBOUNCE_MS = 150
@@ -92,7 +93,7 @@ class CatalogTab(QWidget):
 
         self.message = MessageBar(self)
         self.deleter = JobRunner(self)  # delete and undo-delete: seconds for 100,000 products, off the window's thread
-        
+
         # -- the table
         self.model = SqlTableModel(
             [
@@ -203,7 +204,7 @@ class CatalogTab(QWidget):
     # -- searching ------------------------------------------------------------------------
     def _status_text(self, status: str | None) -> str:
         """Blank for an active product (most of them), else Draft or Archived."""
-        return {"draft": self.tr("Draft"), "archived": self.tr("Archived")}.get(status or "active", "")
+        return "" if (status or "active") == "active" else status_label(status)
 
     def _query_ids(self, sort_key: str, descending: bool) -> list[int]:
         unfiltered = products.fts_query(self._text) is None and not self._category and not self._status
@@ -423,13 +424,13 @@ class CatalogTab(QWidget):
         self.select_ids([product_id])
         self.table.setFocus()
 
-    def confirm_delete(self, count: int, title: str) -> bool:
+    def confirm_delete(self, how_many: int, title: str) -> bool:
         """Ask before deleting (tests replace this)."""
-        if count == 1:
+        if how_many == 1:
             text = self.tr("Delete “{0}”?\n\nIts past orders are kept, and Undo (Ctrl+Z) puts it back.").format(title)
         else:
             text = self.tr("Delete {0:,} products?\n\nTheir past orders are kept, and Undo (Ctrl+Z) puts them "
-                           "back.").format(count)
+                           "back.").format(how_many)
         answer = QMessageBox.question(self, self.tr("Delete products"), text,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
@@ -445,8 +446,7 @@ class CatalogTab(QWidget):
             return 0
         next_row = min(self.model.row_of(i) for i in ids)
         self.message.clear()
-        self.ctx.show_status(self.tr("Deleting {0:,} products…").format(len(ids)) if len(ids) != 1
-                             else self.tr("Deleting 1 product…"))
+        self.ctx.show_status(count(len(ids), self.tr("Deleting 1 product…"), self.tr("Deleting {0:,} products…")))
         db_path = self.ctx.db_path
         self.deleter.start(lambda: deletions.delete_job(db_path, ids),
                            on_result=lambda deletion: self._deleted(deletion, next_row),
@@ -458,7 +458,7 @@ class CatalogTab(QWidget):
         if deletion is not None:
             self._deleted_here.add(deletion.id)
         self.ctx.notify_changed({"products", "order_lines"})
-        what = self.tr("Deleted 1 product") if n == 1 else self.tr("Deleted {0:,} products").format(n)
+        what = count(n, self.tr("Deleted 1 product"), self.tr("Deleted {0:,} products"))
         self.ctx.show_status(what)
         if n:
             self.message.show_info(what + (self.tr(". Its past orders are kept. Ctrl+Z puts it back.") if n == 1 else
@@ -470,7 +470,7 @@ class CatalogTab(QWidget):
     def confirm_undo_delete(self, deletion: deletions.Deletion) -> bool:
         """Ask before putting back a delete made before this window opened (tests replace this)."""
         names = ", ".join(deletion.titles) + ("…" if deletion.count > len(deletion.titles) else "")
-        what = self.tr("1 product") if deletion.count == 1 else self.tr("{0:,} products").format(deletion.count)
+        what = count(deletion.count, self.tr("1 product"), self.tr("{0:,} products"))
         answer = QMessageBox.question(
             self, self.tr("Undo delete"),
             self.tr("Put back the {0} deleted on {1} ({2})?").format(what, deletion.deleted_at.replace("T", " ")[:16],
@@ -498,7 +498,7 @@ class CatalogTab(QWidget):
     def _undone(self, restored: deletions.Restored) -> None:
         n = len(restored.ids)
         self.ctx.notify_changed({"products", "order_lines", "price_history"})
-        text = self.tr("Put back 1 product.") if n == 1 else self.tr("Put back {0:,} products.").format(n)
+        text = count(n, self.tr("Put back 1 product."), self.tr("Put back {0:,} products."))
         if restored.skipped_skus:
             skus = ", ".join(restored.skipped_skus[:5]) + ("…" if len(restored.skipped_skus) > 5 else "")
             text += " " + self.tr("Not put back, because the catalog has a product with that SKU again: {0}.").format(skus)
@@ -517,7 +517,7 @@ class CatalogTab(QWidget):
         menu.addAction(self.tr("What is bought with it"),
                        lambda: self.ctx.show_recommendations(sku)).setEnabled(sku is not None)
         menu.addSeparator()
-        what = self.tr("1 product") if len(ids) == 1 else self.tr("{0:,} products").format(len(ids))
+        what = count(len(ids), self.tr("1 product"), self.tr("{0:,} products"))
         for status, label in (("active", self.tr("Mark {0} as active (for sale)")),
                               ("draft", self.tr("Mark {0} as draft (not for sale yet)")),
                               ("archived", self.tr("Mark {0} as archived (no longer sold)"))):
@@ -552,8 +552,8 @@ class CatalogTab(QWidget):
     def _restore_statuses(self, before: dict[int, str]) -> None:
         n = products.restore_statuses(self.ctx.db, before)
         self.ctx.notify_changed({"products"})
-        self.ctx.show_status(self.tr("1 product has its status back") if n == 1 else
-                             self.tr("{0:,} products have their status back").format(n))
+        self.ctx.show_status(count(n, self.tr("1 product has its status back"),
+                                   self.tr("{0:,} products have their status back")))
         self.select_ids(list(before))
 
     def import_catalog(self) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from shopai_ui.product_editor import load_thumbnail, resolve_image
@@ -12,6 +12,12 @@ from shopai_ui.widgets.sql_table import fmt_datetime, fmt_int, fmt_money
 FIELDS = (("sku", "SKU"), ("title", "Title"), ("category", "Category"), ("vendor", "Vendor"), ("price", "Price"),
           ("cost", "Cost"), ("stock", "Stock"), ("status", "Status"), ("updated_at", "Updated"),
           ("description", "Description"))
+
+
+def status_label(status: str | None) -> str:
+    """A product's status in words: Active, Draft or Archived."""
+    label = {"draft": "Draft", "archived": "Archived"}.get(status or "active", "Active")
+    return QCoreApplication.translate("ProductDetails", label)
 
 
 class ProductDetails(QWidget):
@@ -46,8 +52,7 @@ class ProductDetails(QWidget):
             for label in self.details.values():
                 label.clear()
             return
-        status = {"draft": self.tr("Draft"), "archived": self.tr("Archived")}.get(row.get("status") or "active",
-                                                                               self.tr("Active"))
+        status = status_label(row.get("status"))
         values = {
             "sku": row["sku"], "title": row["title"], "category": row["category"] or "—",
             "vendor": row.get("vendor") or "—",
