@@ -17,6 +17,7 @@ from shopai_ui.context import ShopContext
 from shopai_ui.import_undo import CHANGED_TABLES, undo_job, undone_text
 from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.progress import ProgressPanel
+from shopai_ui.widgets.sql_table import fmt_datetime
 from shopai_ui.widgets.tables import filling
 from shopai_ui.worker import JobRunner
 
@@ -75,10 +76,10 @@ class ImportsDialog(QDialog):
         with filling(self.table):
             self.table.setRowCount(len(self.rows))
             for r, row in enumerate(self.rows):
-                cells = [str(row["id"]), (row["started_at"] or "").replace("T", " ")[:16],
+                cells = [str(row["id"]), fmt_datetime(row["started_at"]),
                          self.tr(KIND_NAMES.get(row["kind"], row["kind"])), Path(row["file"]).name,
                          f"{row['rows_ok']:,}", f"{row['rows_skipped']:,}",
-                         (row["undone_at"] or "").replace("T", " ")[:16]]
+                         fmt_datetime(row["undone_at"])]
                 for c, text in enumerate(cells):
                     item = QTableWidgetItem(text)
                     if c in (0, 4, 5):
@@ -106,7 +107,7 @@ class ImportsDialog(QDialog):
             self, self.tr("Undo import"),
             self.tr("Undo import {0} ({1}, {2})?\n\nWhat it added goes, and what it changed gets its old values "
                     "back. A backup of the shop is made first.").format(
-                row["id"], Path(row["file"]).name, (row["started_at"] or "").replace("T", " ")[:16]),
+                row["id"], Path(row["file"]).name, fmt_datetime(row["started_at"])),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 

@@ -473,7 +473,7 @@ class CatalogTab(QWidget):
         what = count(deletion.count, self.tr("1 product"), self.tr("{0:,} products"))
         answer = QMessageBox.question(
             self, self.tr("Undo delete"),
-            self.tr("Put back the {0} deleted on {1} ({2})?").format(what, deletion.deleted_at.replace("T", " ")[:16],
+            self.tr("Put back the {0} deleted on {1} ({2})?").format(what, fmt_datetime(deletion.deleted_at),
                                                                     names),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         return answer == QMessageBox.StandardButton.Yes

@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
+from shopai_ui.widgets.sql_table import fmt_datetime
 from shopai_ui.widgets.wording import count
 
 
@@ -29,7 +30,7 @@ def model_line(meta: dict[str, Any]) -> str:
         acc_text += " " + _tr("(photo alone: {0} of {1} held-out photos)").format(
             f"{meta['holdout_photo_accuracy'] * 100:.0f}%", meta.get("holdout_photos", "?"))
     return _tr("Model of {0}: {1} categories, {2} right on held-out products; photos: {3}").format(
-        str(meta.get("trained_at", "?")).replace("T", " ")[:16], len(meta.get("classes", [])), acc_text,
+        fmt_datetime(meta.get("trained_at")) or "?", len(meta.get("classes", [])), acc_text,
         meta.get("photos", "—"))
 
 

@@ -211,14 +211,12 @@ class CustomersTab(QWidget):
         info = scores.model_info(self.ctx.db)
         self.eval_table.setRowCount(0)
         self._fit_eval_table()
-        if info is None and not orders.has_orders(self.ctx.db):
-            self.info_label.setText(self.tr("No orders yet: import your order history on the Orders tab, then "
-                                            "press <b>Train</b> to learn who is likely to come back."))
-            self.eval_sentence.setText("")
-            return
         if info is None:
-            self.info_label.setText(self.tr("No predictions yet. Press <b>Train</b> to learn from your orders "
-                                            "who is likely to come back; it takes under a minute."))
+            self.info_label.setText(
+                self.tr("No predictions yet. Press <b>Train</b> to learn from your orders who is likely to come "
+                        "back; it takes under a minute.") if orders.has_orders(self.ctx.db) else
+                self.tr("No orders yet: import your order history on the Orders tab, then press <b>Train</b> to "
+                        "learn who is likely to come back."))
             self.eval_sentence.setText("")
             return
         notes = " ".join(info.get("notes") or [])
@@ -288,7 +286,7 @@ class CustomersTab(QWidget):
                 self.model.descending)
 
         def done(n: int) -> None:
-            what = self.tr("1 customer") if n == 1 else self.tr("{0:,} customers").format(n)
+            what = wording.count(n, self.tr("1 customer"), self.tr("{0:,} customers"))
             self.message.show_info(self.tr("Exported %1 to %2").replace("%1", what).replace("%2", path))
 
         self.message.show_info(self.tr("Exporting the list to %1…").replace("%1", path))
