@@ -91,9 +91,17 @@ def _row(r) -> dict[str, Any]:
     return d
 
 
+def last_order_day(db) -> str | None:
+    """The day of the shop's newest order (YYYY-MM-DD), orders dated in the future left out as training does."""
+    return db.conn.execute("SELECT max(substr(ordered_at, 1, 10)) FROM orders "
+                           "WHERE ordered_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime', '+1 day')"
+                           ).fetchone()[0]
+
+
 def fetch_rows(db, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Rows for customer ids (customers.id): their scores, or before any training what their orders say."""
     out: dict[int, dict[str, Any]] = {}
+    last: str | None = None  # read once, for the first chunk that needs it
     for chunk, marks in in_chunks(ids):
         for r in db.conn.execute(f"{_SELECT} WHERE s.customer_id IN ({marks})", chunk):
             d = _row(r)
@@ -101,7 +109,8 @@ def fetch_rows(db, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         missing = [i for i in chunk if i not in out]
         if missing and not is_scored(db):
             marks = ",".join("?" * len(missing))
-            spend = _monthly_spend(db, missing)
+            last = last or last_order_day(db)
+            spend = _monthly_spend(db, missing, last)
             for r in db.conn.execute(
                     f"SELECT c.external_id, c.name, a.last_order, a.orders, a.spend, c.id FROM customers c "
                     f"JOIN ({_PAID_SUMMARY}) a ON a.customer_id = c.id WHERE c.id IN ({marks})", missing):
@@ -112,12 +121,9 @@ def fetch_rows(db, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _monthly_spend(db, ids: list[int], months: int = 12) -> dict[int, list[float]]:
-    """Before any training: each customer's paid spend per 30-day block ending at the shop's last order date,
-    oldest first, as training stores it (``history.monthly_spend``), for the sparklines."""
-    last = db.conn.execute("SELECT max(substr(ordered_at, 1, 10)) FROM orders "
-                           "WHERE ordered_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime', '+1 day')"
-                           ).fetchone()[0]
+def _monthly_spend(db, ids: list[int], last: str | None, months: int = 12) -> dict[int, list[float]]:
+    """Before any training: each customer's paid spend per 30-day block ending at ``last`` (the shop's last
+    order day), oldest first, as training stores it (``history.monthly_spend``), for the sparklines."""
     if not last or not ids:
         return {}
     out = {i: [0.0] * months for i in ids}

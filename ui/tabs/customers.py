@@ -220,9 +220,7 @@ class CustomersTab(QWidget):
             self.eval_sentence.setText("")
             return
         notes = " ".join(info.get("notes") or [])
-        newest = ("SELECT max(substr(ordered_at, 1, 10)) FROM orders "
-                  "WHERE ordered_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime', '+1 day')")
-        last = self.ctx.db.conn.execute(newest).fetchone()[0]
+        last = scores.last_order_day(self.ctx.db)
         if last and info.get("as_of") and last > str(info["as_of"]) and not self.runner.running:
             notes += " " + self.tr("There are newer orders (up to %1): press Train to update.").replace("%1", last)
         self.info_label.setText(self.tr("Predictions as of %1 (the last order in the shop), from %2. %3")
