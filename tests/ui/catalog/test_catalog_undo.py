@@ -1,23 +1,12 @@
 """Catalog tab: what can be taken back — a delete (Undo, Ctrl+Z, after a restart too), an edit, a status change."""
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 
 from shopai.store import products
 from shopai_ui.tabs.catalog import CatalogTab
 
-from catalog_shop import fill, row_of_sku, shown_tab, titles
-
-
-@pytest.fixture
-def shop(ctx):
-    return fill(ctx)
-
-
-@pytest.fixture
-def tab(shop, qtbot):
-    yield from shown_tab(shop, qtbot)
+from catalog_shop import row_of_sku, titles
 
 
 def test_an_edit_can_be_undone_from_the_message_after_it(tab):

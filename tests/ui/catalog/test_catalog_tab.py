@@ -14,18 +14,8 @@ from shopai.store import products
 from shopai_ui.tabs.catalog import CatalogTab
 from shopai_ui.widgets.sql_table import RawValueRole
 
-from catalog_shop import ITEMS, fill, row_of_sku, shown_tab, titles
+from catalog_shop import ITEMS, row_of_sku, titles
 from test_sql_table import N, big_shop_file
-
-
-@pytest.fixture
-def shop(ctx):
-    return fill(ctx)
-
-
-@pytest.fixture
-def tab(shop, qtbot):
-    yield from shown_tab(shop, qtbot)
 
 
 def test_lists_products_sorted_by_title(tab):
