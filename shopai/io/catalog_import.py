@@ -253,14 +253,14 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
     if made_skus:
         named = ", ".join(f"“{t}” → {s}" for t, s in made_skus[:SHOWN_MADE_SKUS])
         if len(made_skus) == 1:
-            out.notes.append(f"1 product had no SKU; it got one made from its name: {named}.")
+            out.notes.append(f"1 product has no SKU; it gets one made from its name: {named}.")
         else:
             more = len(made_skus) - SHOWN_MADE_SKUS
-            out.notes.append(f"{len(made_skus):,} products had no SKU; each got one made from its name: {named}"
+            out.notes.append(f"{len(made_skus):,} products have no SKU; each gets one made from its name: {named}"
                              + (f", and {more:,} more." if more > 0 else "."))
     if variable_prices:
-        out.notes.append(_count(variable_prices, "item has a variable price (set when sold); it was",
-                                "items have a variable price (set when sold); they were")
+        out.notes.append(_count(variable_prices, "item has a variable price (set when sold); it is",
+                                "items have a variable price (set when sold); they are")
                          + " imported without a price.")
     web = [p for p in out.products if p["web_image"] and not p["image"]]
     if web:
@@ -270,11 +270,11 @@ def _parse(src: common.Source, progress_every: int = 20_000) -> Job[_Parsed]:
             f"each picture named by its SKU ({web[0]['sku']}.jpg) and use Import photos… on the Auto-categorize "
             "tab.")
     if missing_images:
-        out.notes.append(_count(missing_images, "image file was", "image files were")
+        out.notes.append(_count(missing_images, "image file is", "image files are")
                          + " not found next to the file (the rows are listed).")
     if out.rows_merged:
-        out.notes.append(_count(out.rows_merged, "extra image row was merged into its product.",
-                                "extra image rows were merged into their products."))
+        out.notes.append(_count(out.rows_merged, "extra image row is merged into its product.",
+                                "extra image rows are merged into their products."))
     out.categories = [list(p) for p in category_paths]
     out.problems.extend(src.table.problems)
     out.rows_total += sum(1 for p in src.table.problems if p.skipped)  # rows the reader could not split

@@ -280,18 +280,20 @@ def _notes(parsed: Parsed, plan: _Plan, *, status_changes, value_changes, lines_
     """The report's notes, the most important first (the import dialog shows the first three)."""
     notes = []
     if status_changes:
-        notes.append(f"{_n(len(status_changes), 'order')} changed status ({_examples(status_changes)}).")
+        verb = "changes" if len(status_changes) == 1 else "change"
+        notes.append(f"{_n(len(status_changes), 'order')} {verb} status ({_examples(status_changes)}).")
     if value_changes:
-        notes.append(f"{_n(len(value_changes), 'order')} already in the shop changed value "
+        verb = "changes" if len(value_changes) == 1 else "change"
+        notes.append(f"{_n(len(value_changes), 'order')} already in the shop {verb} value "
                      f"({_examples(value_changes)}).")
     if plan.added:
         notes.append(f"{_n(len(plan.added), 'line')} that an earlier import could not match to a product "
-                     f"{'was' if len(plan.added) == 1 else 'were'} added to {_n(lines_added_to, 'order')} already "
+                     f"{'is' if len(plan.added) == 1 else 'are'} added to {_n(lines_added_to, 'order')} already "
                      "in the shop.")
     if differ:
         one = len(differ) == 1
         notes.append(f"{_n(len(differ), 'order')} {'is' if one else 'are'} in the shop with other lines than this "
-                     f"file gives ({_examples(differ)}): {'it was' if one else 'they were'} left as "
+                     f"file gives ({_examples(differ)}): {'it is' if one else 'they are'} left as "
                      f"{'it is' if one else 'they are'}.")
     if unpaid_in_shop:
         one = len(unpaid_in_shop) == 1
@@ -328,23 +330,24 @@ def _notes(parsed: Parsed, plan: _Plan, *, status_changes, value_changes, lines_
                      f"{_money(facts['before'])} less {_money(facts['refund'])} = {_money(value)}).")
     if covered:
         one = len(covered) == 1
-        notes.append(f"{_n(len(covered), 'order')} had refunds covering all {'its' if one else 'their'} goods "
+        notes.append(f"{_n(len(covered), 'order')} {'has' if one else 'have'} refunds covering all "
+                     f"{'its' if one else 'their'} goods "
                      f"({_examples(covered)}): stored as {'a return' if one else 'returns'}, not sales.")
     if postage:
         column = parsed.shipping_column or "the postage column"
-        notes.append(f"What the buyer paid includes postage: {column} ({_money(sum(postage))} in all) was taken off "
+        notes.append(f"What the buyer paid includes postage: {column} ({_money(sum(postage))} in all) is taken off "
                      f"the value of {_n(len(postage), 'order')}, which is the goods alone.")
     if discounted:
         basis = "the file's Subtotal" if parsed.has_subtotal else "the lines less the order's discount"
         notes.append(f"Order values are the goods after discounts, without shipping and taxes ({basis}); "
-                     f"{_n(discounted, 'order')} had a discount.")
+                     f"{_n(discounted, 'order')} {'has' if discounted == 1 else 'have'} a discount.")
     if plan.new_products:
         notes.append(f"{_n(len(plan.new_products), 'product')} not in the catalog "
-                     f"{'was' if len(plan.new_products) == 1 else 'were'} created from the order lines.")
+                     f"{'is' if len(plan.new_products) == 1 else 'are'} created from the order lines.")
     if reported_existing:
         one = len(reported_existing) == 1
-        notes.append(f"{_n(len(reported_existing), 'order')} {'was' if one else 'were'} already in the shop and "
-                     f"{'was' if one else 'were'} skipped.")
+        notes.append(f"{_n(len(reported_existing), 'order')} {'is' if one else 'are'} already in the shop and "
+                     f"{'is' if one else 'are'} skipped.")
     if parsed.day_first is not None:
         notes.append("Dates read as " + ("day/month/year." if parsed.day_first else "month/day/year."))
     return notes

@@ -439,13 +439,13 @@ def test_html_descriptions_lose_scripts_styles_and_comments(db_path, tmp_path, b
 def test_notes_name_the_products_given_a_sku_and_count_in_plain_words(db_path, tmp_path):
     one = write_csv(tmp_path / "one.csv", ["sku", "title", "price"], [["", "Blue Mug", "3"], ["S2", "Cup", "2"]])
     notes = preview(open_store(db_path), one, "catalog").notes
-    assert notes == ["1 product had no SKU; it got one made from its name: “Blue Mug” → blue-mug."]
+    assert notes == ["1 product has no SKU; it gets one made from its name: “Blue Mug” → blue-mug."]
     many = write_csv(tmp_path / "many.csv", ["sku", "title", "image"],
                      [["", f"Mug {i}", "none.png" if i < 1 else ""] for i in range(5)])
     notes = preview(open_store(db_path), many, "catalog").notes
-    assert notes == ["5 products had no SKU; each got one made from its name: “Mug 0” → mug-0, “Mug 1” → mug-1, "
+    assert notes == ["5 products have no SKU; each gets one made from its name: “Mug 0” → mug-0, “Mug 1” → mug-1, "
                      "“Mug 2” → mug-2, and 2 more.",
-                     "1 image file was not found next to the file (the rows are listed)."]
+                     "1 image file is not found next to the file (the rows are listed)."]
 
 
 def test_a_slash_inside_a_category_name_is_part_of_the_name(db_path, tmp_path):

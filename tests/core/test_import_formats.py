@@ -42,7 +42,7 @@ def test_shopify_products_grouped_by_handle(db_path):
     assert got["APR-CHA"][0] == "Linen Apron - Charcoal" and got["APR-CHA"][3] == 26.0
     assert got["CND-BEE"][0] == "Beeswax Pillar Candle"  # "Default Title" is not a variant name
     assert {"gift-card-10", "gift-card-25"} <= set(got)  # no SKU: made from the handle and the option
-    assert "1 extra image row was merged into its product." in report.notes
+    assert "1 extra image row is merged into its product." in report.notes
     # the category path became a tree
     tree = dict(db.conn.execute("SELECT c.name, p.name FROM categories c LEFT JOIN categories p "
                                 "ON p.id = c.parent_id").fetchall())
@@ -503,7 +503,7 @@ def test_taobao_order_report_values_are_what_the_buyer_paid_less_postage(db_path
     report = run_job(import_job(db_path, path, "orders"))
     got = orders(db)
     assert got["T1"][2:] == ("paid", 55.0) and got["T2"][2:] == ("paid", 20.0)
-    assert any("买家应付邮费 (8.00 in all) was taken off the value of 1 order" in n for n in report.notes)
+    assert any("买家应付邮费 (8.00 in all) is taken off the value of 1 order" in n for n in report.notes)
 
     # a report cut down to what the buyer paid, without the postage column: nothing to take off, as before
     short = tmp_path / "short.csv"

@@ -101,7 +101,7 @@ def test_orders_use_catalog_products_and_reimport_skips_known_orders(db_path, tm
     again = run_job(import_job(db_path, path2, "orders"))
     assert again.created == 1 and again.skipped == 4  # only C1004 is new
     assert [p.row for p in again.problems if "already in the shop" in p.message] == [2, 3, 4, 5]
-    assert "3 orders were already in the shop and were skipped." in again.notes
+    assert "3 orders are already in the shop and are skipped." in again.notes
 
 
 def test_title_only_lines_match_the_catalog(db_path, tmp_path):
@@ -358,13 +358,13 @@ def test_order_value_is_the_goods_after_discounts_without_shipping_and_taxes(db_
     assert orders_table(db) == {"#1015": ("paid", 99.11), "#1016": ("paid", 6.47)}
     assert {r["customer_id"]: r["spend"] for r in unscored_rows(db)} == {"a@x.com": 105.58}
     assert ("Order values are the goods after discounts, without shipping and taxes (the file's Subtotal); "
-            "1 order had a discount.") in report.notes
+            "1 order has a discount.") in report.notes
     # our own export gives lines only: read again, it leaves the value the Shopify file told alone
     from shopai.io.export import export_orders
     export_orders(db, tmp_path / "ours.csv")
     again = preview(db, tmp_path / "ours.csv", "orders")
     assert (again.would_create, again.would_update) == (0, 0)
-    assert "2 orders were already in the shop and were skipped." in again.notes
+    assert "2 orders are already in the shop and are skipped." in again.notes
     # no Subtotal column: the lines less the order's discount
     trimmed = tmp_path / "trimmed.csv"
     keep = [i for i, c in enumerate(SHOPIFY_FULL) if c not in ("Subtotal", "Total")]
@@ -461,11 +461,11 @@ def test_a_later_export_updates_the_status_and_value_of_orders_already_in_the_sh
     # counts count rows: #4007's line is created, the 4 rows of #4001, #4002, #4005 are updated
     assert (report.created, report.updated, report.skipped) == (1, 4, 2)
     assert report.details["updated_orders"] == 3
-    assert report.notes[:2] == ["2 orders changed status (#4001 paid → returned, #4005 returned → paid).",
-                                "1 order already in the shop changed value (#4002 50.00 → 40.00)."]
-    assert "1 order is in the shop with other lines than this file gives (#4006): it was left as it is." \
+    assert report.notes[:2] == ["2 orders change status (#4001 paid → returned, #4005 returned → paid).",
+                                "1 order already in the shop changes value (#4002 50.00 → 40.00)."]
+    assert "1 order is in the shop with other lines than this file gives (#4006): it is left as it is." \
         in report.notes
-    assert "1 order was already in the shop and was skipped." in report.notes
+    assert "1 order is already in the shop and is skipped." in report.notes
     skipped = {p.row: p.message for p in report.problems if p.skipped}
     assert skipped == {5: "order #4004 is already in the shop; skipped",
                        7: "order #4006 is already in the shop with other lines; skipped (its lines are left as "
@@ -505,7 +505,7 @@ def test_lines_an_import_before_the_catalog_skipped_are_added_by_a_reimport(db_p
     before = db.conn.execute("SELECT * FROM order_lines ORDER BY id").fetchall()
     again = run_job(import_job(db_path, path, "orders"))
     assert (again.created, again.updated, again.skipped) == (2, 1, 0)
-    assert "1 line that an earlier import could not match to a product was added to 1 order already in the shop." \
+    assert "1 line that an earlier import could not match to a product is added to 1 order already in the shop." \
         in again.notes
     lines = db.conn.execute("SELECT o.external_id, p.sku, l.quantity FROM order_lines l JOIN orders o ON "
                             "o.id = l.order_id JOIN products p ON p.id = l.product_id ORDER BY l.id").fetchall()

@@ -336,7 +336,7 @@ def test_a_later_export_that_only_changes_a_status_can_be_imported_and_undone(ct
     assert dialog.phase == "done", dialog.message.text()
     text = dialog.summary.text()
     assert "0 order lines created, 2 updated, 1 row skipped" in text and "orders updated: 1" in text
-    assert "1 order changed status (#2883 paid → returned)." in text
+    assert "1 order changes status (#2883 paid → returned)." in text
     status = "SELECT status FROM orders WHERE external_id = '#2883'"
     assert ctx.db.conn.execute(status).fetchone()[0] == "returned"
     dialog.undo()
