@@ -4,7 +4,7 @@ A delete keeps, in one row of ``product_deletions``, everything it takes away: t
 every table that goes with them (``ON DELETE CASCADE``: price history, category suggestions and decisions,
 photo embeddings; found from the schema, so a table added later is kept too) and the order lines that named
 them. :func:`undo_deletion` puts them all back, with their ids where those are still free, and the order lines
-point at their products again. The last :data:`KEEP` deletions are kept. :func:`delete_job` and
+point at their products again. The last :data:`KEEP` deletions are kept, up to :data:`KEEP_BYTES`. :func:`delete_job` and
 :func:`undo_job` do the same as jobs, for a worker thread (100,000 products take seconds).
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from shopai.store.db import connect, in_chunks, transaction
 from shopai.store.products import FastProductInsert, now_iso
 
 KEEP = 20  # deletions that can still be undone; older ones are forgotten
+KEEP_BYTES = 32 * 1024 * 1024  # and no more than this many bytes of them; the newest is kept whatever its size
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,20 @@ def delete_products(db: sqlite_utils.Database, product_ids: Iterable[int]) -> De
         deletion_id = conn.execute(
             "INSERT INTO product_deletions (deleted_at, count, titles, payload) VALUES (?, ?, ?, ?)",
             (when, count, json.dumps(titles, ensure_ascii=False), _pack(kept))).lastrowid
-        conn.execute("DELETE FROM product_deletions WHERE id NOT IN "
-                     "(SELECT id FROM product_deletions ORDER BY id DESC LIMIT ?)", (KEEP,))
+        _forget_old(conn)
     return Deletion(deletion_id, count, when, titles)
+
+
+def _forget_old(conn: sqlite3.Connection) -> None:
+    """Forget all but the last :data:`KEEP` deletions, and older ones past :data:`KEEP_BYTES` in all."""
+    total, forget = 0, []
+    sizes = conn.execute("SELECT id, length(payload) FROM product_deletions ORDER BY id DESC").fetchall()
+    for n, (deletion_id, size) in enumerate(sizes):
+        total += size or 0
+        if n >= KEEP or (n > 0 and total > KEEP_BYTES):
+            forget.append(deletion_id)
+    for chunk, marks in in_chunks(forget):
+        conn.execute(f"DELETE FROM product_deletions WHERE id IN ({marks})", chunk)
 
 
 def remove_products(conn: sqlite3.Connection, ids: list[int]) -> None:

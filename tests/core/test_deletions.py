@@ -91,6 +91,20 @@ def test_deletes_are_kept_across_a_restart_and_only_the_last_ones(shop, db_path)
     assert delete_products(db, [123456]) is None  # nothing to delete: nothing recorded
 
 
+def test_old_deletes_are_forgotten_past_the_size_limit_but_never_the_newest(shop, monkeypatch):
+    db, ids = shop
+    first = delete_products(db, [ids["A1"]])
+    size = db.conn.execute("SELECT length(payload) FROM product_deletions").fetchone()[0]
+    monkeypatch.setattr(deletions, "KEEP_BYTES", size + 1)  # room for one record, not two
+    delete_products(db, [ids["B2"]])
+    with pytest.raises(UserError, match="no longer be undone"):
+        undo_deletion(db, first.id)
+    monkeypatch.setattr(deletions, "KEEP_BYTES", 1)  # smaller than any record: the newest is kept anyway
+    third = delete_products(db, [ids["C3"]])
+    assert [r[0] for r in db.conn.execute("SELECT id FROM product_deletions")] == [third.id]
+    assert list(undo_deletion(db, third.id).ids) == [ids["C3"]]
+
+
 def test_an_undo_that_fails_half_way_changes_nothing(shop, monkeypatch):
     db, ids = shop
     deletion = delete_products(db, [ids["A1"], ids["B2"]])
