@@ -66,6 +66,10 @@ def parse_orders(src: common.Source, progress_every: int = 25_000) -> Job[Parsed
                   for k, f in enumerate(("subtotal", "discount", "refunded", "shipping")) if idx.get(f) is not None]
     out.has_subtotal = idx.get("subtotal") is not None
     out.shipping_column = src.mapping.get("shipping") if idx.get("shipping") is not None else None
+    if (src.mapping.get("line_total") or "").strip() == "买家实际支付金额" and out.shipping_column is None:
+        out.notes.append("买家实际支付金额 (what the buyer paid) includes postage, and this file has no 买家应付邮费 "
+                         "column to take it off: order values include postage. Export the full order report "
+                         "to count the goods alone.")
     i_currency = idx.get("currency")
     out.refund_in_quantity = "refund" in (src.mapping.get("quantity") or "").lower()
     problems = out.problems

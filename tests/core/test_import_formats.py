@@ -509,7 +509,9 @@ def test_taobao_order_report_values_are_what_the_buyer_paid_less_postage(db_path
     short = tmp_path / "short.csv"
     short.write_text("订单编号,买家实际支付金额,订单状态,订单创建时间,宝贝标题,宝贝总数量,商家编码\n"
                      "T9,63.00,交易成功,2024-03-05 10:14:22,景德镇青花瓷杯,1,JDZ-001\n", encoding="gbk")
-    assert preview(db, short, "orders").mapping["shipping"] is None
+    short_pv = preview(db, short, "orders")
+    assert short_pv.mapping["shipping"] is None
+    assert any("order values include postage" in n for n in short_pv.notes)  # and the owner is told
     # and another shop program's postage column is never taken for postage included in its amounts
     other = write(tmp_path, "other.csv", "订单号,下单时间,商品名称,数量,金额,运费\nA1,2024-03-05,瓷杯,1,68,8\n")
     assert preview(db, other, "orders").mapping["shipping"] is None
