@@ -203,3 +203,10 @@ def test_export_to_a_folder_that_cannot_be_written_says_so(qtbot, trained_ctx, t
     qtbot.waitUntil(lambda: tab.message.kind == "error", timeout=5_000)
     assert "Could not write the file" in tab.message.label.text()
     assert tab.export_button.isEnabled() and blocked.read_text() == "x"
+
+
+def test_probabilities_never_read_as_certain():
+    from shopai_ui.tabs.customers import fmt_pct
+
+    assert [fmt_pct(v) for v in (0.996, 0.994, 0.5, 0.006, 0.004, 0.0, 1.0, None)] == [
+        ">99%", "99%", "50%", "1%", "<1%", "<1%", ">99%", ""]

@@ -33,7 +33,15 @@ LAST_ORDER = 1  # the column of the last order
 
 
 def fmt_pct(value: Any) -> str:
-    return "" if value is None else f"{float(value) * 100:.0f}%"
+    """A probability as a whole percent; never a certain 0% or 100% that a model cannot know."""
+    if value is None:
+        return ""
+    pct = float(value) * 100
+    if pct >= 99.5:
+        return ">99%"
+    if pct < 0.5:
+        return "<1%"
+    return f"{pct:.0f}%"
 
 
 def _num(value: Any, spec: str) -> str:
