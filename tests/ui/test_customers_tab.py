@@ -206,7 +206,7 @@ def test_export_to_a_folder_that_cannot_be_written_says_so(qtbot, trained_ctx, t
 
 
 def test_probabilities_never_read_as_certain():
-    from shopai_ui.tabs.customers import fmt_pct
+    from shopai_ui.widgets.wording import chance
 
-    assert [fmt_pct(v) for v in (0.996, 0.994, 0.5, 0.006, 0.004, 0.0, 1.0, None)] == [
+    assert [chance(v) for v in (0.996, 0.994, 0.5, 0.006, 0.004, 0.0, 1.0, None)] == [
         ">99%", "99%", "50%", "1%", "<1%", "<1%", ">99%", ""]

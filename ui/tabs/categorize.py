@@ -32,7 +32,7 @@ from shopai_ui.widgets.message import MessageBar
 from shopai_ui.widgets.photo import read_scaled
 from shopai_ui.widgets.progress import ProgressPanel
 from shopai_ui.widgets.tables import filling
-from shopai_ui.widgets.wording import count
+from shopai_ui.widgets.wording import chance, count
 from shopai_ui.worker import JobRunner
 
 THUMB = QSize(56, 56)
@@ -218,7 +218,7 @@ class CategorizeTab(QWidget):
         for c in range(3):
             if c < len(row["suggestions"]):
                 s = row["suggestions"][c]
-                cell = QTableWidgetItem(f"{s['category']}  {s['confidence'] * 100:.0f}%")
+                cell = QTableWidgetItem(f"{s['category']}  {chance(s['confidence'])}")
             elif c == 0:  # no suggestion at all: nothing to go on
                 cell = QTableWidgetItem(self.tr("nothing to go on"))
                 cell.setToolTip(self.tr("No title and no photo that can be read: type the category (F)"))

@@ -17,6 +17,7 @@ from shopai.jobs import UserError
 from shopai_ui.context import ShopContext
 from shopai_ui.widgets.photo import read_scaled
 from shopai_ui.widgets.tables import filling
+from shopai_ui.widgets.wording import chance
 
 BIG = QSize(200, 200)
 
@@ -129,7 +130,7 @@ class SuggestionDetail(QWidget):
             if i < len(row["suggestions"]):
                 s = row["suggestions"][i]
                 name = s["category"].replace("&", "&&")  # not a mnemonic
-                b.setText(f"{i + 1}  {name}  ({s['confidence'] * 100:.0f}%)")
+                b.setText(f"{i + 1}  {name}  ({chance(s['confidence'])})")
                 b.setToolTip("")
                 b.setEnabled(True)
             else:

@@ -32,18 +32,6 @@ WATCHED = {"orders", "customers", "order_lines", "customer_scores"}
 LAST_ORDER = 1  # the column of the last order
 
 
-def fmt_pct(value: Any) -> str:
-    """A probability as a whole percent; never a certain 0% or 100% that a model cannot know."""
-    if value is None:
-        return ""
-    pct = float(value) * 100
-    if pct >= 99.5:
-        return ">99%"
-    if pct < 0.5:
-        return "<1%"
-    return f"{pct:.0f}%"
-
-
 def _num(value: Any, spec: str) -> str:
     """A metric for the evaluation table; '–' where it could not be measured."""
     return "–" if value is None else format(float(value), spec)
@@ -118,8 +106,8 @@ class CustomersTab(QWidget):
             Column("last_order", self.tr("Last order"), fmt_date),
             Column("orders", self.tr("Orders"), fmt_int, ALIGN_RIGHT),
             Column("spend", self.tr("Spend"), fmt_money, ALIGN_RIGHT),
-            Column("p_return_30d", self.tr("P(return 30d)"), fmt_pct, ALIGN_RIGHT),
-            Column("p_return_90d", self.tr("P(return 90d)"), fmt_pct, ALIGN_RIGHT),
+            Column("p_return_30d", self.tr("P(return 30d)"), wording.chance, ALIGN_RIGHT),
+            Column("p_return_90d", self.tr("P(return 90d)"), wording.chance, ALIGN_RIGHT),
             Column("expected_spend_90d", self.tr("Expected spend 90d"), fmt_money, ALIGN_RIGHT),
             Column("at_risk", self.tr("At risk"), lambda v: self.tr("at risk") if v else "", ALIGN_CENTER),
             Column("history", self.tr("Last 12 months"), lambda v: "", sortable=False),
