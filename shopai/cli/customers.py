@@ -6,6 +6,7 @@ import sys
 
 from shopai.cli.common import add_command, cell, open_db, print_json
 from shopai.customers import scores
+from shopai.wording import chance
 
 JSON_KEYS = ("customer_id", "name", "last_order", "orders", "spend", "p_return_30d", "p_return_90d",
              "expected_spend_90d", "at_risk", "regular", "rfm")
@@ -47,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
 
     for r in rows:
         print(f"{cell(r['customer_id'], 12)} {r['last_order'] or '-':<10} {r['orders']:>6} "
-              f"{num(r['spend'], '10.2f'):>10} {num(r['p_return_30d'], '7.2f'):>7} {num(r['p_return_90d'], '7.2f'):>7} "
+              f"{num(r['spend'], '10.2f'):>10} {chance(r['p_return_30d']) or '-':>7} {chance(r['p_return_90d']) or '-':>7} "
               f"{num(r['expected_spend_90d'], '9.2f'):>9}  {'yes' if r['at_risk'] else ''}")
     return 0

@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from shopai.jobs import Job, Progress
 from shopai.store.db import in_chunks, like_pattern
+from shopai.store.orders import NOT_FUTURE
 
 COLUMNS = ("customer_id", "name", "last_order", "orders", "spend", "p_return_30d", "p_return_90d",
            "expected_spend_90d", "at_risk", "regular", "recency_days", "rfm", "history", "id")
@@ -93,8 +94,7 @@ def _row(r) -> dict[str, Any]:
 
 def last_order_day(db) -> str | None:
     """The day of the shop's newest order (YYYY-MM-DD), orders dated in the future left out as training does."""
-    return db.conn.execute("SELECT max(substr(ordered_at, 1, 10)) FROM orders "
-                           "WHERE ordered_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime', '+1 day')"
+    return db.conn.execute(f"SELECT max(substr(ordered_at, 1, 10)) FROM orders WHERE ordered_at {NOT_FUTURE}"
                            ).fetchone()[0]
 
 

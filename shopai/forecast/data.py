@@ -8,18 +8,21 @@ import sqlite_utils
 
 from shopai.forecast.series import WeeklySeries, is_product_code, monday, price_series, sales_series
 from shopai.jobs import UserError
+from shopai.store.orders import NOT_FUTURE, after_tomorrow, future_note
 
 # Monday on or before a timestamp, in SQLite.
 _WEEK = "date(l.ordered_at, '-6 days', 'weekday 1')"
 _PAID = (
     "FROM order_lines l JOIN orders o ON o.id = l.order_id "
-    "WHERE o.status = 'paid' AND l.quantity > 0 AND l.unit_price > 0 AND l.product_id IS NOT NULL"
+    "WHERE o.status = 'paid' AND l.quantity > 0 AND l.unit_price > 0 AND l.product_id IS NOT NULL "
+    f"AND o.ordered_at {NOT_FUTURE}"
 )
 
 
 def last_week(db: sqlite_utils.Database) -> date | None:
-    """The week (Monday) of the last order in the database; forecasts start the week after."""
-    row = db.conn.execute("SELECT max(ordered_at) FROM orders").fetchone()
+    """The week (Monday) of the last order in the database, orders dated after today left out; forecasts
+    start the week after."""
+    row = db.conn.execute(f"SELECT max(ordered_at) FROM orders WHERE ordered_at {NOT_FUTURE}").fetchone()
     return monday(row[0]) if row and row[0] else None
 
 
@@ -61,6 +64,20 @@ def _price_rows(db, ids: list[int] | None):
     ).fetchall()
 
 
+def _future_orders(db, ids: list[int] | None) -> dict[int, int]:
+    """Per product, its paid orders dated after today (left out of its series)."""
+    where = f" AND l.product_id IN ({_in(ids)})" if ids is not None else ""
+    return dict(db.conn.execute(
+        "SELECT l.product_id, count(DISTINCT o.id) FROM order_lines l JOIN orders o ON o.id = l.order_id "
+        f"WHERE o.status = 'paid' AND l.quantity > 0 AND {after_tomorrow('o.ordered_at')}{where} GROUP BY 1"))
+
+
+def _note_future(s: WeeklySeries, n: int) -> WeeklySeries:
+    if n:
+        s.notes.append(future_note(n).rstrip("."))
+    return s
+
+
 def _changes(db, ids: list[int] | None):
     where = f" WHERE product_id IN ({_in(ids)})" if ids is not None else ""
     return db.conn.execute(f"SELECT product_id, changed_at, price FROM price_history{where}").fetchall()
@@ -82,6 +99,7 @@ def load_series(
         product = {"id": None, "sku": key, "title": category, "category": category, "stock": None, "price": None}
     else:
         raise UserError("Pick a product or a category.")
+    future = sum(_future_orders(db, ids).values())
     if what == "sales":
         s = sales_series(key, [(w, q) for _, w, q in _sales_rows(db, ids)], end_week=end, title=title)
         if not (s.raw > 0).any():
@@ -92,7 +110,7 @@ def load_series(
                          list_changes=changes, title=title)
         if len(s.values) == 0:
             raise UserError(f"'{title}' has no prices recorded yet: there is nothing to forecast.")
-    return s, product
+    return _note_future(s, future), product
 
 
 def load_all(db: sqlite_utils.Database, what: str, min_points: int = 1) -> list[WeeklySeries]:
@@ -114,6 +132,7 @@ def load_all(db: sqlite_utils.Database, what: str, min_points: int = 1) -> list[
     if what == "price":
         for pid, at, p in _changes(db, None):
             changes.setdefault(pid, []).append((at, p))
+    future = _future_orders(db, None)
     out = []
     for pid, recs in grouped.items():
         if pid not in products:
@@ -124,5 +143,5 @@ def load_all(db: sqlite_utils.Database, what: str, min_points: int = 1) -> list[
         else:
             s = price_series(sku, recs, end_week=end, list_changes=changes.get(pid, ()), title=title)
         if len(s.values) >= min_points and s.n_observed >= 1:
-            out.append(s)
+            out.append(_note_future(s, future.get(pid, 0)))
     return out

@@ -15,7 +15,9 @@ import scipy.sparse as sp
 from shopai.jobs import UserError
 from shopai.recommend import models as M
 from shopai.recommend import persist
+from shopai.recommend.returns import kept_purchases
 from shopai.recommend.train import history_for
+from shopai.store.orders import after_tomorrow
 from shopai.store.db import in_chunks
 
 RULES_KEY = "recommend.rules"
@@ -56,14 +58,12 @@ class Recommender:
         k = _check_k(k)
         cid = _customer_id(db, customer, by_external_id)
         rows = db.conn.execute(
-            "SELECT l.product_id, o.ordered_at, o.id, o.status, l.quantity FROM order_lines l "
+            "SELECT o.id, o.customer_id, o.ordered_at, o.status, l.product_id, l.quantity FROM order_lines l "
             "JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ? AND l.product_id IS NOT NULL "
-            "AND (o.status = 'paid' OR l.quantity < 0)", (cid,)).fetchall()
-        net: dict[int, float] = {}
-        for pid, _, _, _, qty in rows:
-            net[pid] = net.get(pid, 0.0) + float(qty or 0)
-        bought = [(pid, t, oid) for pid, t, oid, status, qty in rows
-                  if status == "paid" and (qty or 0) > 0 and net[pid] > 0]
+            f"AND (o.status = 'paid' OR l.quantity < 0) AND NOT {after_tomorrow('o.ordered_at')}", (cid,)).fetchall()
+        kept, returned_pairs = kept_purchases(rows)
+        bought = [(pid, t, oid) for oid, _, t, _, pid, _ in kept]
+        returned = [pid for _, pid in returned_pairs]  # sent back: not offered to them again
         times: dict[int, int] = {}
         for pid, _ in {(p, o) for p, _, o in bought}:
             times[pid] = times.get(pid, 0) + 1
@@ -76,9 +76,10 @@ class Recommender:
             neighbourly = self.meta["model"] in ("user_knn", "tifu", "hybrid", "rerank")
             generic = "customers who buy like you bought it" if neighbourly else "popular with customers lately"
         hist_items = [self.pos[p] for p in times if p in self.pos]
-        if new_only and hist_items:
+        hidden = [self.pos[p] for p in returned if p in self.pos] + (hist_items if new_only else [])
+        if hidden:
             scores = scores.copy()
-            scores[hist_items] = 0.0
+            scores[hidden] = 0.0
         candidates = self._rank(scores, 4 * k + 20)
         products = _products(db, [self.items[i] for i in candidates] + list(times))
         out = []
@@ -91,7 +92,7 @@ class Recommender:
         # Products added since training: offered when their description resembles what the customer buys.
         # Their scores are not on the model's scale, so the best one gets a place near the end of the top k
         # (8th of 10) instead of queueing behind every trained candidate.
-        fresh = self._new_products(db, list(times), products)
+        fresh = self._new_products(db, list(times), products, set(times) | set(returned))
         if fresh and k >= 3:
             slot = min(len(out), k - 1 - k // 5)
             out[slot:slot] = fresh[:1]
@@ -143,9 +144,12 @@ class Recommender:
         sims = (t[[where[p] for p in hist]] @ t[[where[p] for p in cands]].T).toarray()
         return cands, sims.max(axis=0), [hist[h] for h in sims.argmax(axis=0)]
 
-    def _new_products(self, db, history_pids: list[int], products: dict) -> list[dict]:
+    def _new_products(self, db, history_pids: list[int], products: dict, known: set[int]) -> list[dict]:
+        """Products added since training (none of ``known``: the customer bought or returned them) whose
+        description is nearest what the customer bought."""
         pids, _ = self._content_matrix(db)
-        new, best, nearest = self._nearest_bought(db, [p for p in pids if p not in self.pos], history_pids)
+        new, best, nearest = self._nearest_bought(
+            db, [p for p in pids if p not in self.pos and p not in known], history_pids)
         order = np.argsort(-best)[:3]
         fresh = _products(db, [new[j] for j in order])
         out = []

@@ -20,6 +20,8 @@ from shopai.recommend import persist
 from shopai.recommend.data import DAY, History, Log, build_log
 from shopai.recommend.evaluate import component_scores, evaluate_job, make_split
 from shopai.recommend.rerank import Rerank
+from shopai.recommend.returns import kept_purchases
+from shopai.store.orders import after_tomorrow, future_note, future_orders
 
 K = 10
 MIN_EVAL_CUSTOMERS = 5
@@ -44,27 +46,24 @@ def read_orders(db) -> tuple[Log, dict[str, Any]]:
     """The shop's purchases as a :class:`Log` keyed by customer id and product id.
 
     Only paid orders of known customers count as purchases. A customer's credit lines (negative, like
-    the "C" credit invoices of a UK shop's log) are netted against their purchases of the product, so
-    fully returned products are left out; an order cancelled or refunded as a whole counts as neither,
-    and guest orders are ignored.
-    Every product in the catalog becomes an item (for content scoring).
+    the "C" credit invoices of a UK shop's log) take back their earlier purchases of the product
+    (:func:`~shopai.recommend.returns.kept_purchases`), so returned products are left out; an order
+    cancelled or refunded as a whole counts as neither, and guest orders and orders dated after today are
+    ignored. Every product in the catalog becomes an item (for content scoring).
     """
     conn = db.conn
     rows = conn.execute(
         "SELECT o.id, o.customer_id, o.ordered_at, o.status, l.product_id, l.quantity "
         "FROM order_lines l JOIN orders o ON o.id = l.order_id "
         "WHERE o.customer_id IS NOT NULL AND l.product_id IS NOT NULL "
-        "AND (o.status = 'paid' OR l.quantity < 0)"
+        f"AND (o.status = 'paid' OR l.quantity < 0) AND NOT {after_tomorrow('o.ordered_at')}"
     ).fetchall()
     guests = conn.execute("SELECT count(*) FROM orders WHERE customer_id IS NULL").fetchone()[0]
-    net: dict[tuple[int, int], float] = {}
-    for _, cust, _, _, prod, qty in rows:
-        net[(cust, prod)] = net.get((cust, prod), 0.0) + float(qty or 0)
-    sales = [r for r in rows if r[3] == "paid" and (r[5] or 0) > 0 and net[(r[1], r[4])] > 0]
+    sales, returned = kept_purchases(rows)
     catalog = {str(pid): f"{title} {desc or ''}".strip()
                for pid, title, desc in conn.execute("SELECT id, title, description FROM products")}
     info = {"lines": len(sales), "guest_orders": guests,
-            "returned_pairs": sum(1 for v in net.values() if v <= 0)}
+            "returned_pairs": len(returned), "future_orders": future_orders(db)}
     if not sales:
         log = build_log([], [], [], [], catalog)
         return log, info
@@ -190,8 +189,11 @@ def train_job(db_path: str, **opts: Any) -> Job[dict]:
                     f"{pop['ndcg']:.3f}) on the last {hold:.0f} days, {len(test.truth)} returning customers.")
     else:
         chosen = "popular"
-        note = (f"Only {len(test.truth)} customers came back in the last {hold:.0f} days, too few to compare "
+        came = f"{len(test.truth)} customer{' came' if len(test.truth) == 1 else 's came'}"
+        note = (f"Only {came} back in the last {hold:.0f} days, too few to compare "
                 "models, so the app suggests the most popular products.")
+    if info["future_orders"]:
+        note += " " + future_note(info["future_orders"])
     yield Progress(85, 100, "training the chosen model on all orders")
 
     # (4) chosen model on everything, and the bought-together counts used for reasons.

@@ -404,6 +404,20 @@ def test_cli_json_shape(trained, capsys):
     assert risky and all(r["at_risk"] for r in risky)
 
 
+def test_cli_table_writes_chances_as_the_tab_does(trained, capsys):
+    from shopai.cli.main import main
+    from shopai.wording import chance
+
+    path, _ = trained
+    assert main(["customers", "--db", path, "--json"]) == 0
+    rows = {r["customer_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert main(["customers", "--db", path]) == 0
+    table = capsys.readouterr().out.splitlines()
+    plant = next(line for line in table if line.startswith("PLANT"))
+    assert chance(rows["PLANT"]["p_return_90d"]) in plant.split()
+    assert not any(" 1.00 " in line or " 0.00 " in line for line in table)  # no certain 1.00 / 0.00 chances
+
+
 def test_cli_before_training_and_bad_shop(db_path, capsys):
     from shopai.cli.main import main
 

@@ -247,3 +247,21 @@ def test_fit_all_leaves_archived_products_out(db_path):
     keys = {s.key for s in load_all(db, "sales")}
     assert "SKU1" not in keys and {"SKU0", "SKU2", "SKU3"} <= keys  # a draft may be about to sell again
     assert len(forecast(db, sku="SKU1", what="sales", horizon=4)["forecast"]) == 4  # still forecast when asked
+
+
+def test_an_order_dated_in_the_future_is_left_out_and_said(shop):
+    db = open_store(shop)
+    before = last_week(db)
+    res = forecast(db, sku="SKU1", what="sales", horizon=4)
+    db.conn.execute("INSERT INTO orders (id, external_id, customer_id, ordered_at, status, total) "
+                    "VALUES (500, 'TYPO', 1, '2031-12-08T10:00:00', 'paid', 2.5)")  # a year typed wrong
+    db.conn.execute("INSERT INTO order_lines (order_id, product_id, quantity, unit_price, ordered_at) "
+                    "VALUES (500, 2, 1, 3.5, '2031-12-08T10:00:00')")
+    db.conn.commit()
+    assert last_week(db) == before  # forecasts still start after the last real order
+    typo = forecast(db, sku="SKU1", what="sales", horizon=4)
+    assert [r["value"] for r in typo["forecast"]] == [r["value"] for r in res["forecast"]]
+    assert "1 order is dated after today and left out" in typo["notes"]
+    assert not any("dated after today" in n for n in forecast(db, sku="SKU2", what="sales")["notes"])
+    assert next(s for s in load_all(db, "sales") if s.key == "SKU1").notes[-1] == \
+        "1 order is dated after today and left out"

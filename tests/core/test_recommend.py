@@ -359,3 +359,58 @@ def test_similar_descriptions_in_chinese_share_character_pairs(db_path):
         products.add(db, sku=sku, title=title)
     assert [r["sku"] for r in similar(db, "JDZ-001", 3)] == ["JDZ-002"]
     assert [r["sku"] for r in similar(db, "USB-1", 3)] == []
+
+
+def test_a_credit_takes_back_only_the_purchases_before_it():
+    from shopai.recommend.returns import kept_purchases
+
+    lines = [(1, 7, "2024-01-01T10:00:00", "paid", 5, 3),   # bought 3
+             (2, 7, "2024-02-01T10:00:00", "paid", 5, 2),   # bought 2 more
+             (3, 7, "2024-03-01T10:00:00", "cancelled", 5, -2),  # returned 2: the February purchase
+             (4, 7, "2024-04-01T10:00:00", "paid", 5, 1),   # bought again after the return
+             (5, 8, "2024-01-05T10:00:00", "cancelled", 5, -4),  # a credit for something bought before the log
+             (6, 8, "2024-01-06T10:00:00", "paid", 5, 1),
+             (7, 9, "2024-01-01T10:00:00", "paid", 6, 2),
+             (8, 9, "2024-01-01T10:00:00", "cancelled", 6, -2)]  # sent back in full, same moment
+    sales, returned = kept_purchases(lines)
+    assert [line[0] for line in sales] == [1, 4, 6]
+    assert returned == {(9, 6)}
+
+
+def test_a_return_never_erases_a_later_purchase_and_returned_products_are_not_offered_again(shop):
+    db_path, db, info = shop
+    run_job(train_job(db_path))
+    rec = Recommender.load(db_path)
+    customer = next(iter(info["groups"]))
+    top = rec.for_customer(db, customer, 5, new_only=True)[0]["sku"]  # something new to them
+    add_order(db, customer, [top], "2024-07-01T10:00:00")
+    add_order(db, customer, [top], "2024-07-02T10:00:00", status="cancelled", qty=-1)  # sent back
+    assert top not in [r["sku"] for r in rec.for_customer(db, customer, 30)]
+    assert top not in [r["sku"] for r in rec.for_customer(db, customer, 30, new_only=True)]
+    add_order(db, customer, [top], "2024-07-03T10:00:00")  # and bought again after all
+    got = {r["sku"]: r["reason"] for r in rec.for_customer(db, customer, 30)}
+    assert got.get(top) == "you bought this before"
+    assert top not in [r["sku"] for r in rec.for_customer(db, customer, 30, new_only=True)]
+
+
+def test_a_new_product_the_customer_bought_is_not_offered_as_like_itself(shop):
+    db_path, db, info = shop
+    run_job(train_job(db_path))
+    db.conn.execute("INSERT INTO products (sku, title, description, stock) VALUES "
+                    "('NEW1', 'tea pot blue', 'a blue tea pot', 5)")
+    tea_customer = next(e for e, g in info["groups"].items() if g == 0)
+    add_order(db, tea_customer, ["NEW1"], "2024-07-01T10:00:00")
+    got = Recommender.load(db_path).for_customer(db, tea_customer, 10, new_only=True)
+    assert "NEW1" not in [r["sku"] for r in got]
+    assert not any("tea pot blue" in r["reason"] for r in got)
+
+
+def test_an_order_dated_in_the_future_does_not_move_the_held_out_weeks(shop):
+    db_path, db, info = shop
+    first = run_job(train_job(db_path))
+    customer = next(iter(info["groups"]))
+    add_order(db, customer, ["P00"], "2031-12-08T10:00:00")  # a year typed wrong
+    db.conn.commit()
+    summary = run_job(train_job(db_path))
+    assert summary["chosen"] == first["chosen"] != "popular"
+    assert summary["note"].endswith("1 order is dated after today and left out.")
