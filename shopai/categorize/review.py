@@ -142,6 +142,8 @@ def queue(db: sqlite_utils.Database, status: str = "pending", limit: int | None 
     sql = ("SELECT s.product_id, p.sku, p.title, p.image_path, s.suggestions_json, s.top_category, s.confidence, "
            "s.status, coalesce(cp.draft, 0) FROM categorize_suggestions s JOIN products p ON p.id = s.product_id "
            "LEFT JOIN categorize_photos cp ON cp.product_id = p.id WHERE s.status = ? "
+           # a product given a category since (in the Catalog, by an import) no longer waits for one
+           "AND (s.status != 'pending' OR p.category IS NULL OR trim(p.category) = '') "
            "ORDER BY s.confidence DESC, p.id")
     if limit:
         sql += f" LIMIT {int(limit)}"
@@ -273,36 +275,44 @@ def skip(db: sqlite_utils.Database, product_id: int) -> None:
 
 
 def batch_accept(db: sqlite_utils.Database, threshold: float) -> int:
-    """Accept every pending suggestion at or above ``threshold`` confidence (one undo step)."""
+    """Accept every pending suggestion at or above ``threshold`` confidence (one undo step), for products
+    still without a category (one given elsewhere since is never overwritten)."""
     rows = db.conn.execute(
-        "SELECT product_id, top_category FROM categorize_suggestions WHERE status = 'pending' AND confidence >= ? "
-        "AND top_category IS NOT NULL", (threshold,)).fetchall()
+        "SELECT s.product_id, s.top_category FROM categorize_suggestions s JOIN products p ON p.id = s.product_id "
+        "WHERE s.status = 'pending' AND s.confidence >= ? AND s.top_category IS NOT NULL "
+        "AND (p.category IS NULL OR trim(p.category) = '')", (threshold,)).fetchall()
     if rows:  # none: nothing is recorded, so Undo still takes back the decision before
         _decide(db, [(r[0], r[1], "accepted") for r in rows], "batch")
     return len(rows)
 
 
 def undo(db: sqlite_utils.Database, db_path: str | None = None) -> int:
-    """Undo the last decision (a whole batch-accept at once). Returns how many products went back.
+    """Undo the last decision (a whole batch-accept at once). Returns how many products went back; one whose
+    category was changed elsewhere since (the Catalog, an import) keeps that category.
     With ``db_path``, undoing a fix also takes what the models learnt from it back out (and refreshes the
     suggestions), unless a Train has replaced that model since."""
     last = db.conn.execute("SELECT action, at FROM categorize_decisions ORDER BY id DESC LIMIT 1").fetchone()
     if not last:
         raise UserError("Nothing to undo.")
     rows = db.conn.execute(
-        "SELECT id, product_id, previous_category, previous_status, action FROM categorize_decisions WHERE at = ? "
-        "ORDER BY id DESC", (last[1],)).fetchall()
+        "SELECT d.id, d.product_id, d.previous_category, d.previous_status, d.action, "
+        "coalesce(d.category, d.previous_category) IS p.category FROM categorize_decisions d "
+        "LEFT JOIN products p ON p.id = d.product_id WHERE d.at = ? ORDER BY d.id DESC", (last[1],)).fetchall()
+    put_back = 0
     with transaction(db) as conn:
-        for did, pid, prev_cat, prev_status, _action in rows:
+        for did, pid, prev_cat, prev_status, _action, untouched in rows:
+            conn.execute("DELETE FROM categorize_decisions WHERE id = ?", (did,))
+            if not untouched:  # its category was changed since: the owner's later choice stays
+                continue
+            put_back += 1
             conn.execute("UPDATE products SET category = ?, updated_at = ? WHERE id = ?", (prev_cat, _now(), pid))
             conn.execute(
                 "UPDATE categorize_suggestions SET status = ?, decided_category = NULL, decided_at = NULL "
                 "WHERE product_id = ?", (prev_status or "pending", pid))
-            conn.execute("DELETE FROM categorize_decisions WHERE id = ?", (did,))
     fixes = [r[0] for r in rows if r[4] == "fix"]
     if db_path is not None and fixes:
         unlearn(db, db_path, fixes)
-    return len(rows)
+    return put_back
 
 
 def next_undo(db: sqlite_utils.Database) -> list[dict]:

@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
         devices = input_devices()
         if args.json:
             print_json(devices)
-        elif not devices:
+            return 0
+        if not devices:
             print("No microphone found.")
         for d in devices:
             print(f"{d['index']:>3}  {d['name']}{'  (default)' if d['default'] else ''}")

@@ -183,7 +183,10 @@ def _open_source(db_path: str | os.PathLike) -> sqlite3.Connection:
 
 def backup_to(db_path: str | os.PathLike, target: str | os.PathLike) -> Path:
     """``shopai-cli backup FILE``: copy the shop to ``target`` (a file, or a folder to put one in)."""
+    named_folder = str(target).endswith(("/", os.sep))  # "backups/": a folder, made if it is not there yet
     target = Path(target)
+    if named_folder:
+        target.mkdir(parents=True, exist_ok=True)
     if target.is_dir():
         target = target / f"{Path(db_path).stem}-backup-{datetime.now():%Y%m%d-%H%M%S}.sqlite"
     if target.resolve() == Path(db_path).resolve():

@@ -161,6 +161,23 @@ def test_train_queue_correction_undo(shop):
     assert [r["sku"] for r in review.queue(db, "skipped")] == ["U1"]
 
 
+def test_a_category_given_elsewhere_is_never_overwritten_nor_undone(shop):
+    from shopai.store import products
+
+    fast_train(shop)
+    db = open_store(shop)
+    waiting = {r["sku"]: r["product_id"] for r in review.queue(db)}
+    products.update(db, waiting["U2"], category="Garden")  # the owner sets it in the Catalog meanwhile
+    assert "U2" not in {r["sku"] for r in review.queue(db)}  # it no longer waits for a category
+    assert review.batch_accept(db, 0.0) == len(waiting) - 1
+    assert db.conn.execute("SELECT category FROM products WHERE sku = 'U2'").fetchone()[0] == "Garden"
+    review.undo(db)
+    accepted = review.accept(db, waiting["U1"])
+    products.update(db, waiting["U1"], category="Gifts")  # changed again after the accept
+    assert review.undo(db) == 0
+    assert db.conn.execute("SELECT category FROM products WHERE sku = 'U1'").fetchone()[0] == "Gifts" != accepted
+
+
 def test_a_product_deleted_while_train_runs_does_not_fail_the_train(shop):
     # Train reads the products as it starts and writes their suggestions at its end: one deleted meanwhile
     # (deleting runs in the background now, while Train does) failed the whole save on its foreign key.

@@ -446,3 +446,11 @@ def test_backup_before_bulk_change_and_on_close(db_path, monkeypatch):
     assert backup_mod.due(db_path, min_interval=0)  # changed since the last backup ...
     assert on_close(db_path) is None  # ... but inside the 10 minutes: on_close leaves it to the next one
     assert auto_backup(db_path, "close", min_interval=0).reason == "close"
+
+
+def test_a_backup_to_a_folder_not_made_yet_goes_inside_it(db_path, tmp_path):
+    from shopai.store import open_store
+
+    open_store(db_path).conn.close()
+    made = backup_to(db_path, f"{tmp_path / 'new' / 'backups'}/")
+    assert made.parent == tmp_path / "new" / "backups" and made.suffix == ".sqlite"

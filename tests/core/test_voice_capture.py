@@ -340,3 +340,14 @@ def test_release_ends_the_query():
         utt = stop.value
     assert utt.ended_by == "release" and utt.heard_seconds < 3
     assert any(getattr(p, "level", 0) > 0.3 for p in progress)
+
+
+def test_cli_device_list_as_json_is_json_alone(monkeypatch, capsys):
+    import json
+
+    import shopai.voice.audio as audio
+    from shopai.cli.main import main
+
+    monkeypatch.setattr(audio, "input_devices", lambda *a: [{"index": 3, "name": "USB mic", "default": True}])
+    assert main(["voice-search", "--list-devices", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"index": 3, "name": "USB mic", "default": True}]
