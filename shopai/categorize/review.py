@@ -342,14 +342,28 @@ def collect_photos(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
     by name are the other files (named and skipped by the import)."""
     photos: list[Path] = []
     others: list[Path] = []
+    seen: set[Path] = set()  # a folder and a file from it dropped together: the file once
+
+    def add(f: Path, to: list[Path]) -> None:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            to.append(f)
+
     for p in map(Path, paths):
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
+            for f in sorted(p.rglob("*"), key=_photo_order):
                 if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts):
-                    (photos if is_image_name(f) else others).append(f)
+                    add(f, photos if is_image_name(f) else others)
         else:
-            photos.append(p)
+            add(p, photos)
     return photos, others
+
+
+def _photo_order(f: Path) -> tuple:
+    """Folder by folder, a name's words in turn: "G001.jpg" before "G001 3.jpg" and "G001-2.jpg", so the photo
+    named by the SKU alone is the one that becomes the product's photo."""
+    return (str(f.parent), re.split(r"[ _-]+", f.stem.lower()), f.name)
 
 
 # a photo goes to a product when its name is the SKU, or the SKU then _, - or a space and a photo number or

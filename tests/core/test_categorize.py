@@ -474,3 +474,14 @@ def test_a_save_stopped_before_its_last_step_leaves_the_models_before_whole(shop
     names = set(p.name for p in model_dir(shop).iterdir() if p.name.startswith("categorize_"))
     assert before.meta["text_file"] in names and load_bundle(shop).meta["text_file"] in names
     assert len([n for n in names if n.startswith("categorize_text")]) == 2, (names, files)
+
+
+def test_the_photo_named_by_the_sku_alone_goes_first_and_a_file_given_twice_counts_once(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("20676 3.jpg", "20676-2.jpg", "20676.jpg", "20676_front.jpg", "Kiwi fruit.jpg"):
+        (folder / name).write_bytes(b"x")
+    photos, others = review.collect_photos([folder, folder / "Kiwi fruit.jpg"])
+    assert [p.name for p in photos] == ["20676.jpg", "20676-2.jpg", "20676 3.jpg", "20676_front.jpg",
+                                        "Kiwi fruit.jpg"]
+    assert others == []
