@@ -385,6 +385,14 @@ def _match_product(conn, stem: str) -> tuple[int, str] | None:
     return None
 
 
+def _draft_from(conn, stem: str) -> tuple[int, str] | None:
+    """The draft an earlier import made from a photo of this name ("My photo.jpg" made the draft SKU
+    "My-photo"), so that importing the folder again does not make it twice."""
+    row = conn.execute("SELECT p.id, p.sku FROM products p JOIN categorize_photos cp ON cp.product_id = p.id "
+                       "WHERE cp.draft = 1 AND p.sku = ? COLLATE NOCASE", (_SAFE.sub("-", stem).strip("-"),)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def _free_name(folder: Path, base: str, suffix: str, source: Path) -> Path:
     """``base + suffix`` in ``folder``, or ``base-2 + suffix``… when that file is taken (never overwritten)."""
     dest, n = folder / f"{base}{suffix}", 1
@@ -435,7 +443,7 @@ def import_photos_job(db_path: str, paths: list[str | Path]) -> Job[dict]:
                 for item in accepted:
                     f: Path = item["file"]
                     stem = f.stem.strip()
-                    hit = _match_product(conn, stem)
+                    hit = _match_product(conn, stem) or _draft_from(conn, stem)
                     stored = None  # set: the product already has this very photo
                     if hit:
                         current = conn.execute("SELECT image_path FROM products WHERE id = ?", (hit[0],)).fetchone()[0]

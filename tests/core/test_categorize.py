@@ -216,6 +216,10 @@ def test_import_photos_match_draft_bad_and_duplicates(shop, tmp_path):
     copy_id = q["copy-of-scarf"]["product_id"]
     assert review.duplicate_of(db, copy_id) == "S001"
     assert any({a, b} == {copy_id, 1} for a, b, _ in review.duplicate_photos(db))
+    # the same folder again: "new candle.png" finds the draft it made ("new-candle"), none is made twice
+    again = run_job(review.import_photos_job(shop, [inbox]))
+    assert again["drafts"] == 0
+    assert db.conn.execute("SELECT count(*) FROM products WHERE sku LIKE 'new-candle%'").fetchone()[0] == 1
 
 
 def test_a_photo_embedding_is_used_only_with_the_photo_model_that_made_it(shop, tmp_path):
