@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from math import gcd
+from math import floor, gcd
 from typing import Protocol
 
 import numpy as np
@@ -411,7 +411,9 @@ def _longer(source: AudioSource) -> str:
     seconds = getattr(source, "total_seconds", None)
     if not seconds:
         return ""
-    return f"; this one is {seconds / 60:.0f} min long" if seconds >= 90 else f"; this one is {seconds:.0f} s long"
+    if seconds >= 90:
+        return f"; this one is {seconds / 60:.0f} min long"
+    return f"; this one is {floor(seconds * 10) / 10:g} s long"  # 15.49 s is not "15 s": it is longer
 
 
 def _quiet(n: int) -> np.ndarray:

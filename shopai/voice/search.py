@@ -305,4 +305,4 @@ def voice_search(
     if not heard.words:
         raise UserError("Something was heard, but no words could be made out. Try again a little slower.")
     warnings += _match_warnings(results)
-    return VoiceResult(heard.text, results, used, warnings, timings)
+    return VoiceResult(heard.text.strip(), results, used, warnings, timings)

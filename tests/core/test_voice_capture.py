@@ -351,3 +351,13 @@ def test_cli_device_list_as_json_is_json_alone(monkeypatch, capsys):
     monkeypatch.setattr(audio, "input_devices", lambda *a: [{"index": 3, "name": "USB mic", "default": True}])
     assert main(["voice-search", "--list-devices", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"index": 3, "name": "USB mic", "default": True}]
+
+
+def test_a_recording_just_over_the_limit_is_not_said_to_be_as_long_as_it():
+    from types import SimpleNamespace
+
+    from shopai.voice.capture import _longer
+
+    assert _longer(SimpleNamespace(total_seconds=15.49)) == "; this one is 15.4 s long"
+    assert _longer(SimpleNamespace(total_seconds=10.0)) == "; this one is 10 s long"
+    assert _longer(SimpleNamespace(total_seconds=600.0)) == "; this one is 10 min long"
