@@ -29,6 +29,9 @@ from shopai.store.title_keys import title_key
 DUPLICATE_BITS = 4
 
 
+# SQL: the product (p) has no category yet, so it waits for a suggestion
+_UNCATEGORISED = "(p.category IS NULL OR trim(p.category) = '')"
+
 def _now() -> str:
     return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -122,7 +125,7 @@ def refresh_suggestions(db: sqlite_utils.Database, db_path: str, bundle: Bundle 
            "CASE WHEN cp.product_id IS NOT NULL THEN p.image_path END FROM products p "
            "LEFT JOIN categorize_photos cp ON cp.product_id = p.id "
            "LEFT JOIN categorize_suggestions s ON s.product_id = p.id "
-           "WHERE (p.category IS NULL OR trim(p.category) = '') AND coalesce(s.status, 'pending') = 'pending'")
+           f"WHERE {_UNCATEGORISED} AND coalesce(s.status, 'pending') = 'pending'")
     if product_ids is None:
         rows = db.conn.execute(sql).fetchall()
     else:
@@ -143,7 +146,7 @@ def queue(db: sqlite_utils.Database, status: str = "pending", limit: int | None 
            "s.status, coalesce(cp.draft, 0) FROM categorize_suggestions s JOIN products p ON p.id = s.product_id "
            "LEFT JOIN categorize_photos cp ON cp.product_id = p.id WHERE s.status = ? "
            # a product given a category since (in the Catalog, by an import) no longer waits for one
-           "AND (s.status != 'pending' OR p.category IS NULL OR trim(p.category) = '') "
+           f"AND (s.status != 'pending' OR {_UNCATEGORISED}) "
            "ORDER BY s.confidence DESC, p.id")
     if limit:
         sql += f" LIMIT {int(limit)}"
@@ -280,7 +283,7 @@ def batch_accept(db: sqlite_utils.Database, threshold: float) -> int:
     rows = db.conn.execute(
         "SELECT s.product_id, s.top_category FROM categorize_suggestions s JOIN products p ON p.id = s.product_id "
         "WHERE s.status = 'pending' AND s.confidence >= ? AND s.top_category IS NOT NULL "
-        "AND (p.category IS NULL OR trim(p.category) = '')", (threshold,)).fetchall()
+        f"AND {_UNCATEGORISED}", (threshold,)).fetchall()
     if rows:  # none: nothing is recorded, so Undo still takes back the decision before
         _decide(db, [(r[0], r[1], "accepted") for r in rows], "batch")
     return len(rows)

@@ -19,7 +19,7 @@ def kept_purchases(lines: list[Line]) -> tuple[list[Line], set[tuple[int, int]]]
     by_pair: dict[tuple[int, int], list[int]] = {}
     for n, line in enumerate(lines):
         by_pair.setdefault((line[1], line[4]), []).append(n)
-    dropped: set[int] = set()
+    kept: list[int] = []
     returned: set[tuple[int, int]] = set()
     for pair, rows in by_pair.items():
         # by time; at the same moment the purchase comes first (a credit then can take it back)
@@ -37,10 +37,8 @@ def kept_purchases(lines: list[Line]) -> tuple[list[Line], set[tuple[int, int]]]
                     take = min(held[1], left)
                     held[1] -= take
                     left -= take
-        gone = {int(n) for n, rest in open_ if rest <= 1e-9}
-        dropped |= gone
-        if open_ and len(gone) == len(open_):
+        still = [int(n) for n, rest in open_ if rest > 1e-9]
+        kept += still
+        if open_ and not still:
             returned.add(pair)
-    sales = [line for n, line in enumerate(lines)
-             if n not in dropped and lines[n][3] == "paid" and float(line[5] or 0) > 0]
-    return sales, returned
+    return [lines[n] for n in sorted(kept)], returned
