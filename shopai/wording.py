@@ -7,8 +7,8 @@ def chance(p: float | None) -> str:
     if p is None:
         return ""
     pct = float(p) * 100
-    if pct >= 99.5:
+    if pct > 99:
         return ">99%"
-    if pct < 0.5:
+    if pct < 1:  # also 0.5, which rounding half to even would write "0%"
         return "<1%"
     return f"{pct:.0f}%"

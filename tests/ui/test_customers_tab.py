@@ -208,5 +208,5 @@ def test_export_to_a_folder_that_cannot_be_written_says_so(qtbot, trained_ctx, t
 def test_probabilities_never_read_as_certain():
     from shopai_ui.widgets.wording import chance
 
-    assert [chance(v) for v in (0.996, 0.994, 0.5, 0.006, 0.004, 0.0, 1.0, None)] == [
-        ">99%", "99%", "50%", "1%", "<1%", "<1%", ">99%", ""]
+    assert [chance(v) for v in (0.996, 0.994, 0.99, 0.5, 0.01, 0.006, 0.005, 0.0, 1.0, None)] == [
+        ">99%", ">99%", "99%", "50%", "1%", "<1%", "<1%", "<1%", ">99%", ""]
